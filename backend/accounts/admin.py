@@ -1,0 +1,14 @@
+from django.contrib import admin
+from django.contrib.auth.admin import UserAdmin
+
+from backend.accounts.models import User
+
+
+@admin.register(User)
+class ArborUserAdmin(UserAdmin):
+    fieldsets = (
+        *UserAdmin.fieldsets,
+        ("Arbor", {"fields": ("display_name", "is_banned", "show_on_leaderboard")}),
+    )
+    list_display = ("username", "email", "display_name", "is_staff", "is_banned")
+    list_filter = (*UserAdmin.list_filter, "is_banned")

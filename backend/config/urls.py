@@ -1,0 +1,29 @@
+from django.contrib import admin
+from django.urls import include, path
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+
+from backend.accounts.api import MeView
+from backend.assignments.api import AssignmentListCreateView, AssignmentSkipView, AssignmentSubmitView
+from backend.common.health import healthz
+from backend.projects.api import ProjectDetailView, ProjectListView, ProjectStatsView
+from backend.trees.api import MessageDetailView, TreeDetailView
+
+api_v1 = [
+    path("assignments/", AssignmentListCreateView.as_view(), name="assignments"),
+    path("assignments/<int:assignment_id>/submit", AssignmentSubmitView.as_view(), name="assignment-submit"),
+    path("assignments/<int:assignment_id>/skip", AssignmentSkipView.as_view(), name="assignment-skip"),
+    path("trees/<int:tree_id>", TreeDetailView.as_view(), name="tree-detail"),
+    path("messages/<int:message_id>", MessageDetailView.as_view(), name="message-detail"),
+    path("projects/", ProjectListView.as_view(), name="projects"),
+    path("projects/<slug:slug>", ProjectDetailView.as_view(), name="project-detail"),
+    path("projects/<slug:slug>/stats", ProjectStatsView.as_view(), name="project-stats"),
+    path("users/me", MeView.as_view(), name="users-me"),
+]
+
+urlpatterns = [
+    path("healthz", healthz, name="healthz"),
+    path("admin/", admin.site.urls),
+    path("api/v1/", include(api_v1)),
+    path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
+    path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"),
+]

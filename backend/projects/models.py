@@ -1,0 +1,133 @@
+from __future__ import annotations
+
+from typing import Any
+
+from django.core.validators import MaxValueValidator, MinValueValidator
+from django.db import models
+
+# Open-Assistant's label names. ``spam`` is always asked and mandatory.
+DEFAULT_FLAGS = (
+    "spam",
+    "fails_task",
+    "lang_mismatch",
+    "pii",
+    "not_appropriate",
+    "hate_speech",
+    "sexual_content",
+    "moral_judgement",
+    "political_content",
+)
+DEFAULT_SCALES = ("quality", "toxicity", "humor", "helpfulness", "creativity", "violence")
+# What "simple" labelling asks: the flags that decide acceptance plus one quality scale.
+SIMPLE_LABELS = ("spam", "lang_mismatch", "fails_task", "not_appropriate", "pii", "quality")
+
+
+def default_label_schema() -> list[dict[str, Any]]:
+    return [{"name": name, "kind": "flag", "mandatory": name == "spam"} for name in DEFAULT_FLAGS] + [
+        {"name": name, "kind": "likert", "mandatory": False} for name in DEFAULT_SCALES
+    ]
+
+
+def default_kind_weights() -> dict[str, float]:
+    # Open-Assistant's deployed preference: finish what is started (rank, review)
+    # before growing, and growing before new prompts.
+    return {
+        "initial_prompt": 0.1,
+        "prompter_reply": 1.0,
+        "assistant_reply": 1.0,
+        "label_initial_prompt": 1.0,
+        "label_prompter_reply": 1.0,
+        "label_assistant_reply": 1.0,
+        "rank_prompter_replies": 1.0,
+        "rank_assistant_replies": 1.0,
+    }
+
+
+def default_languages() -> list[str]:
+    return ["en"]
+
+
+class LabellingMode(models.TextChoices):
+    FULL = "full"
+    SIMPLE = "simple"
+
+
+class Project(models.Model):
+    """A data-collection project: its guidelines, tree settings and label schema.
+
+    The tree settings are columns (typed, validated, visible in the admin); their
+    names are the ones ``create_project --settings``, the API and exports use, listed
+    in ``TREE_SETTING_NAMES``.
+    """
+
+    slug = models.SlugField(unique=True)
+    name = models.CharField(max_length=200)
+    guidelines = models.TextField(blank=True)
+    languages = models.JSONField(default=default_languages)
+    is_active = models.BooleanField(default=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    goal_tree_size = models.PositiveIntegerField(default=15, validators=[MinValueValidator(1)])
+    max_depth = models.PositiveIntegerField(default=5, validators=[MinValueValidator(1)])
+    max_children = models.PositiveIntegerField(default=3, validators=[MinValueValidator(1)])
+    num_reviews_initial_prompt = models.PositiveIntegerField(
+        default=3, validators=[MinValueValidator(1)]
+    )
+    num_reviews_reply = models.PositiveIntegerField(default=3, validators=[MinValueValidator(1)])
+    acceptance_threshold = models.FloatField(
+        default=0.6, validators=[MinValueValidator(0.0), MaxValueValidator(1.0)]
+    )
+    num_required_rankings = models.PositiveIntegerField(
+        default=3, validators=[MinValueValidator(1)]
+    )
+    max_active_trees = models.PositiveIntegerField(default=10, validators=[MinValueValidator(1)])
+    lonely_children_count = models.PositiveIntegerField(default=2)
+    p_lonely_child_extension = models.FloatField(
+        default=0.75, validators=[MinValueValidator(0.0), MaxValueValidator(1.0)]
+    )
+    reservation_minutes = models.PositiveIntegerField(default=60, validators=[MinValueValidator(1)])
+    max_open_assignments = models.PositiveIntegerField(default=8, validators=[MinValueValidator(1)])
+    max_message_length = models.PositiveIntegerField(
+        default=2000, validators=[MinValueValidator(1)]
+    )
+    requests_per_minute = models.PositiveIntegerField(
+        default=60, validators=[MinValueValidator(1)]
+    )
+    replies_per_minute = models.PositiveIntegerField(default=6, validators=[MinValueValidator(1)])
+    duplicate_text_window_hours = models.PositiveIntegerField(default=24)
+    max_prompt_lottery_waiting = models.PositiveIntegerField(default=1000)
+    assignment_weights = models.JSONField(default=default_kind_weights)
+
+    label_schema = models.JSONField(default=default_label_schema)
+    labelling_mode = models.CharField(
+        max_length=16, choices=LabellingMode.choices, default=LabellingMode.FULL
+    )
+
+    class Meta:
+        ordering = ["slug"]
+
+    def __str__(self) -> str:
+        return self.slug
+
+
+TREE_SETTING_NAMES = (
+    "goal_tree_size",
+    "max_depth",
+    "max_children",
+    "num_reviews_initial_prompt",
+    "num_reviews_reply",
+    "acceptance_threshold",
+    "num_required_rankings",
+    "max_active_trees",
+    "lonely_children_count",
+    "p_lonely_child_extension",
+    "reservation_minutes",
+    "max_open_assignments",
+    "max_message_length",
+    "requests_per_minute",
+    "replies_per_minute",
+    "duplicate_text_window_hours",
+    "max_prompt_lottery_waiting",
+    "assignment_weights",
+    "labelling_mode",
+)

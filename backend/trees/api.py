@@ -1,0 +1,81 @@
+from __future__ import annotations
+
+from drf_spectacular.utils import extend_schema
+from rest_framework import serializers
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from backend.common.errors import NotFound
+from backend.trees.models import Message
+from backend.trees.selectors import can_see_authors, tree_with_messages
+
+
+class MessageSerializer(serializers.ModelSerializer):
+    tree_id = serializers.IntegerField()
+    parent_id = serializers.IntegerField(allow_null=True)
+    deleted = serializers.BooleanField(source="is_deleted")
+    model_name = serializers.CharField(allow_null=True)
+
+    class Meta:
+        model = Message
+        fields = [
+            "id",
+            "tree_id",
+            "parent_id",
+            "role",
+            "text",
+            "lang",
+            "depth",
+            "review_count",
+            "review_result",
+            "rank",
+            "deleted",
+            "synthetic",
+            "model_name",
+            "created_at",
+        ]
+
+    def to_representation(self, instance: Message) -> dict:  # type: ignore[type-arg]
+        data = super().to_representation(instance)
+        data["model_name"] = instance.model_name or None
+        if self.context.get("show_authors"):
+            data["author_id"] = instance.author_id
+        return data
+
+
+class TreeSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    project = serializers.CharField()
+    lang = serializers.CharField()
+    state = serializers.CharField()
+    messages = MessageSerializer(many=True)
+
+
+class TreeDetailView(APIView):
+    @extend_schema(responses=TreeSerializer, summary="A tree with every message")
+    def get(self, request: Request, tree_id: int) -> Response:
+        found = tree_with_messages(tree_id=tree_id)
+        if found is None:
+            raise NotFound("tree_not_found", "No such tree.")
+        tree, messages = found
+        context = {"show_authors": can_see_authors(request.user)}  # type: ignore[arg-type]
+        return Response(
+            {
+                "id": tree.pk,
+                "project": tree.project.slug,
+                "lang": tree.lang,
+                "state": tree.state,
+                "messages": MessageSerializer(messages, many=True, context=context).data,
+            }
+        )
+
+
+class MessageDetailView(APIView):
+    @extend_schema(responses=MessageSerializer, summary="One message")
+    def get(self, request: Request, message_id: int) -> Response:
+        message = Message.objects.filter(pk=message_id).first()
+        if message is None:
+            raise NotFound("message_not_found", "No such message.")
+        context = {"show_authors": can_see_authors(request.user)}  # type: ignore[arg-type]
+        return Response(MessageSerializer(message, context=context).data)

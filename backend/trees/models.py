@@ -1,0 +1,119 @@
+from __future__ import annotations
+
+import hashlib
+
+from django.conf import settings
+from django.db import models
+
+
+class TreeState(models.TextChoices):
+    PROMPT_REVIEW = "prompt_review"
+    BACKLOG = "backlog"  # accepted or imported, waiting for the prompt lottery
+    GROWING = "growing"
+    RANKING = "ranking"
+    SCORING = "scoring"
+    READY_FOR_EXPORT = "ready_for_export"
+    ABORTED_LOW_GRADE = "aborted_low_grade"
+    HALTED = "halted"
+    SCORING_FAILED = "scoring_failed"
+
+
+# States in which a tree still needs something; the sweep re-checks every one of them.
+ACTIVE_TREE_STATES = (
+    TreeState.PROMPT_REVIEW,
+    TreeState.BACKLOG,
+    TreeState.GROWING,
+    TreeState.RANKING,
+    TreeState.SCORING,
+)
+
+
+class Role(models.TextChoices):
+    PROMPTER = "prompter"
+    ASSISTANT = "assistant"
+
+
+class Tree(models.Model):
+    project = models.ForeignKey("projects.Project", on_delete=models.CASCADE, related_name="trees")
+    lang = models.CharField(max_length=32)
+    state = models.CharField(max_length=32, choices=TreeState.choices)
+    halted_from_state = models.CharField(max_length=32, choices=TreeState.choices, blank=True)
+    root = models.OneToOneField(
+        "trees.Message", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    state_changed_at = models.DateTimeField(auto_now_add=True)
+    # Set on import so the same source tree is never imported twice.
+    origin_id = models.CharField(max_length=64, blank=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["project", "lang", "state"])]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(halted_from_state="") | models.Q(state=TreeState.HALTED),
+                name="tree_halted_from_only_when_halted",
+            ),
+            models.UniqueConstraint(
+                fields=["project", "origin_id"],
+                condition=~models.Q(origin_id=""),
+                name="tree_unique_origin_per_project",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"tree {self.pk} ({self.state})"
+
+
+def text_digest(text: str) -> str:
+    """What the duplicate-text window compares: case and surrounding space ignored."""
+    return hashlib.sha256(" ".join(text.split()).casefold().encode()).hexdigest()
+
+
+class Message(models.Model):
+    tree = models.ForeignKey(Tree, on_delete=models.CASCADE, related_name="messages")
+    parent = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.CASCADE, related_name="children"
+    )
+    depth = models.PositiveIntegerField(default=0)
+    role = models.CharField(max_length=16, choices=Role.choices)
+    text = models.TextField()
+    text_digest = models.CharField(max_length=64, db_index=True)
+    lang = models.CharField(max_length=32)
+    author = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="messages",
+    )
+    synthetic = models.BooleanField(default=False)
+    model_name = models.CharField(max_length=128, blank=True)
+    review_count = models.PositiveIntegerField(default=0)
+    # None while under review; True accepted, False rejected.
+    review_result = models.BooleanField(null=True, blank=True)
+    # 0 for the best sibling; None when unranked.
+    rank = models.PositiveIntegerField(null=True, blank=True)
+    is_deleted = models.BooleanField(default=False)
+    created_at = models.DateTimeField(auto_now_add=True)
+    origin_id = models.CharField(max_length=64, blank=True)
+
+    class Meta:
+        indexes = [
+            models.Index(fields=["tree", "parent"]),
+            models.Index(fields=["author", "created_at"]),
+        ]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(parent__isnull=True, depth=0)
+                | models.Q(parent__isnull=False, depth__gt=0),
+                name="message_depth_matches_parent",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"message {self.pk} ({self.role}, depth {self.depth})"
+
+    @property
+    def counts_toward_tree(self) -> bool:
+        """Rejected and deleted messages leave room for a replacement."""
+        return self.review_result is not False and not self.is_deleted

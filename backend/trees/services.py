@@ -1,0 +1,498 @@
+"""Tree lifecycle: every transition is one function here.
+
+Each transition locks the tree row, checks the current state, saves with
+``update_fields``, writes an audit event in the same transaction and hands follow-up
+work (scoring, the lottery, websocket events) to ``transaction.on_commit``.
+
+    prompt_review ─accepted─▶ backlog ─lottery─▶ growing ─size reached─▶ ranking
+          │                                                              │
+          └─rejected─▶ aborted_low_grade          ready_for_export ◀─ scoring
+                                                                         │
+    any active state ─halt─▶ halted ─resume─▶ the state it left    scoring_failed
+                                                                   ─retry─▶ scoring
+
+``tree_advance`` re-derives what a tree needs from its messages and items, so calling
+it again is always safe; the periodic sweep calls it for every active tree, which is
+why no tree can stay stuck.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+from datetime import timedelta
+
+from django.db import transaction
+from django.db.models import F, Q
+from django.utils import timezone
+
+from backend.assignments.models import WorkItem, WorkItemState
+from backend.assignments.needs import (
+    LIVE_ITEM_STATES,
+    assignments_cancel,
+    label_kind_for,
+    rank_kind_for,
+    reply_kind_for,
+    work_item_add_slots,
+    work_item_create,
+    work_items_close,
+    work_items_set_state,
+)
+from backend.assignments.policy import ParentCapacity, allocate_reply_slots
+from backend.audit.services import audit_record
+from backend.common.errors import Conflict
+from backend.consensus.acceptance import is_accepted, label_means
+from backend.consensus.algorithms.ranked_pairs import ranked_pairs
+from backend.consensus.models import LabelVote, RankingVote
+from backend.projects.models import Project
+from backend.realtime.events import send_user_event_on_commit
+from backend.trees.models import ACTIVE_TREE_STATES, Message, Role, Tree, TreeState, text_digest
+
+logger = logging.getLogger(__name__)
+
+# A tree left in ``scoring`` longer than this is handed to Celery again by the sweep
+# (the worker that had it may have died before acknowledging).
+SCORING_STALE_AFTER = timedelta(minutes=5)
+
+PRIORITY_REVIEW = 20
+PRIORITY_RANKING = 20
+PRIORITY_REPLY = 0
+PRIORITY_LONELY_REPLY = 10
+
+
+def _lock_tree(tree_id: int) -> Tree:
+    return Tree.objects.select_for_update().select_related("project").get(pk=tree_id)
+
+
+def _transition(
+    tree: Tree,
+    to_state: TreeState,
+    *,
+    actor_id: int | None = None,
+    reason: str = "",
+    action: str | None = None,
+) -> None:
+    before = tree.state
+    tree.state = to_state
+    tree.state_changed_at = timezone.now()
+    if to_state != TreeState.HALTED:
+        tree.halted_from_state = ""
+    tree.save(update_fields=["state", "state_changed_at", "halted_from_state"])
+    audit_record(
+        action=action or f"tree.{to_state}",
+        target_type="tree",
+        target_id=tree.pk,
+        actor_id=actor_id,
+        project_id=tree.project_id,
+        before={"state": before},
+        after={"state": str(to_state)},
+        reason=reason,
+    )
+
+
+def _require_state(tree: Tree, *states: str) -> None:
+    if tree.state not in states:
+        raise Conflict(
+            "invalid_tree_state",
+            f"Tree {tree.pk} is {tree.state}; this needs {' or '.join(states)}.",
+            tree_state=tree.state,
+        )
+
+
+# --- Creating messages ----------------------------------------------------------------
+
+
+def tree_create_from_prompt(*, project: Project, author_id: int, lang: str, text: str) -> Message:
+    """A new prompt starts a tree in ``prompt_review`` with its review item."""
+    tree = Tree.objects.create(project=project, lang=lang, state=TreeState.PROMPT_REVIEW)
+    root = Message.objects.create(
+        tree=tree,
+        parent=None,
+        depth=0,
+        role=Role.PROMPTER,
+        text=text,
+        text_digest=text_digest(text),
+        lang=lang,
+        author_id=author_id,
+    )
+    tree.root = root
+    tree.save(update_fields=["root"])
+    audit_record(
+        action="tree.created",
+        target_type="tree",
+        target_id=tree.pk,
+        actor_id=author_id,
+        project_id=project.pk,
+        after={"state": TreeState.PROMPT_REVIEW, "root": root.pk},
+    )
+    work_item_create(
+        tree=tree,
+        target=root,
+        kind=label_kind_for(root),
+        required=project.num_reviews_initial_prompt,
+        excluded_user_ids=[author_id],
+        priority=PRIORITY_REVIEW,
+    )
+    return root
+
+
+def message_create_reply(*, tree: Tree, parent: Message, author_id: int, text: str) -> Message:
+    """A reply under ``parent``; it waits for its reviews before it can have replies."""
+    _require_state(tree, TreeState.GROWING)
+    role = Role.ASSISTANT if parent.role == Role.PROMPTER else Role.PROMPTER
+    message = Message.objects.create(
+        tree=tree,
+        parent=parent,
+        depth=parent.depth + 1,
+        role=role,
+        text=text,
+        text_digest=text_digest(text),
+        lang=tree.lang,
+        author_id=author_id,
+    )
+    audit_record(
+        action="message.created",
+        target_type="message",
+        target_id=message.pk,
+        actor_id=author_id,
+        project_id=tree.project_id,
+        after={"tree": tree.pk, "parent": parent.pk, "role": role},
+    )
+    work_item_create(
+        tree=tree,
+        target=message,
+        kind=label_kind_for(message),
+        required=tree.project.num_reviews_reply,
+        excluded_user_ids=[author_id],
+        priority=PRIORITY_REVIEW,
+    )
+    return message
+
+
+# --- Reviews --------------------------------------------------------------------------
+
+
+def message_review_finish(*, tree: Tree, message: Message) -> bool:
+    """Decide acceptance once a message has all its reviews; the tree must be locked.
+
+    Returns the decision. The root's decision moves the tree out of ``prompt_review``.
+    """
+    votes = LabelVote.objects.filter(message=message).values_list("label", "value")
+    accepted = is_accepted(label_means(votes), threshold=tree.project.acceptance_threshold)
+    message.review_result = accepted
+    message.save(update_fields=["review_result"])
+    audit_record(
+        action="message.accepted" if accepted else "message.rejected",
+        target_type="message",
+        target_id=message.pk,
+        project_id=tree.project_id,
+        before={"review_result": None},
+        after={"review_result": accepted, "review_count": message.review_count},
+    )
+    if message.author_id is not None:
+        send_user_event_on_commit(
+            message.author_id,
+            "message.reviewed",
+            {"message_id": message.pk, "tree_id": tree.pk, "accepted": accepted},
+        )
+    tree_advance_locked(tree)
+    return accepted
+
+
+# --- Advancing a tree -----------------------------------------------------------------
+
+
+def tree_advance(*, tree_id: int) -> str:
+    """Re-derive what the tree needs and move it on if it can. Safe to call any time."""
+    with transaction.atomic():
+        tree = _lock_tree(tree_id)
+        tree_advance_locked(tree)
+        return tree.state
+
+
+def tree_advance_locked(tree: Tree) -> None:
+    """``tree_advance`` for a caller that already holds the tree's row lock."""
+    if tree.state == TreeState.PROMPT_REVIEW:
+        _advance_prompt_review(tree)
+    elif tree.state == TreeState.GROWING:
+        _advance_growing(tree)
+    elif tree.state == TreeState.RANKING:
+        _advance_ranking(tree)
+    elif tree.state == TreeState.SCORING:
+        if timezone.now() - tree.state_changed_at > SCORING_STALE_AFTER:
+            _schedule_scoring(tree)
+
+
+def _advance_prompt_review(tree: Tree) -> None:
+    root = Message.objects.get(pk=tree.root_id)
+    if root.review_result is None and not root.is_deleted:
+        return
+    if root.review_result and not root.is_deleted:
+        _transition(tree, TreeState.BACKLOG, reason="initial prompt accepted")
+        project_id, lang = tree.project_id, tree.lang
+        transaction.on_commit(lambda: _schedule_lottery(project_id, lang))
+    else:
+        work_items_close(tree=tree)
+        _transition(tree, TreeState.ABORTED_LOW_GRADE, reason="initial prompt rejected")
+
+
+def _counting(messages: list[Message]) -> list[Message]:
+    return [message for message in messages if message.counts_toward_tree]
+
+
+def _advance_growing(tree: Tree) -> None:
+    project = tree.project
+    messages = list(Message.objects.filter(tree=tree).order_by("pk"))
+    by_id = {message.pk: message for message in messages}
+    counting = _counting(messages)
+    reply_items = {
+        item.target_id: item
+        for item in WorkItem.objects.filter(
+            tree=tree, state__in=LIVE_ITEM_STATES, kind__in=["prompter_reply", "assistant_reply"]
+        )
+    }
+    # Close reply items whose parent can no longer take replies (deleted or rejected).
+    dead_parents = [
+        target_id
+        for target_id in reply_items
+        if not by_id[target_id].counts_toward_tree or by_id[target_id].review_result is not True
+    ]
+    if dead_parents:
+        work_items_close(tree=tree, query=Q(target_id__in=dead_parents))
+        for target_id in dead_parents:
+            del reply_items[target_id]
+
+    outstanding = {
+        target_id: item.required - item.completed_count for target_id, item in reply_items.items()
+    }
+    size = len(counting)
+    capacity = project.goal_tree_size - size - sum(outstanding.values())
+    awaiting_review = any(message.review_result is None for message in counting)
+
+    if capacity > 0:
+        children_count: dict[int, int] = {}
+        for message in counting:
+            if message.parent_id is not None:
+                children_count[message.parent_id] = children_count.get(message.parent_id, 0) + 1
+        parents = [
+            ParentCapacity(
+                message_id=message.pk,
+                depth=message.depth,
+                children=children_count.get(message.pk, 0) + outstanding.get(message.pk, 0),
+            )
+            for message in counting
+            if message.review_result is True
+        ]
+        # Seeded by the tree's shape so that re-running the policy is reproducible.
+        rng = random.Random(f"{tree.pk}:{len(messages)}:{size}")
+        allocation = allocate_reply_slots(
+            parents,
+            capacity=capacity,
+            max_depth=project.max_depth,
+            max_children=project.max_children,
+            lonely_children_count=project.lonely_children_count,
+            p_lonely_child_extension=project.p_lonely_child_extension,
+            rng=rng,
+        )
+        for parent_id, slots in sorted(allocation.items()):
+            parent = by_id[parent_id]
+            item = reply_items.get(parent_id)
+            if item is not None:
+                work_item_add_slots(item=item, slots=slots)
+            else:
+                lonely = 0 < children_count.get(parent_id, 0) < project.lonely_children_count
+                work_item_create(
+                    tree=tree,
+                    target=parent,
+                    kind=reply_kind_for(parent),
+                    required=slots,
+                    excluded_user_ids=[parent.author_id],
+                    priority=PRIORITY_LONELY_REPLY if lonely else PRIORITY_REPLY,
+                )
+            outstanding[parent_id] = outstanding.get(parent_id, 0) + slots
+
+    if awaiting_review or any(outstanding.values()):
+        return
+    # Nothing pending and no slot could be opened: the goal size is reached or no
+    # message can take another reply. Either way the tree is as grown as it gets.
+    _start_ranking(tree, counting)
+
+
+def _sibling_groups(counting: list[Message]) -> dict[int, list[int]]:
+    groups: dict[int, list[int]] = {}
+    for message in counting:
+        if message.parent_id is not None and message.review_result is True:
+            groups.setdefault(message.parent_id, []).append(message.pk)
+    return {parent: sorted(ids) for parent, ids in groups.items() if len(ids) >= 2}
+
+
+def _start_ranking(tree: Tree, counting: list[Message]) -> None:
+    work_items_close(tree=tree)
+    _transition(tree, TreeState.RANKING, reason="tree grown")
+    by_id = {message.pk: message for message in counting}
+    for parent_id, candidate_ids in sorted(_sibling_groups(counting).items()):
+        parent = by_id[parent_id]
+        work_item_create(
+            tree=tree,
+            target=parent,
+            kind=rank_kind_for(parent),
+            required=tree.project.num_required_rankings,
+            excluded_user_ids=[by_id[candidate].author_id for candidate in candidate_ids],
+            candidate_ids=candidate_ids,
+            priority=PRIORITY_RANKING,
+        )
+    project_id, lang = tree.project_id, tree.lang
+    transaction.on_commit(lambda: _schedule_lottery(project_id, lang))
+    _advance_ranking(tree)
+
+
+def _advance_ranking(tree: Tree) -> None:
+    unfinished = WorkItem.objects.filter(
+        tree=tree, kind__in=["rank_prompter_replies", "rank_assistant_replies"]
+    ).filter(state__in=LIVE_ITEM_STATES)
+    if unfinished.exists():
+        return
+    _transition(tree, TreeState.SCORING, reason="every sibling group has its rankings")
+    _schedule_scoring(tree)
+
+
+def _schedule_scoring(tree: Tree) -> None:
+    tree_id = tree.pk
+
+    def enqueue() -> None:
+        from tasks.trees import score_tree
+
+        score_tree.delay(tree_id)
+
+    transaction.on_commit(enqueue)
+
+
+def _schedule_lottery(project_id: int, lang: str) -> None:
+    from tasks.trees import activate_waiting_trees
+
+    activate_waiting_trees.delay(project_id, lang)
+
+
+# --- Prompt lottery -------------------------------------------------------------------
+
+
+def trees_activate_waiting(*, project_id: int, lang: str) -> list[int]:
+    """Move waiting trees into ``growing`` while the language is under its cap.
+
+    The project row is locked so two activations cannot both see a free place and
+    overshoot ``max_active_trees``. Lock order: project → tree.
+    """
+    with transaction.atomic():
+        project = Project.objects.select_for_update().get(pk=project_id)
+        growing = Tree.objects.filter(project=project, lang=lang, state=TreeState.GROWING).count()
+        free = project.max_active_trees - growing
+        if free <= 0:
+            return []
+        # The lottery: a random draw among waiting trees, so no author can crowd others out.
+        waiting_ids = list(
+            Tree.objects.filter(project=project, lang=lang, state=TreeState.BACKLOG)
+            .order_by("?")
+            .values_list("pk", flat=True)[:free]
+        )
+        activated = []
+        for tree_id in sorted(waiting_ids):
+            tree = _lock_tree(tree_id)
+            if tree.state != TreeState.BACKLOG:
+                continue
+            _transition(tree, TreeState.GROWING, reason="drawn in the prompt lottery")
+            tree_advance_locked(tree)
+            activated.append(tree_id)
+        return activated
+
+
+# --- Scoring --------------------------------------------------------------------------
+
+
+def tree_score(*, tree_id: int) -> str:
+    """Rank every sibling group with ranked pairs and make the tree ready for export.
+
+    Safe to run twice: a tree no longer in ``scoring`` is left alone. Any error marks
+    the tree ``scoring_failed`` (retryable) instead of leaving it in ``scoring``.
+    """
+    try:
+        with transaction.atomic():
+            tree = _lock_tree(tree_id)
+            if tree.state != TreeState.SCORING:
+                return tree.state
+            _apply_rankings(tree)
+            _transition(tree, TreeState.READY_FOR_EXPORT, reason="ranks computed")
+            return tree.state
+    except Exception as error:
+        logger.exception("scoring tree %s failed", tree_id)
+        with transaction.atomic():
+            tree = _lock_tree(tree_id)
+            if tree.state == TreeState.SCORING:
+                _transition(tree, TreeState.SCORING_FAILED, reason=f"{type(error).__name__}: {error}")
+            return tree.state
+
+
+def _apply_rankings(tree: Tree) -> None:
+    items = WorkItem.objects.filter(
+        tree=tree, kind__in=["rank_prompter_replies", "rank_assistant_replies"]
+    ).order_by("pk")
+    for item in items:
+        votes = list(RankingVote.objects.filter(parent_id=item.target_id).order_by("created_at", "pk"))
+        if not votes:
+            continue
+        result = ranked_pairs([vote.ranking for vote in votes])
+        ranks = {message_id: position for position, message_id in enumerate(result.order)}
+        for message in Message.objects.filter(pk__in=item.candidate_ids):
+            new_rank = ranks.get(message.pk)
+            if message.rank != new_rank:
+                message.rank = new_rank
+                message.save(update_fields=["rank"])
+            if message.author_id is not None and new_rank is not None:
+                send_user_event_on_commit(
+                    message.author_id,
+                    "message.ranked",
+                    {"message_id": message.pk, "tree_id": tree.pk, "rank": new_rank},
+                )
+
+
+def tree_retry_scoring(*, tree_id: int, actor_id: int | None = None) -> Tree:
+    with transaction.atomic():
+        tree = _lock_tree(tree_id)
+        _require_state(tree, TreeState.SCORING_FAILED)
+        _transition(tree, TreeState.SCORING, actor_id=actor_id, reason="retry scoring")
+        _schedule_scoring(tree)
+        return tree
+
+
+# --- Halt and resume ------------------------------------------------------------------
+
+
+def tree_halt(*, tree_id: int, actor_id: int | None, reason: str = "") -> Tree:
+    """Stop handing out work for a tree; ``tree_resume`` returns it to where it was.
+
+    Open reservations are cancelled and their slots given back to the (paused)
+    items, so on resume the same work is offered again.
+    """
+    with transaction.atomic():
+        tree = _lock_tree(tree_id)
+        _require_state(tree, *ACTIVE_TREE_STATES)
+        item_ids = list(
+            WorkItem.objects.filter(tree=tree, state=WorkItemState.OPEN).values_list("pk", flat=True)
+        )
+        for work_item_id, cancelled in assignments_cancel(work_item_ids=item_ids).items():
+            WorkItem.objects.filter(pk=work_item_id).update(open_slots=F("open_slots") + cancelled)
+        work_items_set_state(tree=tree, from_state=WorkItemState.OPEN, to_state=WorkItemState.PAUSED)
+        previous = tree.state
+        tree.halted_from_state = previous
+        _transition(tree, TreeState.HALTED, actor_id=actor_id, reason=reason, action="tree.halted")
+        return tree
+
+
+def tree_resume(*, tree_id: int, actor_id: int | None, reason: str = "") -> Tree:
+    with transaction.atomic():
+        tree = _lock_tree(tree_id)
+        _require_state(tree, TreeState.HALTED)
+        target = TreeState(tree.halted_from_state or TreeState.GROWING)
+        _transition(tree, target, actor_id=actor_id, reason=reason, action="tree.resumed")
+        work_items_set_state(tree=tree, from_state=WorkItemState.PAUSED, to_state=WorkItemState.OPEN)
+        tree_advance_locked(tree)
+        return tree

@@ -1,0 +1,22 @@
+"""The Celery app. Settings come from Django's (``CELERY_*``); the beat schedule lives here."""
+
+from __future__ import annotations
+
+import os
+
+from celery import Celery
+
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "backend.config.settings")
+
+app = Celery("arbor", include=["tasks.trees", "tasks.assignments"])
+app.config_from_object("django.conf:settings", namespace="CELERY")
+
+
+app.conf.beat_schedule = {
+    # Expires abandoned reservations, runs the prompt lottery and re-checks every
+    # active tree: the guarantee that no tree stays stuck.
+    "sweep": {
+        "task": "tasks.assignments.sweep",
+        "schedule": float(os.environ.get("ARBOR_SWEEP_INTERVAL_SECONDS", "60")),
+    },
+}

@@ -1,0 +1,64 @@
+"""Shared fixtures. Tests run on whatever database DATABASE_URL names (SQLite by default)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+from django.conf import settings
+from rest_framework.test import APIClient
+
+from backend.accounts.models import Role, User
+from backend.accounts.services import user_create
+from backend.projects.models import Project
+from backend.projects.services import project_create
+
+POSTGRES_REASON = (
+    "needs PostgreSQL (row locks, SKIP LOCKED, real concurrency): "
+    "set DATABASE_URL=postgresql://... to run it; CI does"
+)
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    if settings.IS_POSTGRESQL:
+        return
+    skip = pytest.mark.skip(reason=POSTGRES_REASON)
+    for item in items:
+        if "postgres" in item.keywords:
+            item.add_marker(skip)
+
+
+@pytest.fixture
+def make_user(db: None) -> Callable[..., User]:
+    counter = {"n": 0}
+
+    def make(role: str = Role.VOLUNTEER, username: str | None = None) -> User:
+        counter["n"] += 1
+        return user_create(
+            username=username or f"{role}{counter['n']}", password="pw-for-tests", role=role
+        )
+
+    return make
+
+
+@pytest.fixture
+def make_project(db: None) -> Callable[..., Project]:
+    counter = {"n": 0}
+
+    def make(slug: str | None = None, **settings_overrides: Any) -> Project:
+        counter["n"] += 1
+        return project_create(slug=slug or f"project-{counter['n']}", settings=settings_overrides)
+
+    return make
+
+
+@pytest.fixture
+def client_for() -> Callable[[User | None], APIClient]:
+    def make(user: User | None) -> APIClient:
+        client = APIClient()
+        if user is not None:
+            client.force_authenticate(user)
+        return client
+
+    return make
