@@ -62,3 +62,14 @@ def client_for() -> Callable[[User | None], APIClient]:
         return client
 
     return make
+
+
+@pytest.fixture(autouse=True)
+def _celery_mode(request: pytest.FixtureRequest):  # type: ignore[no-untyped-def]
+    """Celery runs eagerly in tests, except in tests that start a real worker."""
+    from tasks.celery import app
+
+    previous = app.conf.task_always_eager
+    app.conf.task_always_eager = "celery_worker" not in request.keywords
+    yield
+    app.conf.task_always_eager = previous

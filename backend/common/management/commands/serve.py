@@ -1,0 +1,84 @@
+"""Run the whole platform in one command (what ``make run`` calls).
+
+Embedded mode (no ``REDIS_URL``): Celery tasks run eagerly in the web process, so a
+background thread runs the periodic sweep that Celery beat runs in real mode.
+Real mode: a Celery worker and beat are started as child processes and stopped
+with the server.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+from typing import Any
+
+from django.conf import settings
+from django.core.management import call_command
+from django.core.management.base import BaseCommand, CommandParser
+
+
+def _sweep_forever(interval: float, stop: threading.Event) -> None:
+    from django.db import connections
+
+    from backend.trees.sweep import sweep_run
+
+    while not stop.wait(interval):
+        try:
+            sweep_run()
+        except Exception as error:  # noqa: BLE001 - keep sweeping; the next run retries
+            sys.stderr.write(f"sweep failed: {error}\n")
+        finally:
+            connections.close_all()
+
+
+class Command(BaseCommand):
+    help = "Migrate, seed the demo, start Celery (real mode) and serve ASGI on 127.0.0.1:8000."
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument("--host", default="127.0.0.1")
+        parser.add_argument("--port", type=int, default=8000)
+        parser.add_argument("--no-seed", action="store_true")
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        call_command("migrate", interactive=False, verbosity=0)
+        call_command("collectstatic", interactive=False, verbosity=0)
+        if not options["no_seed"]:
+            call_command("seed_demo", base_url=f"http://{options['host']}:{options['port']}")
+        children: list[subprocess.Popen[bytes]] = []
+        stop = threading.Event()
+        if settings.REDIS_URL:
+            celery = [sys.executable, "-m", "celery", "-A", "tasks"]
+            children.append(subprocess.Popen([*celery, "worker", "--loglevel=info", "--concurrency=2"]))
+            children.append(
+                subprocess.Popen([*celery, "beat", "--loglevel=info", "--schedule", str(settings.DATA_DIR / "celerybeat-schedule")])
+            )
+            self.stdout.write("Celery worker and beat started (broker: REDIS_URL).")
+        else:
+            threading.Thread(
+                target=_sweep_forever, args=(settings.SWEEP_INTERVAL_SECONDS, stop), daemon=True
+            ).start()
+            self.stdout.write("Embedded mode: SQLite, eager Celery, in-memory channel layer.")
+        self.stdout.write(f"Serving on http://{options['host']}:{options['port']}/  (Ctrl+C stops)")
+        try:
+            import uvicorn
+
+            uvicorn.run(
+                "backend.config.asgi:application",
+                host=options["host"],
+                port=options["port"],
+                log_level=os.environ.get("ARBOR_LOG_LEVEL", "warning").lower(),
+            )
+        finally:
+            stop.set()
+            for child in children:
+                child.send_signal(signal.SIGTERM)
+            deadline = time.monotonic() + 10
+            for child in children:
+                try:
+                    child.wait(timeout=max(0.1, deadline - time.monotonic()))
+                except subprocess.TimeoutExpired:
+                    child.kill()

@@ -1,0 +1,162 @@
+"""Demo data: a small project, one user per role and trees in every stage.
+
+Trees are grown by a few demo volunteers through the same services the API uses, so
+the demo shows real states, reviews and ranks rather than hand-set fields.
+"""
+
+from __future__ import annotations
+
+import random
+from dataclasses import dataclass
+
+from backend.accounts.models import Role, User
+from backend.accounts.services import user_create, user_token
+from backend.assignments.services import assignment_claim_next, assignment_submit
+from backend.assignments.selectors import assignment_context
+from backend.common.errors import ArborError
+from backend.projects.models import Project
+from backend.projects.services import project_create
+from backend.trees.models import Tree, TreeState
+
+DEMO_SLUG = "demo"
+DEMO_PASSWORD_SUFFIX = "-demo-password"
+DEMO_ROLES = (Role.VOLUNTEER, Role.MODERATOR, Role.RESEARCHER, Role.ADMIN)
+
+DEMO_PROMPTS = (
+    "How do I keep basil alive on a windowsill through the winter?",
+    "Explain the difference between a list and a tuple in Python, with an example.",
+    "Write a short poem about the first snow of the year.",
+    "What should I check before buying a second-hand bicycle?",
+    "Why does bread go stale, and can stale bread be saved?",
+    "Give me three ideas for a rainy-day activity with two young children.",
+    "How do noise-cancelling headphones work?",
+    "Summarise the rules of chess castling in plain words.",
+    "What is a good way to start learning to draw as an adult?",
+    "Can you explain what compound interest is with a small example?",
+)
+
+ASSISTANT_OPENINGS = (
+    "Here is a practical answer.",
+    "Good question; the short version first.",
+    "Let me walk through it step by step.",
+    "There are a few things to consider.",
+)
+PROMPTER_FOLLOW_UPS = (
+    "Thanks! Could you give a concrete example?",
+    "That helps. What is the most common mistake people make here?",
+    "Can you make that shorter, in two sentences?",
+    "Interesting. Is there anything I should avoid?",
+)
+
+
+@dataclass(frozen=True)
+class DemoLogin:
+    role: str
+    username: str
+    password: str
+    token: str
+
+
+def _demo_text(kind: str, conversation: list[str], rng: random.Random, serial: int) -> str:
+    if kind == "initial_prompt":
+        return DEMO_PROMPTS[serial % len(DEMO_PROMPTS)]
+    topic = conversation[0][:60].rstrip("?.!") if conversation else "that"
+    if kind == "assistant_reply":
+        return (
+            f"{rng.choice(ASSISTANT_OPENINGS)} On “{topic}”: start with the basics, "
+            f"check one thing at a time and keep notes of what works (demo reply {serial})."
+        )
+    return f"{rng.choice(PROMPTER_FOLLOW_UPS)} (demo follow-up {serial})"
+
+
+def _ensure_user(role: str, username: str) -> tuple[User, str]:
+    password = f"{username}{DEMO_PASSWORD_SUFFIX}"
+    user = User.objects.filter(username=username).first()
+    if user is None:
+        user = user_create(username=username, password=password, role=role, email=f"{username}@example.org")
+    return user, password
+
+
+def _drive(project: Project, bots: list[User], *, rounds: int, rng: random.Random) -> None:
+    serial = 0
+    for _ in range(rounds):
+        for bot in bots:
+            kind = "any"
+            try:
+                assignment = assignment_claim_next(
+                    user=bot, project=project, lang="en", kind=kind, rng=rng
+                )
+            except ArborError:
+                continue
+            if assignment is None:
+                continue
+            context = assignment_context(assignment)
+            conversation = [message.text for message in context["conversation"]]
+            serial += 1
+            if assignment.kind in ("initial_prompt", "prompter_reply", "assistant_reply"):
+                payload: dict[str, object] = {
+                    "text": _demo_text(assignment.kind, conversation, rng, serial)
+                }
+            elif assignment.kind.startswith("label_"):
+                payload = {
+                    "labels": {
+                        "spam": 1.0 if rng.random() < 0.05 else 0.0,
+                        "lang_mismatch": 0.0,
+                        "quality": rng.choice([0.5, 0.75, 1.0]),
+                    }
+                }
+            else:
+                ranking = [candidate.pk for candidate in context["candidates"]]
+                ranking.sort(key=lambda pk: (pk % 3, rng.random()))
+                payload = {"ranking": ranking}
+            try:
+                assignment_submit(user=bot, assignment_id=assignment.pk, payload=payload)
+            except ArborError:
+                continue
+
+
+def seed_demo(*, rng_seed: int = 7) -> tuple[Project, list[DemoLogin], bool]:
+    """Create the demo (once) and return it with the log-ins; the flag says if it was new."""
+    logins = []
+    for role in DEMO_ROLES:
+        user, password = _ensure_user(role, role)
+        logins.append(DemoLogin(role=role, username=user.username, password=password, token=user_token(user=user)))
+    project = Project.objects.filter(slug=DEMO_SLUG).first()
+    if project is not None:
+        return project, logins, False
+    project = project_create(
+        slug=DEMO_SLUG,
+        name="Demo: helpful conversations",
+        guidelines=(
+            "# Guidelines\n\n"
+            "- Write as a helpful, honest assistant; say when you are unsure.\n"
+            "- Prompts should be real questions a person might ask.\n"
+            "- Flag spam, personal data and anything inappropriate.\n"
+            "- Rank replies by how helpful, correct and kind they are."
+        ),
+        settings={
+            "goal_tree_size": 6,
+            "max_depth": 3,
+            "num_reviews_initial_prompt": 2,
+            "num_reviews_reply": 2,
+            "num_required_rankings": 2,
+            "max_active_trees": 4,
+            "replies_per_minute": 1000,
+            "requests_per_minute": 1000,
+            "duplicate_text_window_hours": 0,
+        },
+    )
+    bots = [_ensure_user(Role.VOLUNTEER, f"demo-bot-{index}")[0] for index in range(1, 6)]
+    _drive(project, bots, rounds=60, rng=random.Random(rng_seed))
+    project.replies_per_minute = 6
+    project.requests_per_minute = 60
+    project.duplicate_text_window_hours = 24
+    project.save(update_fields=["replies_per_minute", "requests_per_minute", "duplicate_text_window_hours"])
+    return project, logins, True
+
+
+def demo_summary(project: Project) -> dict[str, int]:
+    summary: dict[str, int] = {state: 0 for state in TreeState.values}
+    for state in Tree.objects.filter(project=project).values_list("state", flat=True):
+        summary[state] += 1
+    return {state: count for state, count in summary.items() if count}
