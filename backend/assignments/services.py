@@ -26,7 +26,7 @@ from typing import Any
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
-from django.db.models import Exists, F, OuterRef
+from django.db.models import Exists, F, OuterRef, QuerySet
 from django.utils import timezone
 
 from backend.accounts.models import User
@@ -111,20 +111,34 @@ def _claim_item(*, user: User, project: Project, lang: str, kind: str) -> WorkIt
         )
         .order_by("-priority", "pk")
     )
-    if settings.IS_POSTGRESQL:
-        candidates = candidates.select_for_update(skip_locked=True)
     tried: list[int] = []
-    for _ in range(CLAIM_ATTEMPTS_PER_KIND):
-        item = candidates.exclude(pk__in=tried).first()
+
+    def take(query: QuerySet[WorkItem]) -> WorkItem | None:
+        item = query.exclude(pk__in=tried).first()
         if item is None:
             return None
+        # The row count decides: a slot is taken only while one is free.
         taken = WorkItem.objects.filter(
             pk=item.pk, state=WorkItemState.OPEN, open_slots__gt=0
         ).update(open_slots=F("open_slots") - 1)
-        if taken:
-            return item
         tried.append(item.pk)
-    return None
+        return item if taken else None
+
+    if not settings.IS_POSTGRESQL:
+        # SQLite has no row locks; its IMMEDIATE transactions already run one at a time.
+        return take(candidates)
+    # PostgreSQL: skip rows other claimers hold, so concurrent claims spread over items
+    # instead of queueing. Only when that finds nothing, wait for a held row once: a
+    # busy item with free slots must not look like "no work".
+    skipping = candidates.select_for_update(skip_locked=True, no_key=True)
+    for _ in range(CLAIM_ATTEMPTS_PER_KIND):
+        before = len(tried)
+        item = take(skipping)
+        if item is not None:
+            return item
+        if len(tried) == before:  # nothing unlocked is left
+            break
+    return take(candidates.select_for_update(no_key=True))
 
 
 def assignment_claim_next(
@@ -305,10 +319,16 @@ def assignment_submit(
     with transaction.atomic():
         tree: Tree | None = None
         if reference.work_item is not None:
-            tree = Tree.objects.select_for_update().select_related("project").get(
-                pk=reference.work_item.tree_id
+            tree = (
+                Tree.objects.select_for_update(no_key=True, of=("self",))
+                .select_related("project")
+                .get(pk=reference.work_item.tree_id)
             )
-        assignment = Assignment.objects.select_for_update().select_related("project").get(pk=assignment_id)
+        assignment = (
+            Assignment.objects.select_for_update(no_key=True, of=("self",))
+            .select_related("project")
+            .get(pk=assignment_id)
+        )
         if idempotency_key:
             record = IdempotencyRecord.objects.filter(user=user, key=idempotency_key).first()
             if record is not None:
@@ -389,7 +409,7 @@ def _apply_submission(
         return message
     if kind in LABEL_KINDS:
         values = _validate_labels(assignment=assignment, project=project, labels=payload.get("labels"))
-        target = Message.objects.select_for_update().get(pk=item.target_id)
+        target = Message.objects.select_for_update(no_key=True).get(pk=item.target_id)
         LabelVote.objects.bulk_create(
             [
                 LabelVote(message=target, user=user, assignment=assignment, label=name, value=value)
@@ -428,7 +448,11 @@ def _apply_submission(
 def assignment_skip(*, user: User, assignment_id: int, reason: str = "") -> Assignment:
     """Give the slot back; the person is never offered this item again."""
     with transaction.atomic():
-        assignment = Assignment.objects.select_for_update().filter(pk=assignment_id, user=user).first()
+        assignment = (
+            Assignment.objects.select_for_update(no_key=True)
+            .filter(pk=assignment_id, user=user)
+            .first()
+        )
         if assignment is None:
             raise NotFound("assignment_not_found", "No such assignment of yours.")
         if assignment.state != AssignmentState.ACTIVE:

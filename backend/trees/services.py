@@ -61,7 +61,13 @@ PRIORITY_LONELY_REPLY = 10
 
 
 def _lock_tree(tree_id: int) -> Tree:
-    return Tree.objects.select_for_update().select_related("project").get(pk=tree_id)
+    # NO KEY UPDATE: other transactions may still insert rows pointing at the tree.
+    # ``of=self``: select_related must not lock the project row as well.
+    return (
+        Tree.objects.select_for_update(no_key=True, of=("self",))
+        .select_related("project")
+        .get(pk=tree_id)
+    )
 
 
 def _transition(
@@ -383,7 +389,9 @@ def trees_activate_waiting(*, project_id: int, lang: str) -> list[int]:
     overshoot ``max_active_trees``. Lock order: project → tree.
     """
     with transaction.atomic():
-        project = Project.objects.select_for_update().get(pk=project_id)
+        # NO KEY UPDATE, so claims inserting assignments (a key-share lock on the
+        # project through the foreign key) are not blocked while the lottery runs.
+        project = Project.objects.select_for_update(no_key=True).get(pk=project_id)
         growing = Tree.objects.filter(project=project, lang=lang, state=TreeState.GROWING).count()
         free = project.max_active_trees - growing
         if free <= 0:
