@@ -236,7 +236,7 @@ def _advance_prompt_review(tree: Tree) -> None:
     if root.review_result and not root.is_deleted:
         _transition(tree, TreeState.BACKLOG, reason="initial prompt accepted")
         project_id, lang = tree.project_id, tree.lang
-        transaction.on_commit(lambda: _schedule_lottery(project_id, lang))
+        transaction.on_commit(lambda: _schedule_lottery(project_id, lang), robust=True)
     else:
         work_items_close(tree=tree)
         _transition(tree, TreeState.ABORTED_LOW_GRADE, reason="initial prompt rejected")
@@ -348,7 +348,7 @@ def _start_ranking(tree: Tree, counting: list[Message]) -> None:
             priority=PRIORITY_RANKING,
         )
     project_id, lang = tree.project_id, tree.lang
-    transaction.on_commit(lambda: _schedule_lottery(project_id, lang))
+    transaction.on_commit(lambda: _schedule_lottery(project_id, lang), robust=True)
     _advance_ranking(tree)
 
 
@@ -363,6 +363,9 @@ def _advance_ranking(tree: Tree) -> None:
 
 
 def _schedule_scoring(tree: Tree) -> None:
+    """Queue scoring after commit. ``robust``: if the broker is down the submission
+    that got here is already committed and must not answer 500; the sweep re-queues
+    trees left in ``scoring`` (see ``SCORING_STALE_AFTER``)."""
     tree_id = tree.pk
 
     def enqueue() -> None:
@@ -370,7 +373,7 @@ def _schedule_scoring(tree: Tree) -> None:
 
         score_tree.delay(tree_id)
 
-    transaction.on_commit(enqueue)
+    transaction.on_commit(enqueue, robust=True)
 
 
 def _schedule_lottery(project_id: int, lang: str) -> None:
