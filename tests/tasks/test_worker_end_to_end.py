@@ -99,6 +99,6 @@ def test_trees_complete_with_a_real_worker(celery_worker_process, make_user, mak
 
     from celery.result import EagerResult
 
-    async_result = sweep.delay()
+    async_result = sweep.apply_async(ignore_result=False)
     assert not isinstance(async_result, EagerResult)
     assert async_result.get(timeout=60)["expired"] == 0
