@@ -127,7 +127,9 @@ USE_TZ = True
 
 STATIC_URL = "static/"
 STATIC_ROOT = BASE_DIR / "staticfiles"
-STATICFILES_DIRS = [path for path in [BASE_DIR / "frontend" / "build"] if path.exists()]
+STATICFILES_DIRS = [
+    path for path in [BASE_DIR / "frontend" / "static", BASE_DIR / "frontend" / "build"] if path.exists()
+]
 MEDIA_ROOT = DATA_DIR / "media"
 MEDIA_URL = "media/"
 

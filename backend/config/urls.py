@@ -5,6 +5,7 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 from backend.accounts.api import MeView
 from backend.assignments.api import AssignmentListCreateView, AssignmentSkipView, AssignmentSubmitView
 from backend.common.health import healthz
+from backend.common.views import home
 from backend.projects.api import ProjectDetailView, ProjectListView, ProjectStatsView
 from backend.trees.api import MessageDetailView, TreeDetailView
 
@@ -21,6 +22,7 @@ api_v1 = [
 ]
 
 urlpatterns = [
+    path("", home, name="home"),
     path("healthz", healthz, name="healthz"),
     path("admin/", admin.site.urls),
     path("accounts/", include("allauth.urls")),
