@@ -18,6 +18,12 @@ from backend.assignments.services import (
     assignment_submit,
 )
 from backend.common.errors import NotFound
+from backend.common.fields import (
+    StrictCharField,
+    StrictFloatField,
+    StrictIntegerField,
+    StrictSlugField,
+)
 from backend.projects.models import Project
 from backend.trees.api import MessageSerializer
 
@@ -62,8 +68,8 @@ def render_assignment(assignment: Assignment) -> dict[str, Any]:
 
 
 class ClaimInputSerializer(serializers.Serializer):
-    project = serializers.SlugField()
-    lang = serializers.CharField(max_length=32, default="en")
+    project = StrictSlugField()
+    lang = StrictCharField(max_length=32, default="en")
     kind = serializers.ChoiceField(choices=[ANY_KIND, *Kind.values], default=ANY_KIND)
 
 
@@ -99,11 +105,11 @@ class AssignmentListCreateView(APIView):
 
 
 class SubmitInputSerializer(serializers.Serializer):
-    text = serializers.CharField(required=False, allow_blank=True, trim_whitespace=False)
+    text = StrictCharField(required=False, allow_blank=True, trim_whitespace=False)
     labels = serializers.DictField(
-        child=serializers.FloatField(allow_null=True), required=False, allow_empty=False
+        child=StrictFloatField(allow_null=True), required=False, allow_empty=False
     )
-    ranking = serializers.ListField(child=serializers.IntegerField(), required=False)
+    ranking = serializers.ListField(child=StrictIntegerField(), required=False)
 
 
 class SubmitOutputSerializer(serializers.Serializer):
@@ -149,7 +155,7 @@ class AssignmentSubmitView(APIView):
 
 
 class SkipInputSerializer(serializers.Serializer):
-    reason = serializers.CharField(required=False, allow_blank=True, max_length=500, default="")
+    reason = StrictCharField(required=False, allow_blank=True, max_length=500, default="")
 
 
 class AssignmentSkipView(APIView):

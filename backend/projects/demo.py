@@ -60,7 +60,7 @@ class DemoLogin:
 def _demo_text(kind: str, conversation: list[str], rng: random.Random, serial: int) -> str:
     if kind == "initial_prompt":
         return DEMO_PROMPTS[serial % len(DEMO_PROMPTS)]
-    topic = conversation[0][:60].rstrip("?.!") if conversation else "that"
+    topic = conversation[0].rstrip("?.!") if conversation else "that"
     if kind == "assistant_reply":
         return (
             f"{rng.choice(ASSISTANT_OPENINGS)} On “{topic}”: start with the basics, "
