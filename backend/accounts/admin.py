@@ -7,7 +7,7 @@ from backend.accounts.models import User
 @admin.register(User)
 class ArborUserAdmin(UserAdmin):
     fieldsets = (
-        *UserAdmin.fieldsets,
+        *(UserAdmin.fieldsets or ()),
         ("Arbor", {"fields": ("display_name", "is_banned", "show_on_leaderboard")}),
     )
     list_display = ("username", "email", "display_name", "is_staff", "is_banned")

@@ -230,6 +230,7 @@ def tree_advance_locked(tree: Tree) -> None:
 
 
 def _advance_prompt_review(tree: Tree) -> None:
+    assert tree.root_id is not None, "a tree in prompt_review always has its root"
     root = Message.objects.get(pk=tree.root_id)
     if root.review_result is None and not root.is_deleted:
         return
