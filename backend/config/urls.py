@@ -7,7 +7,7 @@ from backend.assignments.api import AssignmentListCreateView, AssignmentSkipView
 from backend.common.health import healthz
 from backend.common.views import home
 from backend.projects.api import ProjectDetailView, ProjectListView, ProjectStatsView
-from backend.trees.api import MessageDetailView, TreeDetailView
+from backend.trees.api import MessageDetailView, MessageReactionView, TreeDetailView
 
 api_v1 = [
     path("assignments/", AssignmentListCreateView.as_view(), name="assignments"),
@@ -15,6 +15,11 @@ api_v1 = [
     path("assignments/<int:assignment_id>/skip", AssignmentSkipView.as_view(), name="assignment-skip"),
     path("trees/<int:tree_id>", TreeDetailView.as_view(), name="tree-detail"),
     path("messages/<int:message_id>", MessageDetailView.as_view(), name="message-detail"),
+    path(
+        "messages/<int:message_id>/reactions",
+        MessageReactionView.as_view(),
+        name="message-reactions",
+    ),
     path("projects/", ProjectListView.as_view(), name="projects"),
     path("projects/<slug:slug>", ProjectDetailView.as_view(), name="project-detail"),
     path("projects/<slug:slug>/stats", ProjectStatsView.as_view(), name="project-stats"),

@@ -1,6 +1,6 @@
 from django.contrib import admin
 
-from backend.trees.models import Message, Tree
+from backend.trees.models import Message, Reaction, Tree
 
 
 @admin.register(Tree)
@@ -15,3 +15,10 @@ class MessageAdmin(admin.ModelAdmin):
     list_filter = ("role", "review_result", "is_deleted")
     search_fields = ("text",)
     raw_id_fields = ("tree", "parent", "author")
+
+
+@admin.register(Reaction)
+class ReactionAdmin(admin.ModelAdmin):
+    list_display = ("message", "user", "emoji", "created_at")
+    list_filter = ("emoji",)
+    raw_id_fields = ("message", "user")

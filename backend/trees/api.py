@@ -7,8 +7,9 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from backend.common.errors import NotFound
-from backend.trees.models import Message
+from backend.trees.models import Emoji, Message
 from backend.trees.selectors import can_see_authors, tree_with_messages
+from backend.trees.services import message_react, reaction_counts
 
 
 class MessageSerializer(serializers.ModelSerializer):
@@ -79,3 +80,34 @@ class MessageDetailView(APIView):
             raise NotFound("message_not_found", "No such message.")
         context = {"show_authors": can_see_authors(request.user)}  # type: ignore[arg-type]
         return Response(MessageSerializer(message, context=context).data)
+
+
+class ReactionInputSerializer(serializers.Serializer):
+    emoji = serializers.ChoiceField(choices=Emoji.choices)
+
+
+class ReactionOutputSerializer(serializers.Serializer):
+    message_id = serializers.IntegerField()
+    emoji = serializers.CharField()
+    created = serializers.BooleanField()
+    emojis = serializers.DictField(child=serializers.IntegerField())
+
+
+class MessageReactionView(APIView):
+    @extend_schema(
+        request=ReactionInputSerializer,
+        responses={201: ReactionOutputSerializer, 200: ReactionOutputSerializer},
+        summary="React to a message (+1, -1, red_flag)",
+    )
+    def post(self, request: Request, message_id: int) -> Response:
+        data = ReactionInputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        emoji = data.validated_data["emoji"]
+        message, created = message_react(message_id=message_id, user_id=request.user.pk, emoji=emoji)
+        body = {
+            "message_id": message.pk,
+            "emoji": emoji,
+            "created": created,
+            "emojis": reaction_counts([message.pk]).get(message.pk, {}),
+        }
+        return Response(body, status=201 if created else 200)

@@ -117,3 +117,27 @@ class Message(models.Model):
     def counts_toward_tree(self) -> bool:
         """Rejected and deleted messages leave room for a replacement."""
         return self.review_result is not False and not self.is_deleted
+
+
+class Emoji(models.TextChoices):
+    THUMBS_UP = "+1"
+    THUMBS_DOWN = "-1"
+    RED_FLAG = "red_flag"
+
+
+class Reaction(models.Model):
+    """A volunteer's emoji on a message; one of each kind per person and message."""
+
+    message = models.ForeignKey(Message, on_delete=models.CASCADE, related_name="reactions")
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    emoji = models.CharField(max_length=16, choices=Emoji.choices)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["message", "user", "emoji"], name="reaction_unique")
+        ]
+        indexes = [models.Index(fields=["message", "emoji"])]
+
+    def __str__(self) -> str:
+        return f"{self.emoji} on message {self.message_id}"

@@ -23,7 +23,7 @@ import random
 from datetime import timedelta
 
 from django.db import transaction
-from django.db.models import F, Q
+from django.db.models import Count, F, Q
 from django.utils import timezone
 
 from backend.assignments.models import WorkItem, WorkItemState
@@ -40,13 +40,22 @@ from backend.assignments.needs import (
 )
 from backend.assignments.policy import ParentCapacity, allocate_reply_slots
 from backend.audit.services import audit_record
-from backend.common.errors import Conflict
+from backend.common.errors import Conflict, NotFound, ValidationFailed
 from backend.consensus.acceptance import is_accepted, label_means
 from backend.consensus.algorithms.ranked_pairs import ranked_pairs
 from backend.consensus.models import LabelVote, RankingVote
 from backend.projects.models import Project
 from backend.realtime.events import send_user_event_on_commit
-from backend.trees.models import ACTIVE_TREE_STATES, Message, Role, Tree, TreeState, text_digest
+from backend.trees.models import (
+    ACTIVE_TREE_STATES,
+    Emoji,
+    Message,
+    Reaction,
+    Role,
+    Tree,
+    TreeState,
+    text_digest,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -508,3 +517,43 @@ def tree_resume(*, tree_id: int, actor_id: int | None, reason: str = "") -> Tree
         work_items_set_state(tree=tree, from_state=WorkItemState.PAUSED, to_state=WorkItemState.OPEN)
         tree_advance_locked(tree)
         return tree
+
+
+# --- Reactions ------------------------------------------------------------------------
+
+
+def message_react(*, message_id: int, user_id: int, emoji: str) -> tuple[Message, bool]:
+    """Add ``emoji`` from this person to the message; returns (message, created).
+
+    Reacting twice with the same emoji is a no-op, not an error, so a retried request
+    is harmless.
+    """
+    if emoji not in Emoji.values:
+        raise ValidationFailed("emoji", "invalid_choice", f"Emoji is one of {', '.join(Emoji.values)}.")
+    with transaction.atomic():
+        message = Message.objects.select_related("tree").filter(pk=message_id).first()
+        if message is None:
+            raise NotFound("message_not_found", "No such message.")
+        _, created = Reaction.objects.get_or_create(message=message, user_id=user_id, emoji=emoji)
+        if created:
+            audit_record(
+                action="message.reacted",
+                target_type="message",
+                target_id=message.pk,
+                actor_id=user_id,
+                project_id=message.tree.project_id,
+                after={"emoji": emoji},
+            )
+        return message, created
+
+
+def reaction_counts(message_ids: list[int]) -> dict[int, dict[str, int]]:
+    counts: dict[int, dict[str, int]] = {}
+    rows = (
+        Reaction.objects.filter(message_id__in=message_ids)
+        .values("message_id", "emoji")
+        .annotate(count=Count("pk"))
+    )
+    for row in rows:
+        counts.setdefault(row["message_id"], {})[row["emoji"]] = row["count"]
+    return counts
