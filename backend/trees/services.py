@@ -516,6 +516,14 @@ def tree_resume(*, tree_id: int, actor_id: int | None, reason: str = "") -> Tree
         _transition(tree, target, actor_id=actor_id, reason=reason, action="tree.resumed")
         work_items_set_state(tree=tree, from_state=WorkItemState.PAUSED, to_state=WorkItemState.OPEN)
         tree_advance_locked(tree)
+        # What the tree was waiting for may have been dropped while it was halted (a
+        # scoring task or lottery draw finds it halted and does nothing): ask again,
+        # rather than leave it to the sweep (minutes later for a fresh ``scoring``).
+        if tree.state == TreeState.SCORING:
+            _schedule_scoring(tree)
+        elif tree.state == TreeState.BACKLOG:
+            project_id, lang = tree.project_id, tree.lang
+            transaction.on_commit(lambda: _schedule_lottery(project_id, lang), robust=True)
         return tree
 
 
