@@ -1,0 +1,1 @@
+"""Pure consensus algorithms: plain data in, plain data out, no Django."""

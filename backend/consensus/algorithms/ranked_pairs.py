@@ -20,13 +20,13 @@ in the ranked pairs rule", Social Choice and Welfare 6:167–173:
   submission order, which makes the result reproducible and auditable.
 * The tie-breaking ranking of pairs (TBRP) orders pairs of equal margin by the
   TBRC position of the pair's winner: (a, b) is considered before (c, d) when
-  a is ranked above c in the TBRC. For pairs with the same winner (a = c) we
-  consider first the pair whose loser is ranked LOWER in the TBRC (b below
-  d). That second clause never changes any lock decision: locking an edge
-  out of a cannot create a new path into a, so whether (a, b) closes a cycle
-  does not depend on whether (a, d) was locked just before it. (This is why
-  pref_voting's ``ranked_pairs_zt``, which orders same-winner pairs the other
-  way round, always agrees with this function on the final order.)
+  a is ranked above c in the TBRC. The order among pairs with the same
+  winner cannot change any decision: locking an edge out of
+  a creates no new path into a, so whether (a, b) closes a cycle does not
+  depend on whether (a, d) was locked just before it. For a reproducible
+  ``locked`` sequence we consider first the pair whose loser is ranked LOWER
+  in the TBRC (b below d). pref_voting's ``ranked_pairs_zt`` orders them the
+  other way round and therefore makes the same lock decisions.
 * A pair with a zero margin is treated as a victory of the candidate ranked
   higher in the TBRC, considered after every pair with a positive margin, in
   TBRP order. Every unordered pair of candidates is therefore considered in
@@ -174,7 +174,9 @@ def ranked_pairs(ballots: Sequence[Sequence[C]]) -> RankedPairsResult[C]:
                 locked.append((winner, loser))
         group_start = group_end
 
-    positive_locked = [(winner, loser) for winner, loser in locked if margin_matrix[winner][loser] > 0]
+    positive_locked = [
+        (winner, loser) for winner, loser in locked if margin_matrix[winner][loser] > 0
+    ]
     order_indices = _topological_order(successors, candidate_count)
     # The positive-margin locked pairs order everyone exactly when each
     # candidate is directly locked above the next one in the final order
