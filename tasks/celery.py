@@ -8,7 +8,7 @@ from celery import Celery
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "backend.config.settings")
 
-app = Celery("arbor", include=["tasks.trees", "tasks.assignments"])
+app = Celery("arbor", include=["tasks.trees", "tasks.assignments", "tasks.exports"])
 app.config_from_object("django.conf:settings", namespace="CELERY")
 
 
@@ -19,4 +19,7 @@ app.conf.beat_schedule = {
         "task": "tasks.assignments.sweep",
         "schedule": float(os.environ.get("ARBOR_SWEEP_INTERVAL_SECONDS", "60")),
     },
+    # Export/import jobs whose task was lost (broker down when queued, worker died)
+    # are queued again; running a job twice is harmless.
+    "exports-requeue-stale": {"task": "tasks.exports.requeue_stale", "schedule": 300.0},
 }

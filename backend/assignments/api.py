@@ -17,7 +17,7 @@ from backend.assignments.services import (
     assignment_skip,
     assignment_submit,
 )
-from backend.common.errors import NotFound
+from backend.common.errors import NotFound, ValidationFailed
 from backend.common.fields import (
     StrictCharField,
     StrictFloatField,
@@ -117,6 +117,25 @@ class SubmitOutputSerializer(serializers.Serializer):
     message = MessageSerializer(allow_null=True)
 
 
+def in_field_order(data: Any, field: serializers.Field) -> Any:  # type: ignore[type-arg]
+    """``data`` with its keys in the order ``field`` (a serializer) renders them.
+
+    A replayed answer comes from a JSON column; PostgreSQL's ``jsonb`` sorts object keys,
+    and a replay must be the identical body, not just an equal one.
+    """
+    if isinstance(field, serializers.ListSerializer) and isinstance(data, list):
+        return [in_field_order(item, field.child) for item in data]  # type: ignore[arg-type]
+    if isinstance(field, serializers.Serializer) and isinstance(data, dict):
+        ordered = {
+            name: in_field_order(data[name], child)
+            for name, child in field.fields.items()
+            if name in data
+        }
+        ordered.update((name, value) for name, value in data.items() if name not in ordered)
+        return ordered
+    return data
+
+
 def render_submit(result: SubmitResult) -> dict[str, Any]:
     message = MessageSerializer(result.message).data if result.message is not None else None
     return {"assignment": render_assignment(result.assignment), "message": message}
@@ -140,6 +159,13 @@ class AssignmentSubmitView(APIView):
         data = SubmitInputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         key = request.headers.get("Idempotency-Key") or None
+        if key is not None and not key.isprintable():
+            # A NUL byte cannot be stored in PostgreSQL text: refuse it here, not with a 500.
+            raise ValidationFailed(
+                "Idempotency-Key",
+                "invalid_idempotency_key",
+                "An Idempotency-Key is printable text without control characters.",
+            )
         result = assignment_submit(
             user=request.user,  # type: ignore[arg-type]
             assignment_id=assignment_id,
@@ -148,7 +174,7 @@ class AssignmentSubmitView(APIView):
             render=render_submit,
         )
         if result.replayed_response is not None:
-            response = Response(result.replayed_response)
+            response = Response(in_field_order(result.replayed_response, SubmitOutputSerializer()))
             response["Idempotent-Replayed"] = "true"
             return response
         return Response(render_submit(result))

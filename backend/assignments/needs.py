@@ -97,10 +97,14 @@ def assignments_cancel(*, work_item_ids: list[int]) -> dict[int, int]:
 
     from backend.realtime.events import send_user_event_on_commit
 
+    # Locked, so a concurrent skip or expiry (which give the slot back themselves) is
+    # waited for and then no longer listed: counting a row this call did not cancel
+    # would hand its slot back twice.
     active = list(
-        Assignment.objects.filter(
-            work_item_id__in=work_item_ids, state=AssignmentState.ACTIVE
-        ).values_list("pk", "user_id", "work_item_id")
+        Assignment.objects.select_for_update(no_key=True)
+        .filter(work_item_id__in=work_item_ids, state=AssignmentState.ACTIVE)
+        .order_by("pk")
+        .values_list("pk", "user_id", "work_item_id")
     )
     if active:
         Assignment.objects.filter(

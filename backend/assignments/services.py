@@ -95,9 +95,9 @@ def _initial_prompt_available(project: Project, lang: str) -> bool:
     return waiting < project.max_prompt_lottery_waiting
 
 
-def _claim_item(*, user: User, project: Project, lang: str, kind: str) -> WorkItem | None:
-    """Take one slot of the best open item of ``kind`` this person may do."""
-    candidates = (
+def _claimable(*, user: User, project: Project, lang: str, kind: str) -> QuerySet[WorkItem]:
+    """Open items of ``kind`` with a free slot this person may do, best first."""
+    return (
         WorkItem.objects.filter(
             project=project, lang=lang, kind=kind, state=WorkItemState.OPEN, open_slots__gt=0
         )
@@ -111,25 +111,35 @@ def _claim_item(*, user: User, project: Project, lang: str, kind: str) -> WorkIt
         )
         .order_by("-priority", "pk")
     )
+
+
+def _take_slot(item_id: int) -> bool:
+    # The row count decides: a slot is taken only while one is free.
+    return bool(
+        WorkItem.objects.filter(pk=item_id, state=WorkItemState.OPEN, open_slots__gt=0).update(
+            open_slots=F("open_slots") - 1
+        )
+    )
+
+
+def _claim_item(*, user: User, project: Project, lang: str, kind: str) -> WorkItem | None:
+    """Take one slot of the best open item of ``kind`` this person may do, without
+    waiting for a row another transaction holds (see ``_claim_held_item``)."""
+    candidates = _claimable(user=user, project=project, lang=lang, kind=kind)
     tried: list[int] = []
 
     def take(query: QuerySet[WorkItem]) -> WorkItem | None:
         item = query.exclude(pk__in=tried).first()
         if item is None:
             return None
-        # The row count decides: a slot is taken only while one is free.
-        taken = WorkItem.objects.filter(
-            pk=item.pk, state=WorkItemState.OPEN, open_slots__gt=0
-        ).update(open_slots=F("open_slots") - 1)
         tried.append(item.pk)
-        return item if taken else None
+        return item if _take_slot(item.pk) else None
 
     if not settings.IS_POSTGRESQL:
         # SQLite has no row locks; its IMMEDIATE transactions already run one at a time.
         return take(candidates)
     # PostgreSQL: skip rows other claimers hold, so concurrent claims spread over items
-    # instead of queueing. Only when that finds nothing, wait for a held row once: a
-    # busy item with free slots must not look like "no work".
+    # instead of queueing.
     skipping = candidates.select_for_update(skip_locked=True, no_key=True)
     for _ in range(CLAIM_ATTEMPTS_PER_KIND):
         before = len(tried)
@@ -138,7 +148,29 @@ def _claim_item(*, user: User, project: Project, lang: str, kind: str) -> WorkIt
             return item
         if len(tried) == before:  # nothing unlocked is left
             break
-    return take(candidates.select_for_update(no_key=True))
+    return None
+
+
+def _claim_held_item(
+    *, user: User, project: Project, lang: str, kinds: list[str]
+) -> tuple[str, WorkItem] | None:
+    """PostgreSQL, when every item with a free slot is held by another transaction: a
+    busy item must not look like "no work", so wait for the best one — once, and for
+    that one row only, while holding no row lock.
+
+    Not a blocking ``SELECT … FOR UPDATE LIMIT 1``: one that waits for a row which then
+    no longer matches keeps it locked and goes on to wait for the next, and a claim
+    holding one item while waiting for another deadlocked with ``tree_halt`` pausing
+    all items of a tree. The conditional UPDATE waits for one row; a claim that waits
+    at most once, holding nothing, can never be part of a deadlock.
+    """
+    for kind in kinds:
+        if kind == Kind.INITIAL_PROMPT:
+            continue
+        item = _claimable(user=user, project=project, lang=lang, kind=kind).first()
+        if item is not None:
+            return (kind, item) if _take_slot(item.pk) else None
+    return None
 
 
 def assignment_claim_next(
@@ -160,28 +192,34 @@ def assignment_claim_next(
     now = timezone.now()
     with transaction.atomic():
         _check_claim_limits(user=user, project=project, now=now)
+        taken: tuple[str, WorkItem | None] | None = None
+        # Every kind without waiting first; free work of another kind beats waiting.
         for candidate_kind in kinds:
-            item: WorkItem | None = None
             if candidate_kind == Kind.INITIAL_PROMPT:
-                if not _initial_prompt_available(project, lang):
-                    continue
+                if _initial_prompt_available(project, lang):
+                    taken = (candidate_kind, None)
+                    break
             else:
                 item = _claim_item(user=user, project=project, lang=lang, kind=candidate_kind)
-                if item is None:
-                    continue
-            candidate_ids = list(item.candidate_ids) if item is not None else []
-            rng.shuffle(candidate_ids)
-            assignment = Assignment.objects.create(
-                project=project,
-                user=user,
-                work_item=item,
-                kind=candidate_kind,
-                lang=lang,
-                expires_at=now + timedelta(minutes=project.reservation_minutes),
-                candidate_ids=candidate_ids,
-            )
-            return assignment
-    return None
+                if item is not None:
+                    taken = (candidate_kind, item)
+                    break
+        if taken is None and settings.IS_POSTGRESQL:
+            taken = _claim_held_item(user=user, project=project, lang=lang, kinds=kinds)
+        if taken is None:
+            return None
+        candidate_kind, item = taken
+        candidate_ids = list(item.candidate_ids) if item is not None else []
+        rng.shuffle(candidate_ids)
+        return Assignment.objects.create(
+            project=project,
+            user=user,
+            work_item=item,
+            kind=candidate_kind,
+            lang=lang,
+            expires_at=now + timedelta(minutes=project.reservation_minutes),
+            candidate_ids=candidate_ids,
+        )
 
 
 # --- Submitting -----------------------------------------------------------------------
@@ -435,7 +473,13 @@ def _apply_submission(
                 "The replies to rank changed since this assignment was made; request a new one.",
                 current_candidates=current,
             )
-        RankingVote.objects.create(parent_id=item.target_id, user=user, assignment=assignment, ranking=ranking)
+        RankingVote.objects.create(
+            parent_id=item.target_id,
+            work_item_id=item.pk,
+            user=user,
+            assignment=assignment,
+            ranking=ranking,
+        )
         _complete_item(item.pk)
         tree_services.tree_advance_locked(tree)
         return None

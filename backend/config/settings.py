@@ -55,6 +55,7 @@ INSTALLED_APPS = [
     "backend.assignments",
     "backend.consensus",
     "backend.realtime",
+    "backend.exports",
 ]
 
 MIDDLEWARE = [
@@ -175,6 +176,12 @@ CELERY_RESULT_BACKEND_TRANSPORT_OPTIONS = {
     "retry_policy": {"max_retries": 1, "interval_start": 0, "interval_step": 0.2, "interval_max": 0.2}
 }
 SWEEP_INTERVAL_SECONDS = float(os.environ.get("ARBOR_SWEEP_INTERVAL_SECONDS", "60"))
+
+# --- Exports (docs/exports.md) ----------------------------------------------------------
+# Dotted paths to pluggable callables; empty: none. Export files go to
+# STORAGES["exports"] when defined (e.g. object storage), else the default storage.
+ARBOR_EXPORT_PII_DETECTOR = os.environ.get("ARBOR_EXPORT_PII_DETECTOR", "")
+ARBOR_EXPORT_QUALITY_PROVIDER = os.environ.get("ARBOR_EXPORT_QUALITY_PROVIDER", "")
 
 if REDIS_URL:
     CHANNEL_LAYERS = {

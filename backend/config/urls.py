@@ -6,6 +6,8 @@ from backend.accounts.api import MeView
 from backend.assignments.api import AssignmentListCreateView, AssignmentSkipView, AssignmentSubmitView
 from backend.common.health import healthz
 from backend.common.views import home
+from backend.exports.urls import api_urlpatterns as exports_api
+from backend.exports.views import exports_page
 from backend.projects.api import ProjectDetailView, ProjectListView, ProjectStatsView
 from backend.trees.api import MessageDetailView, MessageReactionView, TreeDetailView
 
@@ -24,11 +26,13 @@ api_v1 = [
     path("projects/<slug:slug>", ProjectDetailView.as_view(), name="project-detail"),
     path("projects/<slug:slug>/stats", ProjectStatsView.as_view(), name="project-stats"),
     path("users/me", MeView.as_view(), name="users-me"),
+    *exports_api,
 ]
 
 urlpatterns = [
     path("", home, name="home"),
     path("healthz", healthz, name="healthz"),
+    path("exports/", exports_page, name="exports-page"),
     path("admin/", admin.site.urls),
     path("accounts/", include("allauth.urls")),
     path("api/v1/", include(api_v1)),

@@ -28,10 +28,23 @@ class LabelVote(models.Model):
 
 
 class RankingVote(models.Model):
-    """One person's ordering of the replies under ``parent``, best first. Kept forever."""
+    """One person's ordering of the replies under ``parent``, best first. Kept forever.
+
+    A vote belongs to the ranking work item it answered. When a sibling group changes
+    (a reply deleted, a replacement collected) the tree is ranked again through a new
+    item; votes on the old item stay as history and no longer count. Imported votes
+    have no work item.
+    """
 
     parent = models.ForeignKey(
         "trees.Message", on_delete=models.CASCADE, related_name="ranking_votes"
+    )
+    work_item = models.ForeignKey(
+        "assignments.WorkItem",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="ranking_votes",
     )
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
     assignment = models.ForeignKey(
@@ -43,5 +56,10 @@ class RankingVote(models.Model):
     class Meta:
         ordering = ["created_at", "id"]
         constraints = [
-            models.UniqueConstraint(fields=["parent", "user"], name="rankingvote_unique"),
+            models.UniqueConstraint(
+                fields=["work_item", "user"],
+                condition=Q(work_item__isnull=False),
+                name="rankingvote_one_per_person_item",
+            ),
         ]
+        indexes = [models.Index(fields=["parent", "created_at"])]

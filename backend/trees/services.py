@@ -457,7 +457,7 @@ def _apply_rankings(tree: Tree) -> None:
         tree=tree, kind__in=["rank_prompter_replies", "rank_assistant_replies"]
     ).order_by("pk")
     for item in items:
-        votes = list(RankingVote.objects.filter(parent_id=item.target_id).order_by("created_at", "pk"))
+        votes = list(RankingVote.objects.filter(work_item=item).order_by("created_at", "pk"))
         if not votes:
             continue
         result = ranked_pairs([vote.ranking for vote in votes])

@@ -40,7 +40,9 @@ def test_volunteers_complete_trees_through_the_api(make_user, make_project, clie
         counted = [m for m in body["messages"] if m["review_result"] is not False]
         assert len(counted) == 4
         assert all(m["review_count"] == 2 for m in body["messages"])
-        ranked = sorted((m["parent_id"], m["rank"], m["id"]) for m in counted if m["rank"] is not None)
+        ranked = sorted(
+            (m["parent_id"], m["rank"], m["id"]) for m in counted if m["rank"] is not None
+        )
         # Every voter ranked lowest id first, so ranks follow ids within each group.
         groups: dict[int, list[tuple[int, int]]] = {}
         for parent_id, rank, message_id in ranked:

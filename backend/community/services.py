@@ -1,0 +1,578 @@
+"""The points ledger and the leaderboards, kept up to date by Celery beat.
+
+Nothing here runs on a page load. ``points_ledger_update`` brings the ledger up to
+date with the raw data; ``leaderboards_rebuild`` materialises every leaderboard from
+the ledger; the API only reads the result.
+
+Why the audit log drives the incremental pass: points depend on things that change
+long after a contribution (a reply is accepted days later, ranked when its tree is
+scored, deleted by a moderator). Every such change is written by one service that
+records an audit event in the same transaction, so the events since the last pass
+name exactly the messages, reviews and rankings whose points may have changed. The
+pass re-evaluates those from the current data and upserts the result; it never adds
+deltas. An entry is therefore always ``formula(current data)``, running the pass
+twice changes nothing, and a full recompute (nightly, or the first pass) gives the
+same ledger as the incremental passes did.
+"""
+
+from __future__ import annotations
+
+import itertools
+import logging
+from collections import defaultdict
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any, TypeVar
+
+from django.db import transaction
+from django.db.models import Count, Exists, Max, Min, OuterRef, Q, Sum
+from django.db.models.functions import TruncDate
+from django.utils import timezone
+
+from backend.accounts.models import User
+from backend.audit.models import AuditEvent
+from backend.community.formula import (
+    CONTRIBUTION_REASONS,
+    POINTS,
+    STREAK_GRACE,
+    WINDOW_LENGTHS,
+    Reason,
+    level_for,
+    message_points,
+    ranking_points,
+    streak_days,
+)
+from backend.community.models import (
+    CommunityCheckpoint,
+    LeaderboardEntry,
+    PointsEntry,
+    SourceType,
+    UserStats,
+)
+from backend.consensus.models import LabelVote, RankingVote
+from backend.trees.models import Message, TreeState
+
+logger = logging.getLogger(__name__)
+
+LEDGER_CHECKPOINT = "ledger"
+LEADERBOARDS_CHECKPOINT = "leaderboards"
+
+# Audit events are read again this far back on every pass. An event's ``created_at``
+# is taken before its transaction commits, so a slow transaction can commit an event
+# dated before the previous checkpoint; re-reading a margin catches it, and since
+# the pass upserts, reading an event twice counts nothing twice.
+LEDGER_OVERLAP = timedelta(minutes=10)
+CHUNK_SIZE = 500
+
+# Tree events after which the points of the tree's messages and rankings may change.
+TREE_ACTIONS = ("tree.created", f"tree.{TreeState.READY_FOR_EXPORT.value}")
+DECISION_ACTIONS = ("message.accepted", "message.rejected")
+SCORED_ACTION = f"tree.{TreeState.READY_FOR_EXPORT.value}"
+
+T = TypeVar("T")
+
+# (source_type, source_id, user_id, reason)
+EntryKey = tuple[str, int, int, str]
+
+
+@dataclass(frozen=True)
+class _Expected:
+    project_id: int
+    points: int
+    earned_at: datetime
+    detail: dict[str, Any]
+
+
+@dataclass
+class LedgerUpdate:
+    full: bool
+    created: int = 0
+    updated: int = 0
+    deleted: int = 0
+    users: set[int] = field(default_factory=set)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "full": self.full,
+            "created": self.created,
+            "updated": self.updated,
+            "deleted": self.deleted,
+            "users": len(self.users),
+        }
+
+
+def _chunks(values: Iterable[T], size: int = CHUNK_SIZE) -> Iterator[list[T]]:
+    iterator = iter(values)
+    while chunk := list(itertools.islice(iterator, size)):
+        yield chunk
+
+
+def _lock_checkpoint(name: str) -> CommunityCheckpoint:
+    """Lock the pass's checkpoint row: passes of one kind run one at a time (on
+    SQLite the IMMEDIATE transaction already serialises them)."""
+    CommunityCheckpoint.objects.get_or_create(name=name)
+    return CommunityCheckpoint.objects.select_for_update().get(name=name)
+
+
+# --- The ledger pass ------------------------------------------------------------------
+
+
+def points_ledger_update(*, now: datetime | None = None, full: bool = False) -> LedgerUpdate:
+    """Bring the points ledger and everyone's totals up to date.
+
+    Incremental from the checkpoint unless ``full`` (or no pass ran yet): then every
+    message, review and ranking is re-evaluated and entries whose source is gone are
+    removed. Either way each touched entry equals the formula applied to the current
+    data, so the pass is idempotent and incremental and full passes agree.
+    """
+    now = now or timezone.now()
+    with transaction.atomic():
+        checkpoint = _lock_checkpoint(LEDGER_CHECKPOINT)
+        update = LedgerUpdate(full=full or checkpoint.processed_until is None)
+        if update.full:
+            _recompute_everything(update)
+        else:
+            assert checkpoint.processed_until is not None
+            _recompute_changed(update, since=checkpoint.processed_until - LEDGER_OVERLAP)
+        _refresh_user_stats(update.users, now=now)
+        # Streaks of people who stopped: nothing in the ledger changes for them.
+        UserStats.objects.filter(
+            streak_days__gt=0, last_active_at__lt=now - STREAK_GRACE
+        ).update(streak_days=0, updated_at=now)
+        checkpoint.processed_until = now
+        checkpoint.save(update_fields=["processed_until", "updated_at"])
+    return update
+
+
+def _recompute_changed(update: LedgerUpdate, *, since: datetime) -> None:
+    message_ids: set[int] = set()
+    tree_ids: set[int] = set()
+    assignment_ids: set[int] = set()
+    events = (
+        AuditEvent.objects.filter(created_at__gt=since)
+        .filter(
+            Q(target_type="message")
+            | Q(target_type="tree", action__in=TREE_ACTIONS)
+            | Q(target_type="assignment", action="assignment.submitted")
+        )
+        .values_list("target_type", "target_id")
+    )
+    for target_type, target_id in events.iterator(chunk_size=2000):
+        if not target_id.isdigit():
+            continue
+        {"message": message_ids, "tree": tree_ids, "assignment": assignment_ids}[target_type].add(
+            int(target_id)
+        )
+
+    vote_ids: set[int] = set()
+    review_keys: set[tuple[int, int]] = set()
+    for chunk in _chunks(sorted(tree_ids)):
+        message_ids.update(Message.objects.filter(tree_id__in=chunk).values_list("pk", flat=True))
+        vote_ids.update(
+            RankingVote.objects.filter(parent__tree_id__in=chunk).values_list("pk", flat=True)
+        )
+    for chunk in _chunks(sorted(assignment_ids)):
+        review_keys.update(
+            LabelVote.objects.filter(assignment_id__in=chunk)
+            .values_list("message_id", "user_id")
+            .distinct()
+        )
+        vote_ids.update(
+            RankingVote.objects.filter(assignment_id__in=chunk).values_list("pk", flat=True)
+        )
+
+    for chunk in _chunks(sorted(message_ids)):
+        _sync_messages(chunk, update)
+    for review_chunk in _chunks(sorted(review_keys)):
+        _sync_reviews({message_id for message_id, _ in review_chunk}, update, only=set(review_chunk))
+    for chunk in _chunks(sorted(vote_ids)):
+        _sync_votes(chunk, update)
+
+
+def _recompute_everything(update: LedgerUpdate) -> None:
+    for chunk in _chunks(Message.objects.order_by("pk").values_list("pk", flat=True).iterator()):
+        _sync_messages(chunk, update)
+        _sync_reviews(set(chunk), update)
+    for chunk in _chunks(RankingVote.objects.order_by("pk").values_list("pk", flat=True).iterator()):
+        _sync_votes(chunk, update)
+    # Entries whose source no longer exists (hard-deleted messages or votes).
+    orphans = PointsEntry.objects.filter(
+        Q(source_type__in=[SourceType.MESSAGE, SourceType.REVIEW])
+        & ~Exists(Message.objects.filter(pk=OuterRef("source_id")))
+        | Q(source_type=SourceType.RANKING_VOTE)
+        & ~Exists(RankingVote.objects.filter(pk=OuterRef("source_id")))
+    )
+    orphan_rows = list(orphans.values_list("pk", "user_id"))
+    for chunk in _chunks(orphan_rows):
+        PointsEntry.objects.filter(pk__in=[pk for pk, _ in chunk]).delete()
+        update.deleted += len(chunk)
+        update.users.update(user_id for _, user_id in chunk)
+
+
+def _sync(
+    existing: Iterable[PointsEntry],
+    expected: dict[EntryKey, _Expected],
+    update: LedgerUpdate,
+    *,
+    in_scope: set[tuple[int, int]] | None = None,
+) -> None:
+    """Make the ledger hold exactly ``expected`` for the evaluated sources.
+
+    ``existing`` are the current entries of those sources; with ``in_scope`` only
+    entries whose (source_id, user_id) is in it are considered (reviews).
+    """
+    now = timezone.now()
+    seen: set[EntryKey] = set()
+    changed: list[PointsEntry] = []
+    stale: list[int] = []
+    for entry in existing:
+        if in_scope is not None and (entry.source_id, entry.user_id) not in in_scope:
+            continue
+        key = (entry.source_type, entry.source_id, entry.user_id, entry.reason)
+        want = expected.get(key)
+        if want is None:
+            stale.append(entry.pk)
+            update.users.add(entry.user_id)
+            continue
+        seen.add(key)
+        if (
+            entry.project_id != want.project_id
+            or entry.points != want.points
+            or entry.earned_at != want.earned_at
+            or entry.detail != want.detail
+        ):
+            entry.project_id = want.project_id
+            entry.points = want.points
+            entry.earned_at = want.earned_at
+            entry.detail = want.detail
+            entry.updated_at = now
+            changed.append(entry)
+            update.users.add(entry.user_id)
+    new = [
+        PointsEntry(
+            source_type=source_type,
+            source_id=source_id,
+            user_id=user_id,
+            reason=reason,
+            project_id=want.project_id,
+            points=want.points,
+            earned_at=want.earned_at,
+            detail=want.detail,
+        )
+        for (source_type, source_id, user_id, reason), want in expected.items()
+        if (source_type, source_id, user_id, reason) not in seen
+    ]
+    if stale:
+        PointsEntry.objects.filter(pk__in=stale).delete()
+    if changed:
+        PointsEntry.objects.bulk_update(
+            changed, ["project_id", "points", "earned_at", "detail", "updated_at"]
+        )
+    if new:
+        PointsEntry.objects.bulk_create(new)
+    update.users.update(entry.user_id for entry in new)
+    update.created += len(new)
+    update.updated += len(changed)
+    update.deleted += len(stale)
+
+
+def _latest_event_times(action_names: Iterable[str], target_type: str, ids: Iterable[int]) -> dict[int, datetime]:
+    rows = (
+        AuditEvent.objects.filter(
+            action__in=list(action_names), target_type=target_type, target_id__in=[str(i) for i in ids]
+        )
+        .values("target_id")
+        .annotate(at=Max("created_at"))
+    )
+    return {int(row["target_id"]): row["at"] for row in rows}
+
+
+def _scored_times(state_changed_at: dict[int, datetime]) -> dict[int, datetime]:
+    """When each tree was scored: its latest ``tree.ready_for_export`` event, else
+    (data made without the lifecycle) when it entered its current state."""
+    events = _latest_event_times([SCORED_ACTION], "tree", state_changed_at)
+    return {tree_id: events.get(tree_id, changed_at) for tree_id, changed_at in state_changed_at.items()}
+
+
+def _sync_messages(message_ids: list[int], update: LedgerUpdate) -> None:
+    """The author's points for each message: written, accepted/rejected, ranked."""
+    rows = list(
+        Message.objects.filter(pk__in=message_ids).values(
+            "pk",
+            "tree_id",
+            "tree__project_id",
+            "tree__state_changed_at",
+            "parent_id",
+            "depth",
+            "author_id",
+            "synthetic",
+            "is_deleted",
+            "review_result",
+            "rank",
+            "created_at",
+        )
+    )
+    earning = [
+        row
+        for row in rows
+        if row["author_id"] is not None and not row["synthetic"] and not row["is_deleted"]
+    ]
+    decided = _latest_event_times(
+        DECISION_ACTIONS,
+        "message",
+        [row["pk"] for row in earning if row["review_result"] is not None],
+    )
+    ranked = [row for row in earning if row["rank"] is not None and row["parent_id"] is not None]
+    ranked_siblings = dict(
+        Message.objects.filter(parent_id__in={row["parent_id"] for row in ranked}, rank__isnull=False)
+        .values("parent_id")
+        .annotate(count=Count("pk"))
+        .values_list("parent_id", "count")
+    )
+    scored = _scored_times({row["tree_id"]: row["tree__state_changed_at"] for row in ranked})
+    expected: dict[EntryKey, _Expected] = {}
+    for row in earning:
+        earned = message_points(
+            is_prompt=row["parent_id"] is None,
+            review_result=row["review_result"],
+            rank=row["rank"],
+            ranked_siblings=ranked_siblings.get(row["parent_id"], 0),
+        )
+        for reason, (points, detail) in earned.items():
+            if reason in (Reason.PROMPT_WRITTEN, Reason.REPLY_WRITTEN):
+                earned_at = row["created_at"]
+            elif reason == Reason.REPLY_RANKED:
+                earned_at = scored[row["tree_id"]]
+            else:
+                earned_at = decided.get(row["pk"], row["created_at"])
+            expected[(SourceType.MESSAGE, row["pk"], row["author_id"], reason)] = _Expected(
+                project_id=row["tree__project_id"], points=points, earned_at=earned_at, detail=detail
+            )
+    existing = PointsEntry.objects.filter(source_type=SourceType.MESSAGE, source_id__in=message_ids)
+    _sync(existing, expected, update)
+
+
+def _sync_reviews(
+    message_ids: set[int], update: LedgerUpdate, *, only: set[tuple[int, int]] | None = None
+) -> None:
+    """One review entry per person and message they labelled (all of the messages'
+    reviewers, or only the (message, person) pairs in ``only``)."""
+    votes = LabelVote.objects.filter(message_id__in=message_ids)
+    if only is not None:
+        votes = votes.filter(user_id__in={user_id for _, user_id in only})
+    rows = votes.values("message_id", "user_id", "message__tree__project_id").annotate(
+        first=Min("created_at")
+    )
+    expected: dict[EntryKey, _Expected] = {}
+    for row in rows:
+        if only is not None and (row["message_id"], row["user_id"]) not in only:
+            continue
+        expected[
+            (SourceType.REVIEW, row["message_id"], row["user_id"], Reason.REVIEW_SUBMITTED)
+        ] = _Expected(
+            project_id=row["message__tree__project_id"],
+            points=POINTS[Reason.REVIEW_SUBMITTED],
+            earned_at=row["first"],
+            detail={},
+        )
+    existing = PointsEntry.objects.filter(source_type=SourceType.REVIEW, source_id__in=message_ids)
+    if only is not None:
+        existing = existing.filter(user_id__in={user_id for _, user_id in only})
+    _sync(existing, expected, update, in_scope=only)
+
+
+def _sync_votes(vote_ids: list[int], update: LedgerUpdate) -> None:
+    """A ranking's points and, once its tree is scored, its agreement bonus."""
+    votes = list(
+        RankingVote.objects.filter(pk__in=vote_ids).values(
+            "pk",
+            "user_id",
+            "parent_id",
+            "parent__tree_id",
+            "parent__tree__project_id",
+            "parent__tree__state_changed_at",
+            "ranking",
+            "created_at",
+        )
+    )
+    consensus: dict[int, list[int]] = defaultdict(list)
+    for parent_id, message_id in (
+        Message.objects.filter(parent_id__in={vote["parent_id"] for vote in votes}, rank__isnull=False)
+        .order_by("parent_id", "rank", "pk")
+        .values_list("parent_id", "pk")
+    ):
+        consensus[parent_id].append(message_id)
+    scored = _scored_times(
+        {
+            vote["parent__tree_id"]: vote["parent__tree__state_changed_at"]
+            for vote in votes
+            if vote["parent_id"] in consensus
+        }
+    )
+    expected: dict[EntryKey, _Expected] = {}
+    for vote in votes:
+        ballot = vote["ranking"] if isinstance(vote["ranking"], list) else []
+        final_order = consensus.get(vote["parent_id"])
+        for reason, (points, detail) in ranking_points(ballot=ballot, consensus=final_order).items():
+            earned_at = (
+                vote["created_at"]
+                if reason == Reason.RANKING_SUBMITTED
+                else scored[vote["parent__tree_id"]]
+            )
+            expected[(SourceType.RANKING_VOTE, vote["pk"], vote["user_id"], reason)] = _Expected(
+                project_id=vote["parent__tree__project_id"],
+                points=points,
+                earned_at=earned_at,
+                detail=detail,
+            )
+    existing = PointsEntry.objects.filter(source_type=SourceType.RANKING_VOTE, source_id__in=vote_ids)
+    _sync(existing, expected, update)
+
+
+# --- Per-person totals ----------------------------------------------------------------
+
+
+def _refresh_user_stats(user_ids: set[int], *, now: datetime) -> None:
+    """Recompute (not increment) the totals, level and streak of these people."""
+    for chunk in _chunks(sorted(user_ids)):
+        points = dict(
+            PointsEntry.objects.filter(user_id__in=chunk)
+            .values("user_id")
+            .annotate(total=Sum("points"))
+            .values_list("user_id", "total")
+        )
+        active_days: dict[int, list[tuple[datetime, datetime]]] = defaultdict(list)
+        day_rows = (
+            PointsEntry.objects.filter(user_id__in=chunk, reason__in=list(CONTRIBUTION_REASONS))
+            .annotate(day=TruncDate("earned_at", tzinfo=UTC))
+            .values("user_id", "day")
+            .annotate(first=Min("earned_at"), last=Max("earned_at"))
+            .order_by("user_id", "day")
+        )
+        for row in day_rows:
+            active_days[row["user_id"]].append((row["first"], row["last"]))
+        existing = UserStats.objects.in_bulk(chunk)
+        present = set(User.objects.filter(pk__in=chunk).values_list("pk", flat=True))
+        changed: list[UserStats] = []
+        new: list[UserStats] = []
+        for user_id in chunk:
+            if user_id not in present:
+                continue
+            days = active_days.get(user_id, [])
+            total = points.get(user_id) or 0
+            values = {
+                "points": total,
+                "level": level_for(total),
+                "streak_days": streak_days(days, now=now),
+                "last_active_at": days[-1][1] if days else None,
+            }
+            stats = existing.get(user_id)
+            if stats is None:
+                new.append(UserStats(user_id=user_id, **values))
+            elif any(getattr(stats, name) != value for name, value in values.items()):
+                for name, value in values.items():
+                    setattr(stats, name, value)
+                stats.updated_at = now
+                changed.append(stats)
+        if new:
+            UserStats.objects.bulk_create(new)
+        if changed:
+            UserStats.objects.bulk_update(
+                changed, ["points", "level", "streak_days", "last_active_at", "updated_at"]
+            )
+
+
+# --- Leaderboards ---------------------------------------------------------------------
+
+_COUNTS = {
+    "prompts": Reason.PROMPT_WRITTEN,
+    "replies": Reason.REPLY_WRITTEN,
+    "reviews": Reason.REVIEW_SUBMITTED,
+    "rankings": Reason.RANKING_SUBMITTED,
+}
+
+
+def _aggregates() -> dict[str, Any]:
+    return {
+        "total": Sum("points"),
+        **{name: Count("pk", filter=Q(reason=reason)) for name, reason in _COUNTS.items()},
+    }
+
+
+def _ranked(rows: list[dict[str, Any]], hidden: set[int]) -> list[tuple[dict[str, Any], int | None]]:
+    """Competition ranking (1, 2, 2, 4) of the shown people by points; ties listed by
+    user id. Hidden people get no rank."""
+    rows = sorted(rows, key=lambda row: (-row["total"], row["user_id"]))
+    ranked: list[tuple[dict[str, Any], int | None]] = []
+    position = 0
+    previous_points: int | None = None
+    current_rank = 0
+    for row in rows:
+        if row["user_id"] in hidden:
+            ranked.append((row, None))
+            continue
+        position += 1
+        if row["total"] != previous_points:
+            current_rank = position
+            previous_points = row["total"]
+        ranked.append((row, current_rank))
+    return ranked
+
+
+def leaderboards_rebuild(*, now: datetime | None = None) -> int:
+    """Replace every materialised leaderboard (each window, overall and per project)
+    with one computed from the ledger as of ``now``. Returns the rows written.
+
+    Readers never see a half-built board: the old rows are replaced in one
+    transaction, and concurrent rebuilds queue on the checkpoint row.
+    """
+    now = now or timezone.now()
+    hidden = set(
+        User.objects.filter(
+            Q(show_on_leaderboard=False) | Q(is_banned=True) | Q(is_active=False)
+        ).values_list("pk", flat=True)
+    )
+    entries: list[LeaderboardEntry] = []
+    for window, length in WINDOW_LENGTHS.items():
+        ledger = PointsEntry.objects.filter(earned_at__lte=now)
+        if length is not None:
+            ledger = ledger.filter(earned_at__gt=now - length)
+        overall = list(ledger.values("user_id").annotate(**_aggregates()).order_by())
+        per_project: dict[int, list[dict[str, Any]]] = defaultdict(list)
+        for row in ledger.values("project_id", "user_id").annotate(**_aggregates()).order_by():
+            per_project[row["project_id"]].append(row)
+        groups: list[tuple[int | None, list[dict[str, Any]]]] = [(None, overall)]
+        groups.extend(sorted(per_project.items()))
+        for project_id, rows in groups:
+            for row, rank in _ranked(rows, hidden):
+                entries.append(
+                    LeaderboardEntry(
+                        window=window,
+                        project_id=project_id,
+                        user_id=row["user_id"],
+                        rank=rank,
+                        points=row["total"] or 0,
+                        prompts=row["prompts"],
+                        replies=row["replies"],
+                        reviews=row["reviews"],
+                        rankings=row["rankings"],
+                        computed_at=now,
+                    )
+                )
+    with transaction.atomic():
+        checkpoint = _lock_checkpoint(LEADERBOARDS_CHECKPOINT)
+        LeaderboardEntry.objects.all().delete()
+        LeaderboardEntry.objects.bulk_create(entries, batch_size=1000)
+        checkpoint.processed_until = now
+        checkpoint.save(update_fields=["processed_until", "updated_at"])
+    return len(entries)
+
+
+def community_refresh(*, now: datetime | None = None, full: bool = False) -> dict[str, Any]:
+    """The beat task's work: the ledger pass, then the leaderboards from it."""
+    update = points_ledger_update(now=now, full=full)
+    rows = leaderboards_rebuild(now=now)
+    logger.info("community refresh: %s, %s leaderboard rows", update.as_dict(), rows)
+    return {**update.as_dict(), "leaderboard_rows": rows}
+

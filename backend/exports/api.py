@@ -1,0 +1,275 @@
+"""REST endpoints for export and import jobs (researchers and admins only).
+
+- ``POST /api/v1/exports/`` → 202 with the queued job; ``GET /api/v1/exports/`` lists
+  mine; ``GET /api/v1/exports/{id}``; ``GET /api/v1/exports/{id}/download`` streams the
+  file (409 ``export_not_ready`` until the job has succeeded).
+- ``POST /api/v1/imports/`` (multipart: ``file``, ``format``, ``project``, ``state``,
+  ``strict``, ``lang``) → 202; ``GET /api/v1/imports/`` and ``/imports/{id}`` with counts
+  and per-line errors.
+"""
+
+from __future__ import annotations
+
+from pathlib import PurePosixPath
+from typing import Any
+
+from django.http import FileResponse
+from drf_spectacular.utils import extend_schema
+from rest_framework import serializers
+from rest_framework.parsers import FormParser, MultiPartParser
+from rest_framework.permissions import IsAuthenticated
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from backend.common.errors import Conflict, NotFound
+from backend.common.permissions import IsNotBanned
+from backend.exports.formats.build import PiiPolicy
+from backend.exports.models import ExportFormat, ExportJob, ImportFormat, ImportJob, JobState
+from backend.exports.permissions import IsResearcherOrAdmin
+from backend.exports.selectors import (
+    export_job_visible_to,
+    export_jobs_of,
+    import_job_visible_to,
+    import_jobs_of,
+)
+from backend.exports.services import export_job_create, import_job_create
+from backend.exports.services.imports import IMPORT_STATES
+
+LIST_LIMIT = 100
+PERMISSIONS = [IsAuthenticated, IsNotBanned, IsResearcherOrAdmin]
+
+
+class StringListField(serializers.ListField):
+    """A list of strings; a single string is a list of one (``"states": "all"``)."""
+
+    child = serializers.CharField(max_length=64)
+
+    def to_internal_value(self, data: Any) -> list[str]:
+        if isinstance(data, str):
+            data = [data]
+        return super().to_internal_value(data)  # type: ignore[no-any-return]
+
+
+class ExportCreateInput(serializers.Serializer):
+    project = serializers.SlugField()
+    format = serializers.ChoiceField(choices=ExportFormat.choices)
+    states = StringListField(required=False)
+    languages = StringListField(required=False)
+    created_from = serializers.DateTimeField(required=False, allow_null=True)
+    created_to = serializers.DateTimeField(required=False, allow_null=True)
+    include_deleted = serializers.BooleanField(required=False)
+    include_rejected = serializers.BooleanField(required=False)
+    include_synthetic = serializers.BooleanField(required=False)
+    with_labels = serializers.BooleanField(required=False)
+    with_events = serializers.BooleanField(required=False)
+    anonymize = serializers.BooleanField(required=False)
+    gzip = serializers.BooleanField(required=False)
+    pii = serializers.ChoiceField(choices=PiiPolicy.CHOICES, required=False)
+    secret = serializers.CharField(required=False, min_length=8, max_length=256, write_only=True)
+
+
+class ExportJobOutput(serializers.Serializer):
+    id = serializers.IntegerField()
+    project = serializers.CharField()
+    format = serializers.CharField()
+    state = serializers.CharField()
+    progress = serializers.IntegerField()
+    row_count = serializers.IntegerField()
+    message_count = serializers.IntegerField()
+    tree_count = serializers.IntegerField()
+    byte_size = serializers.IntegerField()
+    sha256 = serializers.CharField()
+    filters = serializers.DictField()
+    error = serializers.CharField()
+    file_name = serializers.CharField(allow_null=True)
+    download_url = serializers.CharField(allow_null=True)
+    created_at = serializers.DateTimeField()
+    started_at = serializers.DateTimeField(allow_null=True)
+    finished_at = serializers.DateTimeField(allow_null=True)
+
+
+def export_job_data(job: ExportJob) -> dict[str, Any]:
+    done = job.state == JobState.SUCCEEDED and bool(job.file)
+    return {
+        "id": job.pk,
+        "project": job.project.slug,
+        "format": job.format,
+        "state": job.state,
+        "progress": job.progress,
+        "row_count": job.row_count,
+        "message_count": job.message_count,
+        "tree_count": job.tree_count,
+        "byte_size": job.byte_size,
+        "sha256": job.sha256,
+        "filters": job.filters,
+        "error": job.error,
+        "file_name": PurePosixPath(job.file.name).name if done else None,
+        "download_url": f"/api/v1/exports/{job.pk}/download" if done else None,
+        "created_at": job.created_at,
+        "started_at": job.started_at,
+        "finished_at": job.finished_at,
+    }
+
+
+class ExportListCreateView(APIView):
+    permission_classes = PERMISSIONS
+
+    @extend_schema(responses=ExportJobOutput(many=True), summary="My exports, newest first")
+    def get(self, request: Request) -> Response:
+        jobs = export_jobs_of(user=request.user)[:LIST_LIMIT]  # type: ignore[arg-type]
+        return Response([ExportJobOutput(export_job_data(job)).data for job in jobs])
+
+    @extend_schema(
+        request=ExportCreateInput, responses={202: ExportJobOutput}, summary="Start an export"
+    )
+    def post(self, request: Request) -> Response:
+        data = ExportCreateInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        fields = dict(data.validated_data)
+        project = fields.pop("project")
+        format = fields.pop("format")
+        secret = fields.pop("secret", None)
+        job = export_job_create(
+            user=request.user, project_slug=project, format=format, filters=fields, secret=secret
+        )
+        return Response(ExportJobOutput(export_job_data(job)).data, status=202)
+
+
+class ExportDetailView(APIView):
+    permission_classes = PERMISSIONS
+
+    @extend_schema(responses=ExportJobOutput, summary="An export: state, progress, counts")
+    def get(self, request: Request, job_id: int) -> Response:
+        job = export_job_visible_to(user=request.user, job_id=job_id)  # type: ignore[arg-type]
+        if job is None:
+            raise NotFound("export_not_found", "No such export.")
+        return Response(ExportJobOutput(export_job_data(job)).data)
+
+
+CONTENT_TYPES = {
+    ".gz": "application/gzip",
+    ".jsonl": "application/x-ndjson",
+    ".parquet": "application/vnd.apache.parquet",
+}
+
+
+class ExportDownloadView(APIView):
+    permission_classes = PERMISSIONS
+
+    @extend_schema(responses={(200, "application/octet-stream"): bytes}, summary="The export file")
+    def get(self, request: Request, job_id: int) -> FileResponse:
+        job = export_job_visible_to(user=request.user, job_id=job_id)  # type: ignore[arg-type]
+        if job is None:
+            raise NotFound("export_not_found", "No such export.")
+        if job.state != JobState.SUCCEEDED or not job.file:
+            raise Conflict("export_not_ready", f"The export is {job.state}.", state=job.state)
+        storage = job.file.storage
+        if not storage.exists(job.file.name):
+            raise NotFound("export_file_missing", "The export file is no longer stored.")
+        name = PurePosixPath(job.file.name).name
+        response = FileResponse(
+            storage.open(job.file.name, "rb"),
+            as_attachment=True,
+            filename=name,
+            content_type=CONTENT_TYPES.get(PurePosixPath(name).suffix, "application/octet-stream"),
+        )
+        response["ETag"] = f'"{job.sha256}"'
+        response["X-Content-SHA256"] = job.sha256
+        return response
+
+
+# --- Imports --------------------------------------------------------------------------
+
+
+class ImportCreateInput(serializers.Serializer):
+    file = serializers.FileField()
+    project = serializers.SlugField()
+    format = serializers.ChoiceField(choices=ImportFormat.choices)
+    state = serializers.ChoiceField(choices=IMPORT_STATES, required=False, default="backlog")
+    strict = serializers.BooleanField(required=False, default=False)
+    lang = serializers.CharField(required=False, default="", allow_blank=True, max_length=32)
+
+
+class ImportJobOutput(serializers.Serializer):
+    id = serializers.IntegerField()
+    project = serializers.CharField()
+    format = serializers.CharField()
+    target_state = serializers.CharField()
+    strict = serializers.BooleanField()
+    file_name = serializers.CharField()
+    state = serializers.CharField()
+    progress = serializers.IntegerField()
+    lines_read = serializers.IntegerField()
+    trees_created = serializers.IntegerField()
+    trees_duplicate = serializers.IntegerField()
+    messages_created = serializers.IntegerField()
+    error_count = serializers.IntegerField()
+    # Shadows Serializer.errors only for mypy: DRF moves declared fields off the class.
+    errors = serializers.ListField(child=serializers.DictField())  # type: ignore[assignment]
+    error = serializers.CharField()
+    created_at = serializers.DateTimeField()
+    finished_at = serializers.DateTimeField(allow_null=True)
+
+
+def import_job_data(job: ImportJob) -> dict[str, Any]:
+    return {
+        "id": job.pk,
+        "project": job.project.slug,
+        "format": job.format,
+        "target_state": job.target_state,
+        "strict": job.is_strict,
+        "file_name": job.original_name,
+        "state": job.state,
+        "progress": job.progress,
+        "lines_read": job.lines_read,
+        "trees_created": job.trees_created,
+        "trees_duplicate": job.trees_duplicate,
+        "messages_created": job.messages_created,
+        "error_count": job.error_count,
+        "errors": job.errors,
+        "error": job.error,
+        "created_at": job.created_at,
+        "finished_at": job.finished_at,
+    }
+
+
+class ImportListCreateView(APIView):
+    permission_classes = PERMISSIONS
+    parser_classes = [MultiPartParser, FormParser]
+
+    @extend_schema(responses=ImportJobOutput(many=True), summary="My imports, newest first")
+    def get(self, request: Request) -> Response:
+        jobs = import_jobs_of(user=request.user)[:LIST_LIMIT]  # type: ignore[arg-type]
+        return Response([ImportJobOutput(import_job_data(job)).data for job in jobs])
+
+    @extend_schema(
+        request={"multipart/form-data": ImportCreateInput},
+        responses={202: ImportJobOutput},
+        summary="Upload a file of trees to import",
+    )
+    def post(self, request: Request) -> Response:
+        data = ImportCreateInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        fields = data.validated_data
+        job = import_job_create(
+            user=request.user,
+            project_slug=fields["project"],
+            format=fields["format"],
+            upload=fields["file"],
+            target_state=fields["state"],
+            strict=fields["strict"],
+            lang=fields["lang"],
+        )
+        return Response(ImportJobOutput(import_job_data(job)).data, status=202)
+
+
+class ImportDetailView(APIView):
+    permission_classes = PERMISSIONS
+
+    @extend_schema(responses=ImportJobOutput, summary="An import: state, counts, line errors")
+    def get(self, request: Request, job_id: int) -> Response:
+        job = import_job_visible_to(user=request.user, job_id=job_id)  # type: ignore[arg-type]
+        if job is None:
+            raise NotFound("import_not_found", "No such import.")
+        return Response(ImportJobOutput(import_job_data(job)).data)

@@ -1,0 +1,78 @@
+"""Preference pairs for reward models and DPO: one line per ordered pair of ranked siblings.
+
+For every message with at least two ranked (and exported) replies, each pair of those
+replies with different ranks gives one line::
+
+    {"message_tree_id", "parent_id", "lang", "role",
+     "prompt": [{"role": "user"|"assistant", "content"}, ...],   # root → parent
+     "chosen", "rejected", "chosen_id", "rejected_id",
+     "chosen_rank", "rejected_rank", "margin", "agreement", "rankers"}
+
+- ``margin`` is the rank difference, ``rejected_rank - chosen_rank`` (≥ 1): how far
+  apart the consensus ranking put the two replies.
+- ``agreement`` is the share of the rankers who ranked both replies and put
+  ``chosen`` first; ``rankers`` is how many ranked both. With no raw rankings (ranks
+  that came from an import) ``agreement`` is null and ``rankers`` 0.
+- ``role`` is the replies' conversational role: ``assistant`` pairs train a reward
+  model; ``user`` pairs come from ranked prompter replies.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+from backend.exports.formats.records import ExportNode, ExportTree
+
+CHAT_ROLES = {"prompter": "user", "assistant": "assistant"}
+
+
+def turn(node: ExportNode) -> dict[str, str]:
+    return {"role": CHAT_ROLES[node.role], "content": node.text}
+
+
+def pair_agreement(rankings: list[list[int]], better: int, worse: int) -> tuple[int, int]:
+    """(rankers who put ``better`` above ``worse``, rankers who ranked both)."""
+    agreeing = compared = 0
+    for ranking in rankings:
+        try:
+            better_position = ranking.index(better)
+            worse_position = ranking.index(worse)
+        except ValueError:
+            continue
+        compared += 1
+        if better_position < worse_position:
+            agreeing += 1
+    return agreeing, compared
+
+
+def preference_records(tree: ExportTree) -> Iterator[dict[str, Any]]:
+    stack: list[tuple[ExportNode, list[dict[str, str]]]] = [(tree.root, [turn(tree.root)])]
+    while stack:
+        node, conversation = stack.pop()
+        ranked = [child for child in node.children if child.rank is not None]
+        for index, chosen in enumerate(ranked):
+            for rejected in ranked[index + 1 :]:
+                assert chosen.rank is not None and rejected.rank is not None
+                if chosen.rank == rejected.rank:
+                    continue
+                agreeing, compared = pair_agreement(node.rankings, chosen.pk, rejected.pk)
+                yield {
+                    "message_tree_id": tree.message_tree_id,
+                    "parent_id": node.message_id,
+                    "lang": chosen.lang,
+                    "role": CHAT_ROLES[chosen.role],
+                    "prompt": conversation,
+                    "chosen": chosen.text,
+                    "rejected": rejected.text,
+                    "chosen_id": chosen.message_id,
+                    "rejected_id": rejected.message_id,
+                    "chosen_rank": chosen.rank,
+                    "rejected_rank": rejected.rank,
+                    "margin": rejected.rank - chosen.rank,
+                    "agreement": agreeing / compared if compared else None,
+                    "rankers": compared,
+                }
+        for child in reversed(node.children):
+            if child.children:
+                stack.append((child, [*conversation, turn(child)]))

@@ -1,0 +1,174 @@
+"""What an export contains: one validated, immutable set of options.
+
+The API, the web page and the CLI all build an ``ExportOptions`` through
+``export_options_build``, so the rules (and the error codes) are the same everywhere.
+``as_filters`` is the JSON stored on the job and written to the audit log; it never
+contains the anonymisation secret.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from backend.common.errors import ValidationFailed
+from backend.exports.formats.build import PiiPolicy
+from backend.exports.models import ExportFormat
+from backend.projects.models import Project
+from backend.trees.models import TreeState
+
+ALL_STATES = "all"
+DEFAULT_STATES = (TreeState.READY_FOR_EXPORT.value,)
+BOOLEAN_FILTERS = {
+    "include_deleted": False,
+    "include_rejected": False,
+    "include_synthetic": False,
+    "with_labels": True,
+    "with_events": False,
+    "anonymize": True,
+    "gzip": False,
+}
+
+
+@dataclass(frozen=True)
+class ExportOptions:
+    project_id: int
+    project_slug: str
+    format: str
+    states: tuple[str, ...] | None  # None: every state
+    languages: tuple[str, ...]  # empty: every language
+    created_from: datetime | None = None
+    created_to: datetime | None = None
+    include_deleted: bool = False
+    include_rejected: bool = False
+    include_synthetic: bool = False
+    with_labels: bool = True
+    with_events: bool = False
+    anonymize: bool = True
+    pii: str = PiiPolicy.MASK
+    gzip: bool = False
+
+    @property
+    def extension(self) -> str:
+        base = ".parquet" if self.format == ExportFormat.PARQUET else ".jsonl"
+        return base + (".gz" if self.gzip else "")
+
+    def as_filters(self) -> dict[str, Any]:
+        return {
+            "states": list(self.states) if self.states is not None else ALL_STATES,
+            "languages": list(self.languages),
+            "created_from": self.created_from.isoformat() if self.created_from else None,
+            "created_to": self.created_to.isoformat() if self.created_to else None,
+            "include_deleted": self.include_deleted,
+            "include_rejected": self.include_rejected,
+            "include_synthetic": self.include_synthetic,
+            "with_labels": self.with_labels,
+            "with_events": self.with_events,
+            "anonymize": self.anonymize,
+            "pii": self.pii,
+            "gzip": self.gzip,
+        }
+
+
+def _states(value: Any) -> tuple[str, ...] | None:
+    if value is None:
+        return DEFAULT_STATES
+    values = [value] if isinstance(value, str) else value
+    if not isinstance(values, Iterable) or not all(isinstance(item, str) for item in values):
+        raise ValidationFailed("states", "invalid_state", "States are a list of tree states.")
+    values = list(values)
+    if ALL_STATES in values:
+        return None
+    if not values:
+        return DEFAULT_STATES
+    unknown = sorted(set(values) - set(TreeState.values))
+    if unknown:
+        raise ValidationFailed(
+            "states",
+            "invalid_state",
+            f"Unknown tree state {unknown[0]!r}; "
+            f"use one of {', '.join(TreeState.values)} or 'all'.",
+        )
+    return tuple(sorted(set(values)))
+
+
+def _languages(value: Any) -> tuple[str, ...]:
+    if value is None:
+        return ()
+    values = [value] if isinstance(value, str) else value
+    if not isinstance(values, Iterable) or not all(
+        isinstance(item, str) and 0 < len(item) <= 32 for item in values
+    ):
+        raise ValidationFailed("languages", "invalid_language", "Languages are language codes.")
+    return tuple(sorted(set(values)))
+
+
+def _moment(value: Any, field: str) -> datetime | None:
+    if value in (None, ""):
+        return None
+    if isinstance(value, datetime):
+        moment = value
+    else:
+        try:
+            moment = datetime.fromisoformat(str(value))
+        except ValueError as error:
+            raise ValidationFailed(
+                field, "invalid_date", f"{field} is not an ISO 8601 date."
+            ) from error
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
+
+
+def _boolean(filters: Mapping[str, Any], name: str) -> bool:
+    value = filters.get(name, BOOLEAN_FILTERS[name])
+    if value is None:
+        return BOOLEAN_FILTERS[name]
+    if not isinstance(value, bool):
+        raise ValidationFailed(name, "invalid_value", f"{name} is true or false.")
+    return value
+
+
+def export_options_build(
+    *, project: Project, format: str, filters: Mapping[str, Any]
+) -> ExportOptions:
+    """Validate ``filters`` (the keys of ``ExportOptions.as_filters``) for ``project``."""
+    if format not in ExportFormat.values:
+        raise ValidationFailed(
+            "format", "invalid_format", f"Format is one of {', '.join(ExportFormat.values)}."
+        )
+    unknown = sorted(
+        set(filters)
+        - {*BOOLEAN_FILTERS, "states", "languages", "created_from", "created_to", "pii"}
+    )
+    if unknown:
+        raise ValidationFailed(unknown[0], "unknown_filter", f"Unknown filter {unknown[0]!r}.")
+    pii = filters.get("pii") or PiiPolicy.MASK
+    if pii not in PiiPolicy.CHOICES:
+        raise ValidationFailed(
+            "pii", "invalid_choice", f"pii is one of {', '.join(PiiPolicy.CHOICES)}."
+        )
+    created_from = _moment(filters.get("created_from"), "created_from")
+    created_to = _moment(filters.get("created_to"), "created_to")
+    if created_from and created_to and created_from >= created_to:
+        raise ValidationFailed(
+            "created_to", "invalid_date_range", "created_to must be after created_from."
+        )
+    options = ExportOptions(
+        project_id=project.pk,
+        project_slug=project.slug,
+        format=format,
+        states=_states(filters.get("states")),
+        languages=_languages(filters.get("languages")),
+        created_from=created_from,
+        created_to=created_to,
+        pii=pii,
+        **{name: _boolean(filters, name) for name in BOOLEAN_FILTERS},
+    )
+    if options.gzip and options.format == ExportFormat.PARQUET:
+        raise ValidationFailed(
+            "gzip",
+            "gzip_not_for_parquet",
+            "Parquet files are compressed inside; gzip is for JSONL.",
+        )
+    return options

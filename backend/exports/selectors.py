@@ -1,0 +1,166 @@
+"""Reads for exports and imports.
+
+``export_batches`` is what keeps an export's memory constant: it walks the selected
+trees in id order, ``batch_trees`` at a time (keyset pagination, so each page is one
+indexed range scan however deep into the export it is), and for each page reads the
+messages, label aggregates, emoji counts and — only when needed — raw votes with one
+query each. Nothing outlives its batch.
+
+Each batch reads committed data of its own moment: a tree that changes while a long
+export runs is exported as it was when its batch was read (trees are never split
+across batches, so a tree is always self-consistent).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from django.db import connection
+from django.db.models import Avg, Count, Q, QuerySet
+
+from backend.accounts.models import User
+from backend.consensus.models import LabelVote, RankingVote
+from backend.exports.formats.build import MESSAGE_COLUMNS, PII_LABEL, TREE_COLUMNS, BatchRows
+from backend.exports.hooks import QualityProvider
+from backend.exports.models import ExportFormat, ExportJob, ImportedEmoji, ImportedLabel, ImportJob
+from backend.exports.options import ExportOptions
+from backend.trees.models import Message, Reaction, Tree
+
+DEFAULT_BATCH_TREES = 1000
+
+
+def export_trees(options: ExportOptions) -> QuerySet[Tree]:
+    trees = Tree.objects.filter(project_id=options.project_id)
+    if options.states is not None:
+        trees = trees.filter(state__in=options.states)
+    if options.languages:
+        trees = trees.filter(lang__in=options.languages)
+    if options.created_from is not None:
+        trees = trees.filter(created_at__gte=options.created_from)
+    if options.created_to is not None:
+        trees = trees.filter(created_at__lt=options.created_to)
+    return trees
+
+
+def export_tree_count(options: ExportOptions) -> int:
+    return export_trees(options).count()
+
+
+def export_batches(
+    options: ExportOptions,
+    *,
+    batch_trees: int = DEFAULT_BATCH_TREES,
+    quality: QualityProvider | None = None,
+) -> Iterator[BatchRows]:
+    trees = export_trees(options).order_by("pk")
+    needs_label_means = options.with_labels or options.pii != "keep"
+    needs_rankings = options.with_events or options.format == ExportFormat.PREFERENCES
+    on_postgresql = connection.vendor == "postgresql"
+    if on_postgresql:
+        # The label aggregation sorts ~60k votes per batch: in memory, not on disk.
+        with connection.cursor() as cursor:
+            cursor.execute("SET work_mem = '64MB'")
+    try:
+        yield from _batches(options, trees, batch_trees, quality, needs_label_means, needs_rankings)
+    finally:
+        if on_postgresql and connection.connection is not None:
+            with connection.cursor() as cursor:
+                cursor.execute("RESET work_mem")
+
+
+def _batches(
+    options: ExportOptions,
+    trees: QuerySet[Tree],
+    batch_trees: int,
+    quality: QualityProvider | None,
+    needs_label_means: bool,
+    needs_rankings: bool,
+) -> Iterator[BatchRows]:
+    last_pk = 0
+    while True:
+        tree_rows = list(trees.filter(pk__gt=last_pk).values_list(*TREE_COLUMNS)[:batch_trees])
+        if not tree_rows:
+            return
+        last_pk = tree_rows[-1][0]
+        tree_ids = [row[0] for row in tree_rows]
+        in_batch = Q(message__tree_id__in=tree_ids)
+        rows = BatchRows(
+            trees=tree_rows,
+            messages=list(
+                Message.objects.filter(tree_id__in=tree_ids).values_list(*MESSAGE_COLUMNS)
+            ),
+        )
+        if needs_label_means:
+            votes = LabelVote.objects.filter(in_batch)
+            imported = ImportedLabel.objects.filter(in_batch)
+            if not options.with_labels:  # only the PII flag is needed
+                votes = votes.filter(label=PII_LABEL)
+                imported = imported.filter(name=PII_LABEL)
+            rows.label_means = list(
+                votes.order_by()
+                .values("message_id", "label")
+                .annotate(mean=Avg("value"), count=Count("pk"))
+                .order_by("message_id", "label")
+                .values_list("message_id", "label", "mean", "count")
+            )
+            rows.imported_labels = list(
+                imported.values_list("message_id", "name", "value", "count")
+            )
+        rows.reaction_counts = list(
+            Reaction.objects.filter(in_batch)
+            .order_by()
+            .values("message_id", "emoji")
+            .annotate(count=Count("pk"))
+            .values_list("message_id", "emoji", "count")
+        )
+        rows.imported_emojis = list(
+            ImportedEmoji.objects.filter(in_batch).values_list("message_id", "emoji", "count")
+        )
+        if options.with_events:
+            rows.label_votes = list(
+                LabelVote.objects.filter(in_batch)
+                .order_by("message_id", "created_at", "pk")
+                .values_list("message_id", "user_id", "label", "value", "created_at")
+            )
+            rows.reactions = list(
+                Reaction.objects.filter(in_batch)
+                .order_by("message_id", "created_at", "pk")
+                .values_list("message_id", "user_id", "emoji", "created_at")
+            )
+        if needs_rankings:
+            rows.ranking_votes = list(
+                RankingVote.objects.filter(parent__tree_id__in=tree_ids)
+                .order_by("parent_id", "created_at", "pk")
+                .values_list("parent_id", "user_id", "ranking", "created_at")
+            )
+        if quality is not None:
+            rows.quality = quality([row[0] for row in rows.messages])
+        yield rows
+
+
+def _is_staff(user: User) -> bool:
+    return bool(user.is_staff)
+
+
+def export_jobs_of(*, user: User) -> QuerySet[ExportJob]:
+    """The user's own exports, newest first."""
+    return ExportJob.objects.filter(created_by=user).select_related("project")
+
+
+def export_job_visible_to(*, user: User, job_id: int) -> ExportJob | None:
+    """A job its creator (or an admin) may see; None otherwise, so ids do not leak."""
+    jobs = ExportJob.objects.select_related("project").filter(pk=job_id)
+    if not _is_staff(user):
+        jobs = jobs.filter(created_by=user)
+    return jobs.first()
+
+
+def import_jobs_of(*, user: User) -> QuerySet[ImportJob]:
+    return ImportJob.objects.filter(created_by=user).select_related("project")
+
+
+def import_job_visible_to(*, user: User, job_id: int) -> ImportJob | None:
+    jobs = ImportJob.objects.select_related("project").filter(pk=job_id)
+    if not _is_staff(user):
+        jobs = jobs.filter(created_by=user)
+    return jobs.first()

@@ -1,0 +1,651 @@
+"""Imports: Open-Assistant trees and ShareGPT conversations into a project.
+
+``import_trees_run`` is the engine, shared by the CLI and the upload job. It streams the
+file line by line (``.gz`` files too), parses each line with a pure parser, and inserts
+trees in chunks of ``CHUNK_TREES`` — one transaction per chunk, messages inserted level
+by level with ``bulk_create`` so parents have ids before their replies.
+
+- A bad line is reported with its number and reason; the other lines import. With
+  ``strict`` the whole file is validated first and nothing is imported if any line is
+  bad; then everything is imported in one transaction.
+- A tree whose origin id (Open-Assistant's ``message_tree_id``; for ShareGPT a UUID
+  derived from the item) already exists in the project is skipped and counted as a
+  duplicate, so importing a file twice creates nothing the second time. The database's
+  unique constraint on (project, origin_id) settles two imports racing each other.
+- Label aggregates and emoji counts land in ``ImportedLabel``/``ImportedEmoji``;
+  ranks, review results, deletion, synthetic flags, model names and (when given)
+  creation dates are kept on the messages, so an export gives the same trees back.
+"""
+
+from __future__ import annotations
+
+import gzip
+import json
+import logging
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from datetime import timedelta
+from typing import Any, BinaryIO
+
+from django.core.files.uploadedfile import UploadedFile
+from django.db import DatabaseError, IntegrityError, transaction
+from django.utils import timezone
+
+from backend.audit.services import audit_record
+from backend.common.errors import NotFound, ValidationFailed
+from backend.exports.formats.oasst_import import parse_oasst_tree
+from backend.exports.formats.records import ImportLineError, ImportMessage, ImportTree
+from backend.exports.formats.sharegpt import parse_sharegpt
+from backend.exports.models import ImportedEmoji, ImportedLabel, ImportFormat, ImportJob, JobState
+from backend.exports.permissions import require_researcher_or_admin
+from backend.projects.models import Project
+from backend.realtime.events import send_user_event
+from backend.trees.models import Message, Tree, TreeState, text_digest
+
+logger = logging.getLogger(__name__)
+
+CHUNK_TREES = 200
+READ_CHUNK = 1 << 20
+MAX_REPORTED_ERRORS = 1000
+IMPORT_STATES = (TreeState.BACKLOG.value, TreeState.READY_FOR_EXPORT.value)
+STALE_RUNNING_AFTER = timedelta(minutes=10)
+PROGRESS_INTERVAL_SECONDS = 1.0
+
+PARSERS: dict[str, Callable[..., ImportTree]] = {
+    ImportFormat.OASST_TREES: parse_oasst_tree,
+    ImportFormat.SHAREGPT: parse_sharegpt,
+}
+
+OpenFile = Callable[[], BinaryIO]
+ImportProgress = Callable[[int, "ImportReport"], None]  # (bytes read, report so far)
+
+
+@dataclass
+class ImportReport:
+    lines_read: int = 0
+    trees_created: int = 0
+    trees_duplicate: int = 0
+    messages_created: int = 0
+    error_count: int = 0
+    errors: list[dict[str, Any]] = field(default_factory=list)
+    imported_nothing: bool = False  # strict mode refused the file
+
+    def add_error(self, line: int, reason: str) -> None:
+        self.error_count += 1
+        if len(self.errors) < MAX_REPORTED_ERRORS:
+            self.errors.append({"line": line, "reason": reason})
+
+    def counts(self) -> dict[str, int]:
+        return {
+            "lines_read": self.lines_read,
+            "trees_created": self.trees_created,
+            "trees_duplicate": self.trees_duplicate,
+            "messages_created": self.messages_created,
+            "error_count": self.error_count,
+        }
+
+
+# --- Reading --------------------------------------------------------------------------
+
+
+def _decode(raw_line: bytes) -> Any:
+    try:
+        text = raw_line.decode("utf-8")
+    except UnicodeDecodeError:
+        return ImportLineError("the line is not UTF-8 text")
+    try:
+        return json.loads(text)
+    except RecursionError:
+        return ImportLineError("invalid JSON: nested too deeply")
+    except ValueError as error:
+        return ImportLineError(f"invalid JSON: {error}")
+
+
+def read_records(open_file: OpenFile) -> Iterator[tuple[int, Any, int]]:
+    """(line number, decoded JSON or an ``ImportLineError``, bytes read so far).
+
+    JSONL, gzipped or not. A file that is one JSON array (common for ShareGPT dumps) is
+    read whole and its items are numbered from 1 like lines.
+    """
+    with open_file() as raw:
+        magic = raw.read(2)
+        raw.seek(0)
+        stream: Any = gzip.GzipFile(fileobj=raw, mode="rb") if magic == b"\x1f\x8b" else raw
+        head = stream.read(256)
+        if head.lstrip()[:1] == b"[":
+            document = _decode(head + stream.read())
+            if isinstance(document, ImportLineError):
+                yield 1, document, 0
+                return
+            for number, item in enumerate(document, start=1):
+                yield number, item, 0
+            return
+        # Read in fixed-size chunks (not by iterating: Django's File rewinds for that).
+        position = 0
+        number = 0
+        buffer = head
+        while True:
+            *lines, buffer = buffer.split(b"\n")
+            for raw_line in lines:
+                number += 1
+                position += len(raw_line) + 1
+                if raw_line.strip():
+                    yield number, _decode(raw_line), position
+            chunk = stream.read(READ_CHUNK)
+            if not chunk:
+                break
+            buffer += chunk
+        if buffer.strip():
+            number += 1
+            position += len(buffer)
+            yield number, _decode(buffer), position
+
+
+# --- Inserting ------------------------------------------------------------------------
+
+
+@dataclass
+class _ChunkResult:
+    created: int = 0
+    duplicate: int = 0
+    messages: int = 0
+    langs: set[str] = field(default_factory=set)
+
+
+def _insert(project: Project, target_state: str, trees: list[ImportTree]) -> _ChunkResult:
+    """Insert the trees that are not in the project yet. Call inside a transaction."""
+    result = _ChunkResult()
+    origins = {tree.origin_id for tree in trees}
+    existing = set(
+        Tree.objects.filter(project=project, origin_id__in=origins).values_list(
+            "origin_id", flat=True
+        )
+    )
+    fresh: list[ImportTree] = []
+    for tree in trees:
+        if tree.origin_id in existing:
+            result.duplicate += 1
+            continue
+        existing.add(tree.origin_id)
+        fresh.append(tree)
+    if not fresh:
+        return result
+    tree_rows = Tree.objects.bulk_create(
+        [
+            Tree(project=project, lang=tree.lang, state=target_state, origin_id=tree.origin_id)
+            for tree in fresh
+        ]
+    )
+    levels: dict[int, list[tuple[int, ImportMessage]]] = {}
+    for index, tree in enumerate(fresh):
+        for message in tree.messages:
+            levels.setdefault(message.depth, []).append((index, message))
+    saved: dict[tuple[int, str], Message] = {}
+    dated: list[Message] = []
+    labels: list[ImportedLabel] = []
+    emojis: list[ImportedEmoji] = []
+    for depth in sorted(levels):
+        level = levels[depth]
+        rows = [
+            Message(
+                tree=tree_rows[index],
+                parent=saved[(index, message.parent_origin_id)]
+                if message.parent_origin_id is not None
+                else None,
+                depth=depth,
+                role=message.role,
+                text=message.text,
+                text_digest=text_digest(message.text),
+                lang=message.lang,
+                synthetic=message.synthetic,
+                model_name=message.model_name,
+                review_count=message.review_count,
+                review_result=message.review_result,
+                rank=message.rank,
+                is_deleted=message.deleted,
+                origin_id=message.origin_id,
+            )
+            for index, message in level
+        ]
+        Message.objects.bulk_create(rows, batch_size=500)
+        for (index, message), row in zip(level, rows, strict=True):
+            saved[(index, message.origin_id)] = row
+            if message.created_at is not None:
+                row.created_at = message.created_at
+                dated.append(row)
+            labels.extend(
+                ImportedLabel(message=row, name=name, value=value, count=count)
+                for name, (value, count) in message.labels.items()
+            )
+            emojis.extend(
+                ImportedEmoji(message=row, emoji=emoji, count=count)
+                for emoji, count in message.emojis.items()
+            )
+    for index, tree_row in enumerate(tree_rows):
+        root = saved[(index, fresh[index].messages[0].origin_id)]
+        tree_row.root = root
+        if fresh[index].messages[0].created_at is not None:
+            tree_row.created_at = root.created_at
+        result.langs.add(tree_row.lang)
+    Tree.objects.bulk_update(tree_rows, ["root", "created_at"], batch_size=500)
+    if dated:
+        # bulk_update bypasses auto_now_add, which bulk_create applied.
+        Message.objects.bulk_update(dated, ["created_at"], batch_size=500)
+    ImportedLabel.objects.bulk_create(labels, batch_size=1000)
+    ImportedEmoji.objects.bulk_create(emojis, batch_size=1000)
+    result.created = len(fresh)
+    result.messages = sum(len(tree.messages) for tree in fresh)
+    return result
+
+
+def _insert_chunk(
+    project: Project,
+    target_state: str,
+    chunk: list[tuple[int, ImportTree]],
+    report: ImportReport,
+    langs: set[str],
+    *,
+    strict: bool,
+) -> None:
+    def apply(result: _ChunkResult) -> None:
+        report.trees_created += result.created
+        report.trees_duplicate += result.duplicate
+        report.messages_created += result.messages
+        langs.update(result.langs)
+
+    trees = [tree for _, tree in chunk]
+    if strict:  # inside the import's one transaction: any failure undoes everything
+        apply(_insert(project, target_state, trees))
+        return
+    try:
+        with transaction.atomic():
+            result = _insert(project, target_state, trees)
+        apply(result)
+        return
+    except DatabaseError:
+        logger.info("chunk insert failed; retrying tree by tree", exc_info=True)
+    # One tree at a time, so one bad tree (or one inserted meanwhile by a concurrent
+    # import of the same file) does not cost the others.
+    for line, tree in chunk:
+        try:
+            with transaction.atomic():
+                result = _insert(project, target_state, [tree])
+            apply(result)
+        except IntegrityError:
+            if Tree.objects.filter(project=project, origin_id=tree.origin_id).exists():
+                report.trees_duplicate += 1
+            else:
+                report.add_error(line, "the database refused the tree")
+        except DatabaseError as error:
+            report.add_error(line, f"the database refused the tree: {error}"[:300])
+
+
+def _import_pass(
+    *,
+    open_file: OpenFile,
+    project: Project,
+    format: str,
+    target_state: str,
+    default_lang: str,
+    report: ImportReport,
+    langs: set[str],
+    strict: bool,
+    on_progress: ImportProgress | None,
+) -> None:
+    parse = PARSERS[format]
+    chunk: list[tuple[int, ImportTree]] = []
+    for number, record, position in read_records(open_file):
+        report.lines_read += 1
+        try:
+            if isinstance(record, ImportLineError):
+                raise record
+            chunk.append((number, parse(record, default_lang=default_lang)))
+        except ImportLineError as error:
+            if strict:  # validated before: the file changed underneath
+                raise
+            report.add_error(number, error.reason)
+        if len(chunk) >= CHUNK_TREES:
+            _insert_chunk(project, target_state, chunk, report, langs, strict=strict)
+            chunk = []
+            if on_progress is not None:
+                on_progress(position, report)
+    if chunk:
+        _insert_chunk(project, target_state, chunk, report, langs, strict=strict)
+
+
+def _validate(*, open_file: OpenFile, format: str, default_lang: str, report: ImportReport) -> None:
+    parse = PARSERS[format]
+    for number, record, _ in read_records(open_file):
+        report.lines_read += 1
+        try:
+            if isinstance(record, ImportLineError):
+                raise record
+            parse(record, default_lang=default_lang)
+        except ImportLineError as error:
+            report.add_error(number, error.reason)
+
+
+def import_trees_run(
+    *,
+    open_file: OpenFile,
+    project: Project,
+    format: str,
+    target_state: str = TreeState.BACKLOG,
+    strict: bool = False,
+    lang: str = "",
+    on_progress: ImportProgress | None = None,
+) -> ImportReport:
+    """Import every good line of the file (all or nothing with ``strict``)."""
+    if format not in PARSERS:
+        raise ValidationFailed(
+            "format", "invalid_format", f"Format is one of {', '.join(PARSERS)}."
+        )
+    if target_state not in IMPORT_STATES:
+        raise ValidationFailed(
+            "state", "invalid_state", f"Imported trees start in {' or '.join(IMPORT_STATES)}."
+        )
+    default_lang = lang or (project.languages[0] if project.languages else "en")
+    report = ImportReport()
+    langs: set[str] = set()
+    arguments: dict[str, Any] = {
+        "open_file": open_file,
+        "project": project,
+        "format": format,
+        "target_state": target_state,
+        "default_lang": default_lang,
+        "report": report,
+        "langs": langs,
+        "strict": strict,
+        "on_progress": on_progress,
+    }
+    if strict:
+        _validate(open_file=open_file, format=format, default_lang=default_lang, report=report)
+        if report.error_count:
+            report.imported_nothing = True
+            return report
+        report.lines_read = 0
+        with transaction.atomic():
+            _import_pass(**arguments)
+            _schedule_lottery(project, target_state, langs)
+    else:
+        _import_pass(**arguments)
+        _schedule_lottery(project, target_state, langs)
+    return report
+
+
+def _schedule_lottery(project: Project, target_state: str, langs: set[str]) -> None:
+    """Trees imported into ``backlog`` wait for the prompt lottery; run it now rather
+    than at the next sweep."""
+    if target_state != TreeState.BACKLOG:
+        return
+    project_id = project.pk
+    for lang in sorted(langs):
+
+        def enqueue(lang: str = lang, project_id: int = project_id) -> None:
+            from tasks.trees import activate_waiting_trees
+
+            activate_waiting_trees.delay(project_id, lang)
+
+        transaction.on_commit(enqueue, robust=True)
+
+
+def _audit_import(
+    *, report: ImportReport, project: Project, actor_id: int | None, target_id: object, source: str
+) -> None:
+    audit_record(
+        action="import.refused" if report.imported_nothing else "import.finished",
+        target_type="import",
+        target_id=target_id,
+        actor_id=actor_id,
+        project_id=project.pk,
+        after={"source": source, **report.counts(), "errors": report.errors[:20]},
+    )
+
+
+# --- CLI ------------------------------------------------------------------------------
+
+
+def import_file(
+    *,
+    path: str,
+    project_slug: str,
+    format: str,
+    target_state: str = TreeState.BACKLOG,
+    strict: bool = False,
+    lang: str = "",
+    actor_id: int | None = None,
+    on_progress: ImportProgress | None = None,
+) -> ImportReport:
+    project = Project.objects.filter(slug=project_slug).first()
+    if project is None:
+        raise NotFound("project_not_found", f"No project {project_slug!r}.")
+
+    def open_file() -> BinaryIO:
+        return open(path, "rb")  # read_records closes it
+
+    report = import_trees_run(
+        open_file=open_file,
+        project=project,
+        format=format,
+        target_state=target_state,
+        strict=strict,
+        lang=lang,
+        on_progress=on_progress,
+    )
+    with transaction.atomic():
+        _audit_import(
+            report=report, project=project, actor_id=actor_id, target_id=path[-64:], source=path
+        )
+    return report
+
+
+# --- Jobs -----------------------------------------------------------------------------
+
+
+def import_job_create(
+    *,
+    user: Any,
+    project_slug: str,
+    format: str,
+    upload: UploadedFile,
+    target_state: str = TreeState.BACKLOG,
+    strict: bool = False,
+    lang: str = "",
+) -> ImportJob:
+    """Store the upload and queue its import. Researchers and admins only."""
+    require_researcher_or_admin(user)
+    project = Project.objects.filter(slug=project_slug).first()
+    if project is None:
+        raise NotFound("project_not_found", f"No project {project_slug!r}.")
+    if format not in PARSERS:
+        raise ValidationFailed(
+            "format", "invalid_format", f"Format is one of {', '.join(PARSERS)}."
+        )
+    if target_state not in IMPORT_STATES:
+        raise ValidationFailed(
+            "state", "invalid_state", f"Imported trees start in {' or '.join(IMPORT_STATES)}."
+        )
+    with transaction.atomic():
+        job = ImportJob(
+            created_by=user,
+            project=project,
+            format=format,
+            target_state=target_state,
+            is_strict=strict,
+            lang=lang,
+            original_name=(upload.name or "upload")[:255],
+        )
+        job.file.save(
+            f"{timezone.now():%Y%m%d%H%M%S}-{upload.name or 'upload'}"[-200:], upload, save=False
+        )
+        job.save()
+        audit_record(
+            action="import.requested",
+            target_type="import",
+            target_id=job.pk,
+            actor_id=user.pk,
+            project_id=project.pk,
+            after={
+                "format": format,
+                "project": project.slug,
+                "state": target_state,
+                "strict": strict,
+                "file": job.original_name,
+            },
+        )
+        job_id = job.pk
+        transaction.on_commit(lambda: _enqueue_import(job_id), robust=True)
+    job.refresh_from_db()
+    return job
+
+
+def _enqueue_import(job_id: int) -> None:
+    from tasks.exports import run_import
+
+    run_import.delay(job_id)
+
+
+def _notify(job: ImportJob, **payload: Any) -> None:
+    if job.created_by_id is not None:
+        send_user_event(job.created_by_id, "import.progress", {"job_id": job.pk, **payload})
+
+
+def _claim(job_id: int) -> ImportJob | None:
+    with transaction.atomic():
+        job = (
+            ImportJob.objects.select_for_update(of=("self",))
+            .select_related("project")
+            .filter(pk=job_id)
+            .first()
+        )
+        if job is None:
+            return None
+        now = timezone.now()
+        if job.state == JobState.RUNNING:
+            if job.heartbeat_at is not None and now - job.heartbeat_at < STALE_RUNNING_AFTER:
+                return None
+        elif job.state != JobState.QUEUED:
+            return None
+        before = job.state
+        job.state = JobState.RUNNING
+        job.started_at = now
+        job.heartbeat_at = now
+        job.save(update_fields=["state", "started_at", "heartbeat_at"])
+        audit_record(
+            action="import.started",
+            target_type="import",
+            target_id=job.pk,
+            actor_id=job.created_by_id,
+            project_id=job.project_id,
+            before={"state": before},
+            after={"state": JobState.RUNNING},
+        )
+        return job
+
+
+def import_job_run(*, job_id: int) -> str:
+    """Run a queued import to the end; safe to call twice (see the export job).
+
+    A job that was taken over after its worker died re-reads the file from the start:
+    the trees the first attempt committed are found again and counted as duplicates.
+    """
+    job = _claim(job_id)
+    if job is None:
+        current = ImportJob.objects.filter(pk=job_id).values_list("state", flat=True).first()
+        return current or "missing"
+    storage = job.file.storage
+    name = job.file.name
+    total_bytes = max(1, storage.size(name))
+    last_report = [0.0]
+
+    def on_progress(position: int, report: ImportReport) -> None:
+        now = time.monotonic()
+        if now - last_report[0] < PROGRESS_INTERVAL_SECONDS:
+            return
+        last_report[0] = now
+        percent = min(99, 100 * position // total_bytes)
+        ImportJob.objects.filter(pk=job_id, state=JobState.RUNNING).update(
+            progress=percent, heartbeat_at=timezone.now(), **report.counts()
+        )
+        _notify(job, state=JobState.RUNNING, progress=percent, **report.counts())
+
+    try:
+        report = import_trees_run(
+            open_file=lambda: storage.open(name, "rb"),
+            project=job.project,
+            format=job.format,
+            target_state=job.target_state,
+            strict=job.is_strict,
+            lang=job.lang,
+            on_progress=on_progress,
+        )
+    except Exception as error:  # any failure ends the job as failed, with why
+        logger.exception("import %s failed", job_id)
+        return _finish(job_id, None, f"{type(error).__name__}: {error}")
+    return _finish(job_id, report, "")
+
+
+def _finish(job_id: int, report: ImportReport | None, error: str) -> str:
+    with transaction.atomic():
+        job = (
+            ImportJob.objects.select_for_update(of=("self",))
+            .select_related("project")
+            .get(pk=job_id)
+        )
+        if job.state != JobState.RUNNING:
+            return job.state
+        fields = ["state", "finished_at", "error", "progress"]
+        job.finished_at = timezone.now()
+        if report is None:
+            job.state = JobState.FAILED
+            job.error = error[:2000]
+        else:
+            for name, value in report.counts().items():
+                setattr(job, name, value)
+            job.errors = report.errors
+            fields += [*report.counts(), "errors"]
+            if report.imported_nothing:
+                job.state = JobState.FAILED
+                job.error = (
+                    f"strict import refused: {report.error_count} bad line(s), nothing imported"
+                )
+            else:
+                job.state = JobState.SUCCEEDED
+                job.progress = 100
+            _audit_import(
+                report=report,
+                project=job.project,
+                actor_id=job.created_by_id,
+                target_id=job.pk,
+                source=job.original_name,
+            )
+        if report is None:
+            audit_record(
+                action="import.failed",
+                target_type="import",
+                target_id=job.pk,
+                actor_id=job.created_by_id,
+                project_id=job.project_id,
+                reason=job.error,
+            )
+        job.save(update_fields=fields)
+    _notify(job, state=job.state, progress=job.progress, **(report.counts() if report else {}))
+    return job.state
+
+
+def import_jobs_requeue_stale(*, older_than: timedelta = STALE_RUNNING_AFTER) -> int:
+    """Like ``export_jobs_requeue_stale``, for imports."""
+    cutoff = timezone.now() - older_than
+    job_ids = list(
+        ImportJob.objects.filter(state=JobState.QUEUED, created_at__lt=cutoff).values_list(
+            "pk", flat=True
+        )
+    ) + list(
+        ImportJob.objects.filter(state=JobState.RUNNING, heartbeat_at__lt=cutoff).values_list(
+            "pk", flat=True
+        )
+    )
+    for job_id in job_ids:
+        _enqueue_import(job_id)
+    return len(job_ids)

@@ -1,0 +1,187 @@
+"""Contract of GET /api/v1/projects/, /projects/{slug} and /projects/{slug}/stats."""
+
+from __future__ import annotations
+
+import pytest
+
+from backend.projects.models import Project
+from backend.projects.services import project_create
+from tests.api.scenario import claim_ok, db_snapshot
+
+pytestmark = pytest.mark.django_db
+
+DEFAULT_SETTINGS = {
+    "goal_tree_size": 15,
+    "max_depth": 5,
+    "max_children": 3,
+    "num_reviews_initial_prompt": 3,
+    "num_reviews_reply": 3,
+    "acceptance_threshold": 0.6,
+    "num_required_rankings": 3,
+    "max_active_trees": 10,
+    "lonely_children_count": 2,
+    "p_lonely_child_extension": 0.75,
+    "reservation_minutes": 60,
+    "max_open_assignments": 8,
+    "max_message_length": 2000,
+    "requests_per_minute": 60,
+    "replies_per_minute": 6,
+    "duplicate_text_window_hours": 24,
+    "max_prompt_lottery_waiting": 1000,
+    "assignment_weights": {
+        "initial_prompt": 0.1,
+        "prompter_reply": 1.0,
+        "assistant_reply": 1.0,
+        "label_initial_prompt": 1.0,
+        "label_prompter_reply": 1.0,
+        "label_assistant_reply": 1.0,
+        "rank_prompter_replies": 1.0,
+        "rank_assistant_replies": 1.0,
+    },
+    "labelling_mode": "full",
+}
+DEFAULT_LABEL_SCHEMA = [
+    {"name": "spam", "kind": "flag", "mandatory": True},
+    *(
+        {"name": name, "kind": "flag", "mandatory": False}
+        for name in (
+            "fails_task", "lang_mismatch", "pii", "not_appropriate", "hate_speech",
+            "sexual_content", "moral_judgement", "political_content",
+        )
+    ),
+    *(
+        {"name": name, "kind": "likert", "mandatory": False}
+        for name in ("quality", "toxicity", "humor", "helpfulness", "creativity", "violence")
+    ),
+]  # fmt: skip
+NO_WORK = {
+    "prompter_reply": 0,
+    "assistant_reply": 0,
+    "label_initial_prompt": 0,
+    "label_prompter_reply": 0,
+    "label_assistant_reply": 0,
+    "rank_prompter_replies": 0,
+    "rank_assistant_replies": 0,
+}
+
+
+@pytest.fixture
+def volunteer(make_user, client_for):  # type: ignore[no-untyped-def]
+    return client_for(make_user())
+
+
+def test_list_shows_active_projects_by_slug_with_settings_and_labels(volunteer):
+    project_create(
+        slug="zeta", name="Zeta", languages=["en", "de"], guidelines="# Be kind\nAlways."
+    )
+    project_create(slug="alpha", settings={"goal_tree_size": 4, "labelling_mode": "simple"})
+    project_create(slug="retired")
+    Project.objects.filter(slug="retired").update(is_active=False)
+
+    response = volunteer.get("/api/v1/projects/")
+    assert response.status_code == 200
+    assert response.json() == [
+        {
+            "slug": "alpha",
+            "name": "alpha",
+            "guidelines": "",
+            "languages": ["en"],
+            "settings": {**DEFAULT_SETTINGS, "goal_tree_size": 4, "labelling_mode": "simple"},
+            "label_schema": DEFAULT_LABEL_SCHEMA,
+        },
+        {
+            "slug": "zeta",
+            "name": "Zeta",
+            "guidelines": "# Be kind\nAlways.",
+            "languages": ["en", "de"],
+            "settings": DEFAULT_SETTINGS,
+            "label_schema": DEFAULT_LABEL_SCHEMA,
+        },
+    ]
+
+
+def test_list_is_empty_without_projects(volunteer):
+    assert volunteer.get("/api/v1/projects/").json() == []
+
+
+def test_project_detail(volunteer):
+    project_create(slug="demo", name="Demo", languages=["de"], settings={"max_depth": 2})
+    response = volunteer.get("/api/v1/projects/demo")
+    assert response.status_code == 200
+    assert response.json() == {
+        "slug": "demo",
+        "name": "Demo",
+        "guidelines": "",
+        "languages": ["de"],
+        "settings": {**DEFAULT_SETTINGS, "max_depth": 2},
+        "label_schema": DEFAULT_LABEL_SCHEMA,
+    }
+
+
+@pytest.mark.parametrize("suffix", ["", "/stats"])
+def test_unknown_project_is_404(volunteer, suffix):
+    response = volunteer.get(f"/api/v1/projects/nothing-here{suffix}")
+    assert response.status_code == 404
+    assert response.json() == {"code": "project_not_found", "detail": "No such project."}
+
+
+def test_stats_of_an_empty_project(volunteer):
+    project_create(slug="fresh", languages=["en", "de"])
+    response = volunteer.get("/api/v1/projects/fresh/stats")
+    assert response.status_code == 200
+    assert response.json() == {
+        "project": "fresh",
+        "trees_by_state": {},
+        "messages": {
+            "total": 0,
+            "accepted": 0,
+            "rejected": 0,
+            "under_review": 0,
+            "ranked": 0,
+            "deleted": 0,
+            "contributors": 0,
+        },
+        "work_available": {"en": NO_WORK, "de": NO_WORK},
+    }
+
+
+def test_stats_while_replies_await_review(world_at):
+    world = world_at("replies_in_review")
+    body = world.client(world.dave).get(f"/api/v1/projects/{world.project.slug}/stats").json()
+    assert body == {
+        "project": world.project.slug,
+        "trees_by_state": {"growing": 1},
+        "messages": {
+            "total": 3,
+            "accepted": 1,
+            "rejected": 0,
+            "under_review": 2,
+            "ranked": 0,
+            "deleted": 0,
+            "contributors": 3,
+        },
+        "work_available": {"en": {**NO_WORK, "label_assistant_reply": 2}},
+    }
+
+
+def test_stats_count_open_slots_not_reserved_ones(world_at):
+    world = world_at("ranking", num_required_rankings=2)
+    url = f"/api/v1/projects/{world.project.slug}/stats"
+    body = world.client(world.dave).get(url).json()
+    assert body["trees_by_state"] == {"ranking": 1}
+    assert body["messages"]["accepted"] == 3
+    assert body["work_available"] == {"en": {**NO_WORK, "rank_assistant_replies": 2}}
+    claim_ok(world.client(world.dave), world.project.slug, "rank_assistant_replies")
+    body = world.client(world.dave).get(url).json()
+    assert body["work_available"] == {"en": {**NO_WORK, "rank_assistant_replies": 1}}
+
+
+def test_projects_are_read_only(volunteer):
+    project_create(slug="demo")
+    before = db_snapshot()
+    for path in ("/api/v1/projects/", "/api/v1/projects/demo", "/api/v1/projects/demo/stats"):
+        for method in ("post", "put", "patch", "delete"):
+            response = getattr(volunteer, method)(path, {"slug": "x"}, format="json")
+            assert response.status_code == 405, (method, path)
+            assert response.json()["code"] == "method_not_allowed"
+    assert db_snapshot() == before
