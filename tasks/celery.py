@@ -8,7 +8,9 @@ from celery import Celery
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "backend.config.settings")
 
-app = Celery("arbor", include=["tasks.trees", "tasks.assignments", "tasks.exports"])
+app = Celery(
+    "arbor", include=["tasks.trees", "tasks.assignments", "tasks.exports", "tasks.community"]
+)
 app.config_from_object("django.conf:settings", namespace="CELERY")
 
 
@@ -22,4 +24,12 @@ app.conf.beat_schedule = {
     # Export/import jobs whose task was lost (broker down when queued, worker died)
     # are queued again; running a job twice is harmless.
     "exports-requeue-stale": {"task": "tasks.exports.requeue_stale", "schedule": 300.0},
+    # Points ledger (incremental, from the audit events since the last pass) and the
+    # materialised leaderboards; the API only reads them. The nightly reconcile
+    # recomputes the whole ledger from the raw data (docs/community.md).
+    "community-refresh": {
+        "task": "tasks.community.refresh",
+        "schedule": float(os.environ.get("ARBOR_COMMUNITY_INTERVAL_SECONDS", "120")),
+    },
+    "community-reconcile": {"task": "tasks.community.reconcile", "schedule": 86400.0},
 }

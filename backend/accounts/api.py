@@ -7,6 +7,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from backend.accounts.services import roles_of
+from backend.community.selectors import user_community_summary
 
 
 class MeSerializer(serializers.Serializer):
@@ -16,6 +17,9 @@ class MeSerializer(serializers.Serializer):
     roles = serializers.ListField(child=serializers.CharField())
     is_banned = serializers.BooleanField()
     show_on_leaderboard = serializers.BooleanField()
+    points = serializers.IntegerField()
+    level = serializers.IntegerField()
+    streak_days = serializers.IntegerField()
 
 
 class MeView(APIView):
@@ -30,5 +34,7 @@ class MeView(APIView):
                 "roles": roles_of(user),  # type: ignore[arg-type]
                 "is_banned": user.is_banned,  # type: ignore[union-attr]
                 "show_on_leaderboard": user.show_on_leaderboard,  # type: ignore[union-attr]
+                # Kept up to date by the community beat task, not computed here.
+                **user_community_summary(user_id=user.pk),  # type: ignore[arg-type]
             }
         )

@@ -519,7 +519,20 @@ def assignment_skip(*, user: User, assignment_id: int, reason: str = "") -> Assi
             project_id=assignment.project_id,
             reason=assignment.skip_reason,
         )
+        if assignment.kind in REPLY_KINDS and assignment.work_item_id is not None:
+            tree_id = WorkItem.objects.filter(pk=assignment.work_item_id).values_list(
+                "tree_id", flat=True
+            ).get()
+            # After commit, in its own transaction: auto-moderation may halt the tree,
+            # which must not happen while this transaction holds the assignment lock.
+            transaction.on_commit(lambda: _reply_skips_check(tree_id), robust=True)
         return assignment
+
+
+def _reply_skips_check(tree_id: int) -> None:
+    from backend.moderation.services import reply_skips_check
+
+    reply_skips_check(tree_id=tree_id)
 
 
 def assignments_expire_overdue(*, now: Any = None, batch_size: int = 500) -> int:

@@ -30,7 +30,9 @@ class PointsEntry(models.Model):
 
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
     project = models.ForeignKey("projects.Project", on_delete=models.CASCADE, related_name="+")
-    reason = models.CharField(max_length=32, choices=[(reason.value, reason.value) for reason in Reason])
+    reason = models.CharField(
+        max_length=32, choices=[(reason.value, reason.value) for reason in Reason]
+    )
     source_type = models.CharField(max_length=16, choices=SourceType.choices)
     source_id = models.BigIntegerField()
     points = models.IntegerField()
@@ -117,6 +119,10 @@ class LeaderboardEntry(models.Model):
 
     def __str__(self) -> str:
         return f"{self.window} #{self.rank} user {self.user_id}: {self.points}"
+
+
+LEDGER_CHECKPOINT = "ledger"
+LEADERBOARDS_CHECKPOINT = "leaderboards"
 
 
 class CommunityCheckpoint(models.Model):

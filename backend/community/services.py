@@ -44,6 +44,8 @@ from backend.community.formula import (
     streak_days,
 )
 from backend.community.models import (
+    LEADERBOARDS_CHECKPOINT,
+    LEDGER_CHECKPOINT,
     CommunityCheckpoint,
     LeaderboardEntry,
     PointsEntry,
@@ -54,9 +56,6 @@ from backend.consensus.models import LabelVote, RankingVote
 from backend.trees.models import Message, TreeState
 
 logger = logging.getLogger(__name__)
-
-LEDGER_CHECKPOINT = "ledger"
-LEADERBOARDS_CHECKPOINT = "leaderboards"
 
 # Audit events are read again this far back on every pass. An event's ``created_at``
 # is taken before its transaction commits, so a slow transaction can commit an event
@@ -137,9 +136,9 @@ def points_ledger_update(*, now: datetime | None = None, full: bool = False) -> 
             _recompute_changed(update, since=checkpoint.processed_until - LEDGER_OVERLAP)
         _refresh_user_stats(update.users, now=now)
         # Streaks of people who stopped: nothing in the ledger changes for them.
-        UserStats.objects.filter(
-            streak_days__gt=0, last_active_at__lt=now - STREAK_GRACE
-        ).update(streak_days=0, updated_at=now)
+        UserStats.objects.filter(streak_days__gt=0, last_active_at__lt=now - STREAK_GRACE).update(
+            streak_days=0, updated_at=now
+        )
         checkpoint.processed_until = now
         checkpoint.save(update_fields=["processed_until", "updated_at"])
     return update
@@ -185,7 +184,9 @@ def _recompute_changed(update: LedgerUpdate, *, since: datetime) -> None:
     for chunk in _chunks(sorted(message_ids)):
         _sync_messages(chunk, update)
     for review_chunk in _chunks(sorted(review_keys)):
-        _sync_reviews({message_id for message_id, _ in review_chunk}, update, only=set(review_chunk))
+        _sync_reviews(
+            {message_id for message_id, _ in review_chunk}, update, only=set(review_chunk)
+        )
     for chunk in _chunks(sorted(vote_ids)):
         _sync_votes(chunk, update)
 
@@ -194,7 +195,9 @@ def _recompute_everything(update: LedgerUpdate) -> None:
     for chunk in _chunks(Message.objects.order_by("pk").values_list("pk", flat=True).iterator()):
         _sync_messages(chunk, update)
         _sync_reviews(set(chunk), update)
-    for chunk in _chunks(RankingVote.objects.order_by("pk").values_list("pk", flat=True).iterator()):
+    for chunk in _chunks(
+        RankingVote.objects.order_by("pk").values_list("pk", flat=True).iterator()
+    ):
         _sync_votes(chunk, update)
     # Entries whose source no longer exists (hard-deleted messages or votes).
     orphans = PointsEntry.objects.filter(
@@ -204,10 +207,10 @@ def _recompute_everything(update: LedgerUpdate) -> None:
         & ~Exists(RankingVote.objects.filter(pk=OuterRef("source_id")))
     )
     orphan_rows = list(orphans.values_list("pk", "user_id"))
-    for chunk in _chunks(orphan_rows):
-        PointsEntry.objects.filter(pk__in=[pk for pk, _ in chunk]).delete()
-        update.deleted += len(chunk)
-        update.users.update(user_id for _, user_id in chunk)
+    for orphan_chunk in _chunks(orphan_rows):
+        PointsEntry.objects.filter(pk__in=[pk for pk, _ in orphan_chunk]).delete()
+        update.deleted += len(orphan_chunk)
+        update.users.update(user_id for _, user_id in orphan_chunk)
 
 
 def _sync(
@@ -277,10 +280,14 @@ def _sync(
     update.deleted += len(stale)
 
 
-def _latest_event_times(action_names: Iterable[str], target_type: str, ids: Iterable[int]) -> dict[int, datetime]:
+def _latest_event_times(
+    action_names: Iterable[str], target_type: str, ids: Iterable[int]
+) -> dict[int, datetime]:
     rows = (
         AuditEvent.objects.filter(
-            action__in=list(action_names), target_type=target_type, target_id__in=[str(i) for i in ids]
+            action__in=list(action_names),
+            target_type=target_type,
+            target_id__in=[str(i) for i in ids],
         )
         .values("target_id")
         .annotate(at=Max("created_at"))
@@ -292,7 +299,9 @@ def _scored_times(state_changed_at: dict[int, datetime]) -> dict[int, datetime]:
     """When each tree was scored: its latest ``tree.ready_for_export`` event, else
     (data made without the lifecycle) when it entered its current state."""
     events = _latest_event_times([SCORED_ACTION], "tree", state_changed_at)
-    return {tree_id: events.get(tree_id, changed_at) for tree_id, changed_at in state_changed_at.items()}
+    return {
+        tree_id: events.get(tree_id, changed_at) for tree_id, changed_at in state_changed_at.items()
+    }
 
 
 def _sync_messages(message_ids: list[int], update: LedgerUpdate) -> None:
@@ -325,7 +334,9 @@ def _sync_messages(message_ids: list[int], update: LedgerUpdate) -> None:
     )
     ranked = [row for row in earning if row["rank"] is not None and row["parent_id"] is not None]
     ranked_siblings = dict(
-        Message.objects.filter(parent_id__in={row["parent_id"] for row in ranked}, rank__isnull=False)
+        Message.objects.filter(
+            parent_id__in={row["parent_id"] for row in ranked}, rank__isnull=False
+        )
         .values("parent_id")
         .annotate(count=Count("pk"))
         .values_list("parent_id", "count")
@@ -347,7 +358,10 @@ def _sync_messages(message_ids: list[int], update: LedgerUpdate) -> None:
             else:
                 earned_at = decided.get(row["pk"], row["created_at"])
             expected[(SourceType.MESSAGE, row["pk"], row["author_id"], reason)] = _Expected(
-                project_id=row["tree__project_id"], points=points, earned_at=earned_at, detail=detail
+                project_id=row["tree__project_id"],
+                points=points,
+                earned_at=earned_at,
+                detail=detail,
             )
     existing = PointsEntry.objects.filter(source_type=SourceType.MESSAGE, source_id__in=message_ids)
     _sync(existing, expected, update)
@@ -398,7 +412,9 @@ def _sync_votes(vote_ids: list[int], update: LedgerUpdate) -> None:
     )
     consensus: dict[int, list[int]] = defaultdict(list)
     for parent_id, message_id in (
-        Message.objects.filter(parent_id__in={vote["parent_id"] for vote in votes}, rank__isnull=False)
+        Message.objects.filter(
+            parent_id__in={vote["parent_id"] for vote in votes}, rank__isnull=False
+        )
         .order_by("parent_id", "rank", "pk")
         .values_list("parent_id", "pk")
     ):
@@ -414,7 +430,9 @@ def _sync_votes(vote_ids: list[int], update: LedgerUpdate) -> None:
     for vote in votes:
         ballot = vote["ranking"] if isinstance(vote["ranking"], list) else []
         final_order = consensus.get(vote["parent_id"])
-        for reason, (points, detail) in ranking_points(ballot=ballot, consensus=final_order).items():
+        for reason, (points, detail) in ranking_points(
+            ballot=ballot, consensus=final_order
+        ).items():
             earned_at = (
                 vote["created_at"]
                 if reason == Reason.RANKING_SUBMITTED
@@ -426,7 +444,9 @@ def _sync_votes(vote_ids: list[int], update: LedgerUpdate) -> None:
                 earned_at=earned_at,
                 detail=detail,
             )
-    existing = PointsEntry.objects.filter(source_type=SourceType.RANKING_VOTE, source_id__in=vote_ids)
+    existing = PointsEntry.objects.filter(
+        source_type=SourceType.RANKING_VOTE, source_id__in=vote_ids
+    )
     _sync(existing, expected, update)
 
 
@@ -500,7 +520,9 @@ def _aggregates() -> dict[str, Any]:
     }
 
 
-def _ranked(rows: list[dict[str, Any]], hidden: set[int]) -> list[tuple[dict[str, Any], int | None]]:
+def _ranked(
+    rows: list[dict[str, Any]], hidden: set[int]
+) -> list[tuple[dict[str, Any], int | None]]:
     """Competition ranking (1, 2, 2, 4) of the shown people by points; ties listed by
     user id. Hidden people get no rank."""
     rows = sorted(rows, key=lambda row: (-row["total"], row["user_id"]))
@@ -575,4 +597,3 @@ def community_refresh(*, now: datetime | None = None, full: bool = False) -> dic
     rows = leaderboards_rebuild(now=now)
     logger.info("community refresh: %s, %s leaderboard rows", update.as_dict(), rows)
     return {**update.as_dict(), "leaderboard_rows": rows}
-

@@ -56,6 +56,8 @@ INSTALLED_APPS = [
     "backend.consensus",
     "backend.realtime",
     "backend.exports",
+    "backend.community",
+    "backend.moderation",
 ]
 
 MIDDLEWARE = [

@@ -6,8 +6,10 @@ from backend.accounts.api import MeView
 from backend.assignments.api import AssignmentListCreateView, AssignmentSkipView, AssignmentSubmitView
 from backend.common.health import healthz
 from backend.common.views import home
+from backend.community.urls import api_urlpatterns as community_api
 from backend.exports.urls import api_urlpatterns as exports_api
 from backend.exports.views import exports_page
+from backend.moderation.urls import api_urlpatterns as moderation_api
 from backend.projects.api import ProjectDetailView, ProjectListView, ProjectStatsView
 from backend.trees.api import MessageDetailView, MessageReactionView, TreeDetailView
 
@@ -27,6 +29,8 @@ api_v1 = [
     path("projects/<slug:slug>/stats", ProjectStatsView.as_view(), name="project-stats"),
     path("users/me", MeView.as_view(), name="users-me"),
     *exports_api,
+    *moderation_api,
+    *community_api,
 ]
 
 urlpatterns = [

@@ -97,6 +97,11 @@ class Project(models.Model):
     duplicate_text_window_hours = models.PositiveIntegerField(default=24)
     max_prompt_lottery_waiting = models.PositiveIntegerField(default=1000)
     assignment_weights = models.JSONField(default=default_kind_weights)
+    # Auto-moderation (Open-Assistant's deployed values): this many red flags delete a
+    # reply's subtree or abort a tree at its root; this many skipped replies halt a tree.
+    auto_delete_red_flags = models.PositiveIntegerField(default=4, validators=[MinValueValidator(1)])
+    auto_halt_reply_skips = models.PositiveIntegerField(default=25, validators=[MinValueValidator(1)])
+    queue_reply_skips = models.PositiveIntegerField(default=10, validators=[MinValueValidator(1)])
 
     label_schema = models.JSONField(default=default_label_schema)
     labelling_mode = models.CharField(
@@ -130,4 +135,7 @@ TREE_SETTING_NAMES = (
     "max_prompt_lottery_waiting",
     "assignment_weights",
     "labelling_mode",
+    "auto_delete_red_flags",
+    "auto_halt_reply_skips",
+    "queue_reply_skips",
 )

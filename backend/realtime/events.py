@@ -16,20 +16,32 @@ from django.db import transaction
 logger = logging.getLogger(__name__)
 
 
+MODERATORS_GROUP = "moderators"
+
+
 def user_group(user_id: int) -> str:
     return f"user.{user_id}"
 
 
-def send_user_event(user_id: int, event_type: str, payload: dict[str, Any]) -> None:
+def _send_group(group: str, event_type: str, payload: dict[str, Any]) -> None:
     layer = get_channel_layer()
     if layer is None:
         return
     try:
         async_to_sync(layer.group_send)(
-            user_group(user_id), {"type": "arbor.event", "event": event_type, "payload": payload}
+            group, {"type": "arbor.event", "event": event_type, "payload": payload}
         )
-    except Exception:  # noqa: BLE001 - see module docstring
-        logger.warning("could not deliver %s to user %s", event_type, user_id, exc_info=True)
+    except Exception:  # see module docstring
+        logger.warning("could not deliver %s to %s", event_type, group, exc_info=True)
+
+
+def send_user_event(user_id: int, event_type: str, payload: dict[str, Any]) -> None:
+    _send_group(user_group(user_id), event_type, payload)
+
+
+def send_moderators_event_on_commit(event_type: str, payload: dict[str, Any]) -> None:
+    """Every connected moderator sees queue changes (new items, claims, resolutions)."""
+    transaction.on_commit(lambda: _send_group(MODERATORS_GROUP, event_type, payload))
 
 
 def send_user_event_on_commit(user_id: int, event_type: str, payload: dict[str, Any]) -> None:

@@ -1,6 +1,6 @@
 from django.contrib import admin
 
-from backend.trees.models import Message, Reaction, Tree
+from backend.trees.models import Message, MessageRevision, Reaction, Tree
 
 
 @admin.register(Tree)
@@ -22,3 +22,9 @@ class ReactionAdmin(admin.ModelAdmin):
     list_display = ("message", "user", "emoji", "created_at")
     list_filter = ("emoji",)
     raw_id_fields = ("message", "user")
+
+
+@admin.register(MessageRevision)
+class MessageRevisionAdmin(admin.ModelAdmin):
+    list_display = ("message", "editor", "created_at", "reason")
+    raw_id_fields = ("message", "editor")

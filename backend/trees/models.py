@@ -49,9 +49,11 @@ class Tree(models.Model):
     class Meta:
         indexes = [models.Index(fields=["project", "lang", "state"])]
         constraints = [
+            # A halted tree, or one aborted by a moderator, remembers where it returns.
             models.CheckConstraint(
-                condition=models.Q(halted_from_state="") | models.Q(state=TreeState.HALTED),
-                name="tree_halted_from_only_when_halted",
+                condition=models.Q(halted_from_state="")
+                | models.Q(state__in=[TreeState.HALTED, TreeState.ABORTED_LOW_GRADE]),
+                name="tree_return_state_only_when_suspended",
             ),
             models.UniqueConstraint(
                 fields=["project", "origin_id"],
@@ -94,6 +96,11 @@ class Message(models.Model):
     # 0 for the best sibling; None when unranked.
     rank = models.PositiveIntegerField(null=True, blank=True)
     is_deleted = models.BooleanField(default=False)
+    # The audit event whose action deleted this message (a subtree deletion or a ban
+    # hiding someone's messages); undoing that action restores exactly these rows.
+    deletion_event = models.ForeignKey(
+        "audit.AuditEvent", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     origin_id = models.CharField(max_length=64, blank=True)
 
@@ -141,3 +148,23 @@ class Reaction(models.Model):
 
     def __str__(self) -> str:
         return f"{self.emoji} on message {self.message_id}"
+
+
+class MessageRevision(models.Model):
+    """One version of a message's text. The first edit also stores the original, so
+    the revisions of an edited message list every version, the current one last."""
+
+    message = models.ForeignKey(Message, on_delete=models.CASCADE, related_name="revisions")
+    text = models.TextField()
+    editor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    reason = models.TextField(blank=True)
+    created_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["created_at", "id"]
+        indexes = [models.Index(fields=["message", "created_at"])]
+
+    def __str__(self) -> str:
+        return f"revision {self.pk} of message {self.message_id}"

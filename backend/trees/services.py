@@ -90,7 +90,7 @@ def _transition(
     before = tree.state
     tree.state = to_state
     tree.state_changed_at = timezone.now()
-    if to_state != TreeState.HALTED:
+    if to_state not in (TreeState.HALTED, TreeState.ABORTED_LOW_GRADE):
         tree.halted_from_state = ""
     tree.save(update_fields=["state", "state_changed_at", "halted_from_state"])
     audit_record(
@@ -204,6 +204,10 @@ def message_review_finish(*, tree: Tree, message: Message) -> bool:
         before={"review_result": None},
         after={"review_result": accepted, "review_count": message.review_count},
     )
+    if not accepted and message.parent_id is None:
+        from backend.moderation.services import rejected_prompt_queue
+
+        rejected_prompt_queue(tree=tree, message=message)
     if message.author_id is not None:
         send_user_event_on_commit(
             message.author_id,
@@ -238,10 +242,43 @@ def tree_advance_locked(tree: Tree) -> None:
             _schedule_scoring(tree)
 
 
+def _ensure_review_items(tree: Tree, messages: list[Message]) -> None:
+    """Every message awaiting review has a live review item. Normally one is made with
+    the message; this re-creates it after an abort closed it and the tree was reopened.
+    People who already reviewed the message (and its author) are excluded."""
+    waiting = [m for m in messages if m.review_result is None and not m.is_deleted]
+    if not waiting:
+        return
+    live = set(
+        WorkItem.objects.filter(
+            tree=tree, target__in=waiting, kind__in=[label_kind_for(m) for m in waiting]
+        )
+        .filter(state__in=LIVE_ITEM_STATES)
+        .values_list("target_id", flat=True)
+    )
+    project = tree.project
+    for message in waiting:
+        if message.pk in live:
+            continue
+        needed = (
+            project.num_reviews_initial_prompt if message.parent_id is None else project.num_reviews_reply
+        )
+        reviewers = set(LabelVote.objects.filter(message=message).values_list("user_id", flat=True))
+        work_item_create(
+            tree=tree,
+            target=message,
+            kind=label_kind_for(message),
+            required=max(1, needed - message.review_count),
+            excluded_user_ids=[message.author_id, *reviewers],
+            priority=PRIORITY_REVIEW,
+        )
+
+
 def _advance_prompt_review(tree: Tree) -> None:
     assert tree.root_id is not None, "a tree in prompt_review always has its root"
     root = Message.objects.get(pk=tree.root_id)
     if root.review_result is None and not root.is_deleted:
+        _ensure_review_items(tree, [root])
         return
     if root.review_result and not root.is_deleted:
         _transition(tree, TreeState.BACKLOG, reason="initial prompt accepted")
@@ -278,6 +315,7 @@ def _advance_growing(tree: Tree) -> None:
         for target_id in dead_parents:
             del reply_items[target_id]
 
+    _ensure_review_items(tree, counting)
     outstanding = {
         target_id: item.required - item.completed_count for target_id, item in reply_items.items()
     }
@@ -342,11 +380,42 @@ def _sibling_groups(counting: list[Message]) -> dict[int, list[int]]:
     return {parent: sorted(ids) for parent, ids in groups.items() if len(ids) >= 2}
 
 
+def _latest_rank_items(tree: Tree) -> dict[int, WorkItem]:
+    """The newest ranking item per parent (older ones were superseded)."""
+    latest: dict[int, WorkItem] = {}
+    for item in WorkItem.objects.filter(
+        tree=tree, kind__in=["rank_prompter_replies", "rank_assistant_replies"]
+    ).order_by("pk"):
+        latest[item.target_id] = item
+    return latest
+
+
+def current_rank_items(tree: Tree) -> list[WorkItem]:
+    """The ranking items whose votes decide the tree's ranks: for every sibling group
+    as it is now, the newest item offering exactly that group."""
+    counting = _counting(list(Message.objects.filter(tree=tree)))
+    groups = _sibling_groups(counting)
+    latest = _latest_rank_items(tree)
+    return [
+        latest[parent_id]
+        for parent_id, candidate_ids in sorted(groups.items())
+        if parent_id in latest and sorted(latest[parent_id].candidate_ids) == candidate_ids
+    ]
+
+
 def _start_ranking(tree: Tree, counting: list[Message]) -> None:
     work_items_close(tree=tree)
     _transition(tree, TreeState.RANKING, reason="tree grown")
     by_id = {message.pk: message for message in counting}
+    latest = _latest_rank_items(tree)
     for parent_id, candidate_ids in sorted(_sibling_groups(counting).items()):
+        previous = latest.get(parent_id)
+        if (
+            previous is not None
+            and sorted(previous.candidate_ids) == candidate_ids
+            and previous.completed_count >= previous.required
+        ):
+            continue  # ranked before and unchanged since (the tree regrew elsewhere)
         parent = by_id[parent_id]
         work_item_create(
             tree=tree,
@@ -362,7 +431,56 @@ def _start_ranking(tree: Tree, counting: list[Message]) -> None:
     _advance_ranking(tree)
 
 
+PAST_GROWING_STATES = (TreeState.RANKING, TreeState.SCORING, TreeState.READY_FOR_EXPORT)
+
+
+def tree_regrow_locked(tree: Tree, *, actor_id: int | None, reason: str) -> None:
+    """A tree past ``growing`` whose counting messages changed (one deleted, rejected or
+    restored) goes back to ``growing``: its size and sibling groups are no longer what
+    was ranked. Replacements are collected, then only the changed groups are ranked
+    again (an unchanged group keeps its completed ranking). The tree lock must be held.
+    """
+    if tree.state == TreeState.HALTED:
+        if tree.halted_from_state in PAST_GROWING_STATES:
+            tree.halted_from_state = TreeState.GROWING
+            tree.save(update_fields=["halted_from_state"])
+        return
+    if tree.state not in PAST_GROWING_STATES:
+        tree_advance_locked(tree)
+        return
+    work_items_close(tree=tree)
+    _transition(tree, TreeState.GROWING, actor_id=actor_id, reason=reason, action="tree.regrowing")
+    tree_advance_locked(tree)
+
+
+def _groups_changed(tree: Tree) -> bool:
+    """True when the sibling groups are no longer the ones being ranked (a message was
+    deleted, rejected or restored without going through a curation service).
+
+    Consistent means: every current group has a newest ranking item offering exactly
+    its replies that is live or complete, and no live item ranks something that is no
+    longer a group. ``_start_ranking`` always leaves a tree consistent, so regrowing
+    on a mismatch cannot loop.
+    """
+    counting = _counting(list(Message.objects.filter(tree=tree)))
+    groups = _sibling_groups(counting)
+    latest = _latest_rank_items(tree)
+    for parent_id, candidate_ids in groups.items():
+        item = latest.get(parent_id)
+        if item is None or sorted(item.candidate_ids) != candidate_ids:
+            return True
+        if item.state == WorkItemState.CLOSED and item.completed_count < item.required:
+            return True
+    return any(
+        item.state in LIVE_ITEM_STATES and groups.get(parent_id) != sorted(item.candidate_ids)
+        for parent_id, item in latest.items()
+    )
+
+
 def _advance_ranking(tree: Tree) -> None:
+    if _groups_changed(tree):
+        tree_regrow_locked(tree, actor_id=None, reason="sibling groups changed during ranking")
+        return
     unfinished = WorkItem.objects.filter(
         tree=tree, kind__in=["rank_prompter_replies", "rank_assistant_replies"]
     ).filter(state__in=LIVE_ITEM_STATES)
@@ -453,10 +571,9 @@ def tree_score(*, tree_id: int) -> str:
 
 
 def _apply_rankings(tree: Tree) -> None:
-    items = WorkItem.objects.filter(
-        tree=tree, kind__in=["rank_prompter_replies", "rank_assistant_replies"]
-    ).order_by("pk")
-    for item in items:
+    ranked_ids: set[int] = set()
+    for item in current_rank_items(tree):
+        ranked_ids.update(item.candidate_ids)
         votes = list(RankingVote.objects.filter(work_item=item).order_by("created_at", "pk"))
         if not votes:
             continue
@@ -473,6 +590,8 @@ def _apply_rankings(tree: Tree) -> None:
                     "message.ranked",
                     {"message_id": message.pk, "tree_id": tree.pk, "rank": new_rank},
                 )
+    # A message that left its group (deleted, or its group shrank below two) is unranked.
+    Message.objects.filter(tree=tree, rank__isnull=False).exclude(pk__in=ranked_ids).update(rank=None)
 
 
 def tree_retry_scoring(*, tree_id: int, actor_id: int | None = None) -> Tree:
@@ -552,6 +671,11 @@ def message_react(*, message_id: int, user_id: int, emoji: str) -> tuple[Message
                 project_id=message.tree.project_id,
                 after={"emoji": emoji},
             )
+            if emoji == Emoji.RED_FLAG:
+                from backend.moderation.services import red_flags_check
+
+                red_flags_check(message_id=message.pk)
+                message.refresh_from_db()
         return message, created
 
 

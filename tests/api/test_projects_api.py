@@ -39,6 +39,9 @@ DEFAULT_SETTINGS = {
         "rank_assistant_replies": 1.0,
     },
     "labelling_mode": "full",
+    "auto_delete_red_flags": 4,
+    "auto_halt_reply_skips": 25,
+    "queue_reply_skips": 10,
 }
 DEFAULT_LABEL_SCHEMA = [
     {"name": "spam", "kind": "flag", "mandatory": True},

@@ -34,6 +34,9 @@ def test_me_for_each_role(make_user, client_for, role, roles):
         "roles": roles,
         "is_banned": False,
         "show_on_leaderboard": True,
+        "points": 0,
+        "level": 1,
+        "streak_days": 0,
     }
 
 

@@ -101,6 +101,31 @@ def run_together(count: int, work: Callable[[int], Any]) -> Outcome:
     return Outcome(results, errors, server_errors)
 
 
+class Worker(threading.Thread):
+    """One thread with its own connection, for tests that order steps with events."""
+
+    def __init__(self, work: Callable[[], Any]) -> None:
+        super().__init__(daemon=True)
+        self.work = work
+        self.result: Any = None
+        self.error: BaseException | None = None
+
+    def run(self) -> None:
+        try:
+            self.result = self.work()
+        except BaseException as error:  # noqa: BLE001 - handed back to the test
+            self.error = error
+        finally:
+            connections.close_all()
+
+    def finish(self) -> Any:
+        self.join(JOIN_TIMEOUT_SECONDS)
+        assert not self.is_alive(), f"{self.name} still running after {JOIN_TIMEOUT_SECONDS}s"
+        if self.error is not None:
+            raise self.error
+        return self.result
+
+
 def describe(errors: list[BaseException]) -> str:
     """One line per distinct error and where it was raised, for assertion messages."""
     kinds = Counter(

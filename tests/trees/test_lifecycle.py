@@ -868,26 +868,25 @@ def test_retrying_scoring_of_a_tree_that_did_not_fail_is_refused(state: str):
     assert snapshot() == before
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "Known gap: a ranking group whose candidate is deleted is never re-derived. "
-        "Every submit answers 409 candidates_changed, the item stays open and the tree "
-        "stays in ranking; neither tree_advance nor the sweep rebuilds the group."
-    ),
-)
 def test_a_tree_whose_ranking_candidate_is_deleted_does_not_stay_in_ranking():
+    """A reply deleted during ranking (here behind the services' back, as a direct
+    update) is noticed by the next advance: the tree has lost size, so it goes back
+    to growing, collects a replacement and ranks the new group."""
     project = small_project(goal_tree_size=4, max_children=3)
-    author, reviewer, writer_a, writer_b, writer_c, voter = people(6)
+    author, reviewer, writer_a, writer_b, writer_c, writer_d, voter = people(7)
     tree, root = growing_tree(project, author, [reviewer])
     replies = [write_reply(root, writer) for writer in (writer_a, writer_b, writer_c)]
     for reply in replies:
         review(reply, [reviewer])
+    assert tree_state(tree) == "ranking"
     Message.objects.filter(pk=replies[2].pk).update(is_deleted=True)
 
     tree_advance(tree_id=tree.pk)
 
-    # The group is rebuilt over the two remaining replies and can be ranked.
+    assert tree_state(tree) == "growing"
+    replacement = write_reply(root, writer_d)
+    review(replacement, [reviewer])
+    assert tree_state(tree) == "ranking"
     with committed():
-        rank(root, voter, replies[:2])
+        rank(root, voter, [replies[0], replies[1], replacement])
     assert tree_state(tree) == "ready_for_export"

@@ -1,0 +1,34 @@
+from django.contrib import admin
+
+from backend.community.models import LeaderboardEntry, PointsEntry, UserStats
+
+
+@admin.register(PointsEntry)
+class PointsEntryAdmin(admin.ModelAdmin):
+    list_display = (
+        "id",
+        "user",
+        "project",
+        "reason",
+        "points",
+        "source_type",
+        "source_id",
+        "earned_at",
+    )
+    list_filter = ("reason", "source_type")
+    search_fields = ("user__username",)
+    raw_id_fields = ("user", "project")
+
+
+@admin.register(UserStats)
+class UserStatsAdmin(admin.ModelAdmin):
+    list_display = ("user", "points", "level", "streak_days", "last_active_at")
+    search_fields = ("user__username",)
+    raw_id_fields = ("user",)
+
+
+@admin.register(LeaderboardEntry)
+class LeaderboardEntryAdmin(admin.ModelAdmin):
+    list_display = ("window", "project", "rank", "user", "points", "computed_at")
+    list_filter = ("window",)
+    raw_id_fields = ("user", "project")

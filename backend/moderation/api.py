@@ -1,0 +1,483 @@
+"""Moderation endpoints (moderators and admins; reports by any signed-in user)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.http import StreamingHttpResponse
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework import serializers
+from rest_framework.permissions import IsAuthenticated
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from backend.accounts.api import MeSerializer
+from backend.accounts.models import User
+from backend.accounts.services import roles_of
+from backend.common.errors import NotFound, ValidationFailed
+from backend.common.fields import StrictCharField, StrictIntegerField
+from backend.common.permissions import IsModerator, IsNotBanned
+from backend.moderation import selectors, services
+from backend.moderation.models import QueueItem, QueueReason, ReportReason, UserNote
+from backend.trees import curation
+from backend.trees.api import MessageSerializer
+from backend.trees.models import Message, Tree
+from backend.trees.services import tree_halt, tree_resume
+
+MODERATOR_PERMISSIONS = [IsAuthenticated, IsModerator, IsNotBanned]
+
+
+class ReasonInputSerializer(serializers.Serializer):
+    reason = StrictCharField(required=False, allow_blank=True, max_length=2000, default="")
+
+
+class TreeStateSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    project = serializers.CharField()
+    lang = serializers.CharField()
+    state = serializers.CharField()
+    halted_from_state = serializers.CharField()
+
+
+def render_tree(tree: Tree) -> dict[str, Any]:
+    return {
+        "id": tree.pk,
+        "project": tree.project.slug,
+        "lang": tree.lang,
+        "state": tree.state,
+        "halted_from_state": tree.halted_from_state,
+    }
+
+
+def render_message(message: Message) -> dict[str, Any]:
+    return dict(MessageSerializer(message, context={"show_authors": True}).data)
+
+
+def _reason(request: Request) -> str:
+    data = ReasonInputSerializer(data=request.data)
+    data.is_valid(raise_exception=True)
+    return str(data.validated_data["reason"])
+
+
+class TreeActionView(APIView):
+    """POST /trees/{id}/halt|resume|abort|reopen with {"reason"} → 200 the tree."""
+
+    permission_classes = MODERATOR_PERMISSIONS
+    action_name = ""
+
+    @extend_schema(request=ReasonInputSerializer, responses=TreeStateSerializer)
+    def post(self, request: Request, tree_id: int) -> Response:
+        reason = _reason(request)
+        if not Tree.objects.filter(pk=tree_id).exists():
+            raise NotFound("tree_not_found", "No such tree.")
+        actions = {
+            "halt": tree_halt,
+            "resume": tree_resume,
+            "abort": curation.tree_abort,
+            "reopen": curation.tree_reopen,
+        }
+        tree = actions[self.action_name](tree_id=tree_id, actor_id=request.user.pk, reason=reason)
+        tree = Tree.objects.select_related("project").get(pk=tree.pk)
+        return Response(render_tree(tree))
+
+
+class MessageActionView(APIView):
+    """POST /messages/{id}/delete|undelete with {"reason"} → 200 the message."""
+
+    permission_classes = MODERATOR_PERMISSIONS
+    action_name = ""
+
+    @extend_schema(request=ReasonInputSerializer, responses=MessageSerializer)
+    def post(self, request: Request, message_id: int) -> Response:
+        reason = _reason(request)
+        action = curation.message_delete if self.action_name == "delete" else curation.message_undelete
+        message = action(message_id=message_id, actor_id=request.user.pk, reason=reason)
+        return Response(render_message(message))
+
+
+class EditInputSerializer(serializers.Serializer):
+    text = StrictCharField(trim_whitespace=False, allow_blank=True)
+    reason = StrictCharField(required=False, allow_blank=True, max_length=2000, default="")
+
+
+class MessageEditView(APIView):
+    permission_classes = MODERATOR_PERMISSIONS
+
+    @extend_schema(request=EditInputSerializer, responses=MessageSerializer, summary="Edit a message's text")
+    def post(self, request: Request, message_id: int) -> Response:
+        data = EditInputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        message = curation.message_edit(
+            message_id=message_id,
+            actor_id=request.user.pk,
+            text=data.validated_data["text"],
+            reason=data.validated_data["reason"],
+        )
+        return Response(render_message(message))
+
+
+class RevertInputSerializer(serializers.Serializer):
+    revision = StrictIntegerField()
+    reason = StrictCharField(required=False, allow_blank=True, max_length=2000, default="")
+
+
+class MessageRevertView(APIView):
+    permission_classes = MODERATOR_PERMISSIONS
+
+    @extend_schema(request=RevertInputSerializer, responses=MessageSerializer, summary="Revert to a revision")
+    def post(self, request: Request, message_id: int) -> Response:
+        data = RevertInputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        message = curation.message_revert(
+            message_id=message_id,
+            revision_id=data.validated_data["revision"],
+            actor_id=request.user.pk,
+            reason=data.validated_data["reason"],
+        )
+        return Response(render_message(message))
+
+
+class RevisionSerializer(serializers.Serializer):
+    id = serializers.IntegerField(allow_null=True)
+    text = serializers.CharField()
+    editor_id = serializers.IntegerField(allow_null=True)
+    reason = serializers.CharField()
+    created_at = serializers.DateTimeField()
+    is_current = serializers.BooleanField()
+
+
+class MessageRevisionsView(APIView):
+    permission_classes = MODERATOR_PERMISSIONS
+
+    @extend_schema(responses=RevisionSerializer(many=True), summary="Every version, oldest first")
+    def get(self, request: Request, message_id: int) -> Response:
+        revisions = curation.message_revisions(message_id=message_id)
+        last = len(revisions) - 1
+        return Response(
+            [
+                {
+                    "id": revision.pk,
+                    "text": revision.text,
+                    "editor_id": revision.editor_id,
+                    "reason": revision.reason,
+                    "created_at": revision.created_at,
+                    "is_current": index == last,
+                }
+                for index, revision in enumerate(revisions)
+            ]
+        )
+
+
+class ReportInputSerializer(serializers.Serializer):
+    reason = serializers.ChoiceField(choices=ReportReason.choices)
+    text = StrictCharField(required=False, allow_blank=True, max_length=5000, default="")
+
+
+class ReportOutputSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    message_id = serializers.IntegerField()
+    reason = serializers.CharField()
+    text = serializers.CharField()
+    created_at = serializers.DateTimeField()
+
+
+class MessageReportView(APIView):
+    """Any signed-in volunteer may report a message (once)."""
+
+    @extend_schema(request=ReportInputSerializer, responses={201: ReportOutputSerializer}, summary="Report")
+    def post(self, request: Request, message_id: int) -> Response:
+        data = ReportInputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        report = services.report_create(
+            message_id=message_id,
+            reporter_id=request.user.pk,
+            reason=data.validated_data["reason"],
+            text=data.validated_data["text"],
+        )
+        body = {
+            "id": report.pk,
+            "message_id": report.message_id,
+            "reason": report.reason,
+            "text": report.text,
+            "created_at": report.created_at,
+        }
+        return Response(ReportOutputSerializer(body).data, status=201)
+
+
+class BanInputSerializer(serializers.Serializer):
+    reason = StrictCharField(required=False, allow_blank=True, max_length=2000, default="")
+    hide_messages = serializers.BooleanField(required=False, default=False)
+
+
+def render_user(user: User) -> dict[str, Any]:
+    return {
+        "id": user.pk,
+        "username": user.username,
+        "display_name": user.display_name,
+        "roles": roles_of(user),
+        "is_banned": user.is_banned,
+        "show_on_leaderboard": user.show_on_leaderboard,
+    }
+
+
+class UserBanView(APIView):
+    permission_classes = MODERATOR_PERMISSIONS
+
+    @extend_schema(request=BanInputSerializer, responses=MeSerializer, summary="Ban a user")
+    def post(self, request: Request, user_id: int) -> Response:
+        data = BanInputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        user = services.user_ban(
+            user_id=user_id,
+            actor_id=request.user.pk,
+            reason=data.validated_data["reason"],
+            hide_messages=data.validated_data["hide_messages"],
+        )
+        return Response(render_user(user))
+
+
+class UserUnbanView(APIView):
+    permission_classes = MODERATOR_PERMISSIONS
+
+    @extend_schema(request=ReasonInputSerializer, responses=MeSerializer, summary="Lift a ban")
+    def post(self, request: Request, user_id: int) -> Response:
+        user = services.user_unban(user_id=user_id, actor_id=request.user.pk, reason=_reason(request))
+        return Response(render_user(user))
+
+
+class NoteInputSerializer(serializers.Serializer):
+    text = StrictCharField(max_length=5000)
+
+
+class NoteSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    author_id = serializers.IntegerField(allow_null=True)
+    text = serializers.CharField()
+    created_at = serializers.DateTimeField()
+
+
+def render_note(note: UserNote) -> dict[str, Any]:
+    return {"id": note.pk, "author_id": note.author_id, "text": note.text, "created_at": note.created_at}
+
+
+class UserNotesView(APIView):
+    permission_classes = MODERATOR_PERMISSIONS
+
+    @extend_schema(responses=NoteSerializer(many=True), summary="Moderator notes on a user")
+    def get(self, request: Request, user_id: int) -> Response:
+        if not User.objects.filter(pk=user_id).exists():
+            raise NotFound("user_not_found", "No such user.")
+        notes = UserNote.objects.filter(user_id=user_id)
+        return Response([NoteSerializer(render_note(note)).data for note in notes])
+
+    @extend_schema(request=NoteInputSerializer, responses={201: NoteSerializer}, summary="Add a note")
+    def post(self, request: Request, user_id: int) -> Response:
+        data = NoteInputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        note = services.user_note_add(user_id=user_id, author_id=request.user.pk, text=data.validated_data["text"])
+        return Response(NoteSerializer(render_note(note)).data, status=201)
+
+
+class QueueItemSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    project = serializers.CharField()
+    lang = serializers.CharField()
+    reason = serializers.CharField()
+    reason_label = serializers.CharField()
+    state = serializers.CharField()
+    occurrences = serializers.IntegerField()
+    details = serializers.DictField()
+    tree_id = serializers.IntegerField()
+    tree_state = serializers.CharField()
+    message = serializers.DictField(allow_null=True)
+    claimed_by = serializers.CharField(allow_null=True)
+    claim_expires_at = serializers.DateTimeField(allow_null=True)
+    resolution = serializers.CharField()
+    note = serializers.CharField()
+    created_at = serializers.DateTimeField()
+
+
+def render_queue_item(item: QueueItem) -> dict[str, Any]:
+    return {
+        "id": item.pk,
+        "project": item.project.slug,
+        "lang": item.lang,
+        "reason": item.reason,
+        "reason_label": str(QueueReason(item.reason).label),
+        "state": item.state,
+        "occurrences": item.occurrences,
+        "details": item.details,
+        "tree_id": item.tree_id,
+        "tree_state": item.tree.state,
+        "message": render_message(item.message) if item.message is not None else None,
+        "claimed_by": item.claimed_by.username if item.claimed_by else None,
+        "claim_expires_at": item.claim_expires_at,
+        "resolution": item.resolution,
+        "note": item.note,
+        "created_at": item.created_at,
+    }
+
+
+def _queue_item(item_id: int) -> QueueItem:
+    return QueueItem.objects.select_related("project", "message", "tree", "claimed_by").get(pk=item_id)
+
+
+class QueueView(APIView):
+    permission_classes = MODERATOR_PERMISSIONS
+
+    @extend_schema(
+        parameters=[
+            OpenApiParameter("project", str),
+            OpenApiParameter("lang", str),
+            OpenApiParameter("reason", str, enum=QueueReason.values),
+            OpenApiParameter("state", str, enum=["open", "claimed", "resolved"]),
+        ],
+        responses=QueueItemSerializer(many=True),
+        summary="The moderation queue (open and claimed items by default)",
+    )
+    def get(self, request: Request) -> Response:
+        reason = request.query_params.get("reason") or None
+        if reason and reason not in QueueReason.values:
+            raise ValidationFailed("reason", "invalid_choice", f"Reason is one of {', '.join(QueueReason.values)}.")
+        state = request.query_params.get("state") or None
+        if state and state not in ("open", "claimed", "resolved"):
+            raise ValidationFailed("state", "invalid_choice", "State is open, claimed or resolved.")
+        items = selectors.queue_items(
+            project_slug=request.query_params.get("project") or None,
+            lang=request.query_params.get("lang") or None,
+            reason=reason,
+            state=state,
+        )[:500]
+        return Response([render_queue_item(item) for item in items])
+
+
+class QueueClaimView(APIView):
+    permission_classes = MODERATOR_PERMISSIONS
+
+    @extend_schema(request=None, responses=QueueItemSerializer, summary="Claim a queue item")
+    def post(self, request: Request, item_id: int) -> Response:
+        item = services.queue_item_claim(item_id=item_id, moderator_id=request.user.pk)
+        return Response(render_queue_item(_queue_item(item.pk)))
+
+
+class ResolveInputSerializer(serializers.Serializer):
+    action = serializers.ChoiceField(choices=services.RESOLUTION_ACTIONS)
+    note = StrictCharField(required=False, allow_blank=True, max_length=5000, default="")
+    hide_messages = serializers.BooleanField(required=False, default=False)
+
+
+class QueueResolveView(APIView):
+    permission_classes = MODERATOR_PERMISSIONS
+
+    @extend_schema(request=ResolveInputSerializer, responses=QueueItemSerializer, summary="Resolve with an action")
+    def post(self, request: Request, item_id: int) -> Response:
+        data = ResolveInputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        item = services.queue_item_resolve(
+            item_id=item_id,
+            moderator_id=request.user.pk,
+            action=data.validated_data["action"],
+            note=data.validated_data["note"],
+            hide_messages=data.validated_data["hide_messages"],
+        )
+        return Response(render_queue_item(_queue_item(item.pk)))
+
+
+class TrollboardView(APIView):
+    permission_classes = MODERATOR_PERMISSIONS
+
+    @extend_schema(
+        parameters=[OpenApiParameter("window", str, enum=list(selectors.WINDOWS)), OpenApiParameter("project", str)],
+        summary="Users with the most negative signals in a window",
+    )
+    def get(self, request: Request) -> Response:
+        window = request.query_params.get("window", "week")
+        if window not in selectors.WINDOWS:
+            raise ValidationFailed("window", "invalid_choice", "Window is day, week, month or all.")
+        return Response(
+            selectors.trollboard(window=window, project_slug=request.query_params.get("project") or None)
+        )
+
+
+class AuditEventSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    created_at = serializers.DateTimeField()
+    actor = serializers.CharField(allow_null=True)
+    action = serializers.CharField()
+    target_type = serializers.CharField()
+    target_id = serializers.CharField()
+    project = serializers.CharField(allow_null=True)
+    before = serializers.DictField()
+    after = serializers.DictField()
+    reason = serializers.CharField()
+
+
+class AuditLogView(APIView):
+    permission_classes = MODERATOR_PERMISSIONS
+
+    @extend_schema(
+        parameters=[
+            OpenApiParameter("actor", str, description="username or user id"),
+            OpenApiParameter("action", str, description="exact, or a prefix ending in '.' (e.g. 'tree.')"),
+            OpenApiParameter("target_type", str),
+            OpenApiParameter("target_id", str),
+            OpenApiParameter("project", str),
+            OpenApiParameter("since", str, description="ISO 8601"),
+            OpenApiParameter("until", str, description="ISO 8601"),
+            OpenApiParameter("before_id", int, description="page: events older than this id"),
+            OpenApiParameter("limit", int, description="page size, at most 500 (default 100)"),
+            OpenApiParameter("format", str, enum=["json", "csv"]),
+        ],
+        responses=AuditEventSerializer(many=True),
+        summary="The audit log, newest first; format=csv streams every matching event",
+    )
+    def get(self, request: Request) -> Response | StreamingHttpResponse:
+        from django.utils.dateparse import parse_datetime
+
+        params = request.query_params
+        bounds = {}
+        for name in ("since", "until"):
+            raw = params.get(name)
+            if raw:
+                parsed = parse_datetime(raw)
+                if parsed is None:
+                    raise ValidationFailed(name, "invalid", f"{name} is an ISO 8601 date-time.")
+                bounds[name] = parsed
+        events = selectors.audit_events(
+            actor=params.get("actor") or None,
+            action=params.get("action") or None,
+            target_type=params.get("target_type") or None,
+            target_id=params.get("target_id") or None,
+            project_slug=params.get("project") or None,
+            **bounds,
+        )
+        if params.get("format") == "csv":
+            response = StreamingHttpResponse(selectors.audit_csv_rows(events), content_type="text/csv")
+            response["Content-Disposition"] = 'attachment; filename="arbor-audit-log.csv"'
+            return response
+        try:
+            limit = min(500, max(1, int(params.get("limit", "100"))))
+            before_id = int(params["before_id"]) if params.get("before_id") else None
+        except ValueError as error:
+            raise ValidationFailed("limit", "invalid", "limit and before_id are integers.") from error
+        if before_id is not None:
+            events = events.filter(pk__lt=before_id)
+        page = list(events[:limit])
+        return Response(
+            [
+                {
+                    "id": event.pk,
+                    "created_at": event.created_at,
+                    "actor": event.actor.username if event.actor else None,
+                    "action": event.action,
+                    "target_type": event.target_type,
+                    "target_id": event.target_id,
+                    "project": event.project.slug if event.project else None,
+                    "before": event.before,
+                    "after": event.after,
+                    "reason": event.reason,
+                }
+                for event in page
+            ]
+        )

@@ -1,0 +1,116 @@
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+
+
+class QueueReason(models.TextChoices):
+    """Why something is in the moderation queue. A new reason is one line here (and a
+    call to ``queue_item_raise`` where it arises)."""
+
+    REPORT = "report", "Reported by a volunteer"
+    RED_FLAG = "red_flag", "Red flags"
+    QUALITY_FLAG = "quality_flag", "Automatic quality flag"
+    MANY_SKIPS = "many_skips", "Many skipped replies"
+    REJECTED_PROMPT = "rejected_prompt", "Prompt rejected in review"
+
+
+class QueueItemState(models.TextChoices):
+    OPEN = "open"
+    CLAIMED = "claimed"
+    RESOLVED = "resolved"
+
+
+class QueueItem(models.Model):
+    """Something a moderator should look at: a message, a tree, or both.
+
+    Repeated signals about the same thing raise ``occurrences`` on the one live item
+    instead of piling up duplicates (a partial unique index keeps it so).
+    """
+
+    project = models.ForeignKey("projects.Project", on_delete=models.CASCADE, related_name="+")
+    lang = models.CharField(max_length=32)
+    reason = models.CharField(max_length=32, choices=QueueReason.choices)
+    tree = models.ForeignKey("trees.Tree", on_delete=models.CASCADE, related_name="+")
+    message = models.ForeignKey(
+        "trees.Message", null=True, blank=True, on_delete=models.CASCADE, related_name="+"
+    )
+    state = models.CharField(
+        max_length=16, choices=QueueItemState.choices, default=QueueItemState.OPEN
+    )
+    occurrences = models.PositiveIntegerField(default=1)
+    details = models.JSONField(default=dict, blank=True)
+    claimed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    claim_expires_at = models.DateTimeField(null=True, blank=True)
+    resolved_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    resolved_at = models.DateTimeField(null=True, blank=True)
+    resolution = models.CharField(max_length=32, blank=True)
+    note = models.TextField(blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["created_at", "id"]
+        indexes = [models.Index(fields=["state", "project", "lang", "reason"])]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["reason", "tree", "message"],
+                condition=~Q(state="resolved") & Q(message__isnull=False),
+                name="queueitem_one_live_per_message_reason",
+            ),
+            models.UniqueConstraint(
+                fields=["reason", "tree"],
+                condition=~Q(state="resolved") & Q(message__isnull=True),
+                name="queueitem_one_live_per_tree_reason",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.reason} ({self.state})"
+
+
+class ReportReason(models.TextChoices):
+    SPAM = "spam"
+    PII = "pii"
+    INAPPROPRIATE = "inappropriate"
+    HATE = "hate"
+    WRONG = "wrong"
+    OTHER = "other"
+
+
+class Report(models.Model):
+    message = models.ForeignKey("trees.Message", on_delete=models.CASCADE, related_name="reports")
+    reporter = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    reason = models.CharField(max_length=32, choices=ReportReason.choices)
+    text = models.TextField(blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["message", "reporter"], name="report_one_per_person")
+        ]
+
+    def __str__(self) -> str:
+        return f"report {self.reason} on message {self.message_id}"
+
+
+class UserNote(models.Model):
+    """A moderator's note on a user, visible to moderators only."""
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    author = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    text = models.TextField()
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["created_at", "id"]
+
+    def __str__(self) -> str:
+        return f"note on user {self.user_id}"

@@ -1,0 +1,406 @@
+"""Moderation: the review queue, reports, bans, notes and auto-moderation.
+
+Lock order: tree → assignment → work item → queue item. Resolving a queue item runs its
+action first (which locks the tree) and only then marks the item resolved with a
+conditional update, so a moderator's action and an automatic one on the same tree can
+never wait on each other in a cycle.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import timedelta
+from typing import Any
+
+from django.db import IntegrityError, transaction
+from django.db.models import F, Q
+from django.utils import timezone
+
+from backend.accounts.models import User
+from backend.assignments.models import REPLY_KINDS, Assignment, AssignmentState, WorkItem
+from backend.audit.models import AuditEvent
+from backend.audit.services import audit_record
+from backend.common.errors import ArborError, Conflict, NotFound, ValidationFailed
+from backend.moderation.models import (
+    QueueItem,
+    QueueItemState,
+    QueueReason,
+    Report,
+    ReportReason,
+    UserNote,
+)
+from backend.realtime.events import send_moderators_event_on_commit
+from backend.trees import curation
+from backend.trees.models import ACTIVE_TREE_STATES, Message, Tree, TreeState
+from backend.trees.services import _lock_tree, tree_halt
+
+logger = logging.getLogger(__name__)
+
+CLAIM_MINUTES = 15
+RESOLUTION_ACTIONS = ("dismiss", "delete_message", "halt_tree", "abort_tree", "ban_author")
+
+
+def _queue_payload(item: QueueItem) -> dict[str, Any]:
+    return {
+        "id": item.pk,
+        "reason": item.reason,
+        "state": item.state,
+        "project_id": item.project_id,
+        "claimed_by": item.claimed_by_id,
+    }
+
+
+# --- The queue ------------------------------------------------------------------------
+
+
+def queue_item_raise(
+    *, reason: QueueReason, tree: Tree, message: Message | None = None, details: dict[str, Any] | None = None
+) -> QueueItem:
+    """Put something in the queue, or count one more occurrence on its live item."""
+    live = QueueItem.objects.filter(reason=reason, tree=tree, message=message).exclude(
+        state=QueueItemState.RESOLVED
+    )
+    for _ in range(2):
+        item = live.first()
+        if item is not None:
+            live.filter(pk=item.pk).update(occurrences=F("occurrences") + 1, details=details or item.details)
+            item.refresh_from_db()
+            break
+        try:
+            with transaction.atomic():
+                item = QueueItem.objects.create(
+                    project_id=tree.project_id,
+                    lang=tree.lang,
+                    reason=reason,
+                    tree=tree,
+                    message=message,
+                    details=details or {},
+                )
+            break
+        except IntegrityError:  # raised concurrently by someone else: count on theirs
+            continue
+    else:  # pragma: no cover - the second pass always finds the concurrent item
+        raise Conflict("queue_busy", "The queue item is being changed; try again.")
+    send_moderators_event_on_commit("moderation.queue.changed", _queue_payload(item))
+    return item
+
+
+def queue_item_claim(*, item_id: int, moderator_id: int) -> QueueItem:
+    """Claim an item so no other moderator works on it; a claim lapses after 15 minutes.
+
+    The conditional update decides between concurrent claims: exactly one wins.
+    """
+    now = timezone.now()
+    claimable = Q(state=QueueItemState.OPEN) | Q(
+        state=QueueItemState.CLAIMED, claim_expires_at__lt=now
+    ) | Q(state=QueueItemState.CLAIMED, claimed_by_id=moderator_id)
+    with transaction.atomic():
+        won = QueueItem.objects.filter(claimable, pk=item_id).update(
+            state=QueueItemState.CLAIMED,
+            claimed_by_id=moderator_id,
+            claim_expires_at=now + timedelta(minutes=CLAIM_MINUTES),
+        )
+        item = QueueItem.objects.filter(pk=item_id).first()
+        if item is None:
+            raise NotFound("queue_item_not_found", "No such queue item.")
+        if not won:
+            if item.state == QueueItemState.RESOLVED:
+                raise Conflict("already_resolved", "This item is already resolved.")
+            raise Conflict(
+                "already_claimed",
+                "Another moderator is working on this item.",
+                claimed_by=item.claimed_by_id,
+            )
+        audit_record(
+            action="queue.claimed",
+            target_type="queue_item",
+            target_id=item.pk,
+            actor_id=moderator_id,
+            project_id=item.project_id,
+        )
+        send_moderators_event_on_commit("moderation.queue.changed", _queue_payload(item))
+        return item
+
+
+def queue_item_resolve(
+    *,
+    item_id: int,
+    moderator_id: int,
+    action: str,
+    note: str = "",
+    hide_messages: bool = False,
+) -> QueueItem:
+    """Resolve an item with an action (carried out here) and a note."""
+    if action not in RESOLUTION_ACTIONS:
+        raise ValidationFailed("action", "invalid_choice", f"Action is one of {', '.join(RESOLUTION_ACTIONS)}.")
+    item = QueueItem.objects.select_related("message").filter(pk=item_id).first()
+    if item is None:
+        raise NotFound("queue_item_not_found", "No such queue item.")
+    now = timezone.now()
+    with transaction.atomic():
+        if item.state == QueueItemState.RESOLVED:
+            raise Conflict("already_resolved", "This item is already resolved.")
+        if (
+            item.state == QueueItemState.CLAIMED
+            and item.claimed_by_id != moderator_id
+            and item.claim_expires_at is not None
+            and item.claim_expires_at > now
+        ):
+            raise Conflict("already_claimed", "Another moderator is working on this item.", claimed_by=item.claimed_by_id)
+        reason = note or f"queue item {item.pk}: {item.reason}"
+        if action == "delete_message":
+            if item.message is None:
+                raise ValidationFailed("action", "no_message", "This item is about a tree, not a message.")
+            if not item.message.is_deleted:
+                curation.message_delete(message_id=item.message.pk, actor_id=moderator_id, reason=reason)
+        elif action == "halt_tree":
+            tree = Tree.objects.get(pk=item.tree_id)
+            if tree.state in ACTIVE_TREE_STATES:
+                tree_halt(tree_id=tree.pk, actor_id=moderator_id, reason=reason)
+        elif action == "abort_tree":
+            curation.tree_abort(tree_id=item.tree_id, actor_id=moderator_id, reason=reason)
+        elif action == "ban_author":
+            author_id = item.message.author_id if item.message is not None else None
+            if author_id is None:
+                raise ValidationFailed("action", "no_author", "This item has no author to ban.")
+            if not User.objects.filter(pk=author_id, is_banned=True).exists():
+                user_ban(user_id=author_id, actor_id=moderator_id, reason=reason, hide_messages=hide_messages)
+        # The conditional update decides: a concurrent resolution or a claim taken over
+        # in the meantime rolls this one back, action included.
+        resolved = (
+            QueueItem.objects.filter(pk=item.pk)
+            .exclude(state=QueueItemState.RESOLVED)
+            .filter(
+                Q(state=QueueItemState.OPEN)
+                | Q(claimed_by_id=moderator_id)
+                | Q(claim_expires_at__lt=now)
+            )
+            .update(
+                state=QueueItemState.RESOLVED,
+                resolved_by_id=moderator_id,
+                resolved_at=now,
+                resolution=action,
+                note=note,
+            )
+        )
+        if not resolved:
+            raise Conflict("already_claimed", "Another moderator took this item over.")
+        audit_record(
+            action="queue.resolved",
+            target_type="queue_item",
+            target_id=item.pk,
+            actor_id=moderator_id,
+            project_id=item.project_id,
+            before={"state": item.state},
+            after={"state": QueueItemState.RESOLVED, "resolution": action},
+            reason=note,
+        )
+        item.refresh_from_db()
+        send_moderators_event_on_commit("moderation.queue.changed", _queue_payload(item))
+        return item
+
+
+# --- Reports --------------------------------------------------------------------------
+
+
+def report_create(*, message_id: int, reporter_id: int, reason: str, text: str = "") -> Report:
+    if reason not in ReportReason.values:
+        raise ValidationFailed("reason", "invalid_choice", f"Reason is one of {', '.join(ReportReason.values)}.")
+    message = Message.objects.select_related("tree").filter(pk=message_id).first()
+    if message is None:
+        raise NotFound("message_not_found", "No such message.")
+    with transaction.atomic():
+        try:
+            with transaction.atomic():
+                report = Report.objects.create(
+                    message=message, reporter_id=reporter_id, reason=reason, text=text[:5000]
+                )
+        except IntegrityError as error:
+            raise Conflict("already_reported", "You already reported this message.") from error
+        audit_record(
+            action="message.reported",
+            target_type="message",
+            target_id=message.pk,
+            actor_id=reporter_id,
+            project_id=message.tree.project_id,
+            after={"reason": reason},
+            reason=text[:500],
+        )
+        queue_item_raise(
+            reason=QueueReason.REPORT,
+            tree=message.tree,
+            message=message,
+            details={"reports": Report.objects.filter(message=message).count(), "last_reason": reason},
+        )
+        return report
+
+
+# --- Auto-moderation ------------------------------------------------------------------
+
+
+def red_flags_check(*, message_id: int) -> None:
+    """Queue a red-flagged message; at the project's threshold delete a reply's subtree
+    or abort a tree at its root (both reversible, both in the audit log)."""
+    from backend.trees.models import Emoji, Reaction
+
+    message = Message.objects.select_related("tree__project").get(pk=message_id)
+    count = Reaction.objects.filter(message=message, emoji=Emoji.RED_FLAG).count()
+    queue_item_raise(reason=QueueReason.RED_FLAG, tree=message.tree, message=message, details={"red_flags": count})
+    if count < message.tree.project.auto_delete_red_flags or message.is_deleted:
+        return
+    reason = f"automatic: {count} red flags"
+    if message.parent_id is None:
+        if message.tree.state != TreeState.ABORTED_LOW_GRADE:
+            curation.tree_abort(tree_id=message.tree_id, actor_id=None, reason=reason)
+    else:
+        curation.message_delete(message_id=message.pk, actor_id=None, reason=reason)
+
+
+def reply_skips_check(*, tree_id: int) -> None:
+    """Queue a tree whose reply work is skipped a lot; halt it at the project's threshold.
+    Runs after the skip committed (its own transaction), so it never holds an
+    assignment lock while waiting for the tree."""
+    tree = Tree.objects.select_related("project").get(pk=tree_id)
+    skips = Assignment.objects.filter(
+        work_item__tree_id=tree_id, kind__in=REPLY_KINDS, state=AssignmentState.SKIPPED
+    ).count()
+    if skips < tree.project.queue_reply_skips:
+        return
+    with transaction.atomic():
+        queue_item_raise(reason=QueueReason.MANY_SKIPS, tree=tree, details={"reply_skips": skips})
+    if skips >= tree.project.auto_halt_reply_skips and tree.state in ACTIVE_TREE_STATES:
+        try:
+            tree_halt(tree_id=tree_id, actor_id=None, reason=f"automatic: {skips} skipped replies")
+        except ArborError:  # halted or finished meanwhile
+            logger.info("tree %s was not halted: no longer active", tree_id)
+
+
+def rejected_prompt_queue(*, tree: Tree, message: Message) -> None:
+    queue_item_raise(reason=QueueReason.REJECTED_PROMPT, tree=tree, message=message)
+
+
+# --- Users ----------------------------------------------------------------------------
+
+
+def _lock_user(user_id: int) -> User:
+    user = User.objects.select_for_update(no_key=True).filter(pk=user_id).first()
+    if user is None:
+        raise NotFound("user_not_found", "No such user.")
+    return user
+
+
+def user_ban(*, user_id: int, actor_id: int | None, reason: str = "", hide_messages: bool = False) -> User:
+    """Ban a user: their open assignments are cancelled (slots returned), their prompts
+    waiting for review or the lottery are pulled out (aborted, reversibly), and their
+    messages are hidden if the moderator chooses so."""
+    with transaction.atomic():
+        user = _lock_user(user_id)
+        if user.is_banned:
+            raise Conflict("already_banned", "This user is already banned.")
+        if user.is_staff:
+            raise Conflict("cannot_ban_admin", "Admins cannot be banned.")
+        user.is_banned = True
+        user.save(update_fields=["is_banned"])
+        event = audit_record(
+            action="user.banned",
+            target_type="user",
+            target_id=user.pk,
+            actor_id=actor_id,
+            before={"is_banned": False},
+            after={"is_banned": True, "hide_messages": hide_messages},
+            reason=reason,
+        )
+        # Trees first (lock order: tree → assignment → item).
+        waiting = list(
+            Tree.objects.filter(
+                root__author_id=user.pk, state__in=[TreeState.PROMPT_REVIEW, TreeState.BACKLOG]
+            ).order_by("pk").values_list("pk", flat=True)
+        )
+        for tree_id in waiting:
+            tree = _lock_tree(tree_id)
+            curation.tree_abort_locked(tree, actor_id=actor_id, reason=f"author banned: {reason}")
+        hidden = 0
+        if hide_messages:
+            tree_ids = sorted(
+                set(Message.objects.filter(author=user, is_deleted=False).values_list("tree_id", flat=True))
+            )
+            for tree_id in tree_ids:
+                tree = _lock_tree(tree_id)
+                ids = list(
+                    Message.objects.filter(tree=tree, author=user, is_deleted=False).values_list("pk", flat=True)
+                )
+                hidden += curation.messages_hide(
+                    tree=tree, message_ids=ids, event=event, actor_id=actor_id, reason=f"author banned: {reason}"
+                )
+        cancelled = list(
+            Assignment.objects.select_for_update(no_key=True)
+            .filter(user=user, state=AssignmentState.ACTIVE)
+            .order_by("pk")
+            .values_list("pk", "work_item_id")
+        )
+        Assignment.objects.filter(pk__in=[pk for pk, _ in cancelled]).update(
+            state=AssignmentState.CANCELLED, finished_at=timezone.now()
+        )
+        for _, work_item_id in cancelled:
+            if work_item_id is not None:
+                WorkItem.objects.filter(pk=work_item_id).update(open_slots=F("open_slots") + 1)
+        event.after = {
+            **event.after,
+            "aborted_trees": waiting,
+            "hidden_messages": hidden,
+            "cancelled_assignments": len(cancelled),
+        }
+        event.save(update_fields=["after"])
+        return user
+
+
+def user_unban(*, user_id: int, actor_id: int | None, reason: str = "") -> User:
+    """Lift a ban and undo what it did: hidden messages and pulled prompts come back."""
+    with transaction.atomic():
+        user = _lock_user(user_id)
+        if not user.is_banned:
+            raise Conflict("not_banned", "This user is not banned.")
+        ban = (
+            AuditEvent.objects.filter(action="user.banned", target_type="user", target_id=str(user.pk))
+            .order_by("-pk")
+            .first()
+        )
+        restored = reopened = 0
+        if ban is not None:
+            tree_ids = set(ban.after.get("aborted_trees", []))
+            tree_ids.update(
+                Message.objects.filter(deletion_event=ban).values_list("tree_id", flat=True)
+            )
+            for tree_id in sorted(tree_ids):
+                tree = _lock_tree(tree_id)
+                restored += curation.messages_restore(
+                    tree=tree, event=ban, actor_id=actor_id, reason=f"author unbanned: {reason}"
+                )
+                tree.refresh_from_db()
+                if tree_id in ban.after.get("aborted_trees", []) and tree.state == TreeState.ABORTED_LOW_GRADE:
+                    curation.tree_reopen_locked(tree, actor_id=actor_id, reason=f"author unbanned: {reason}")
+                    reopened += 1
+        user.is_banned = False
+        user.save(update_fields=["is_banned"])
+        audit_record(
+            action="user.unbanned",
+            target_type="user",
+            target_id=user.pk,
+            actor_id=actor_id,
+            before={"is_banned": True},
+            after={"is_banned": False, "restored_messages": restored, "reopened_trees": reopened},
+            reason=reason,
+        )
+        return user
+
+
+def user_note_add(*, user_id: int, author_id: int, text: str) -> UserNote:
+    text = text.strip() if isinstance(text, str) else ""
+    if not text:
+        raise ValidationFailed("text", "blank", "A note needs text.")
+    if not User.objects.filter(pk=user_id).exists():
+        raise NotFound("user_not_found", "No such user.")
+    with transaction.atomic():
+        note = UserNote.objects.create(user_id=user_id, author_id=author_id, text=text[:5000])
+        audit_record(action="user.noted", target_type="user", target_id=user_id, actor_id=author_id)
+        return note
