@@ -97,7 +97,7 @@ def drop_database(server_url: str, name: str) -> None:
         connection.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
-def server_environment(url: str) -> dict[str, str]:
+def server_environment(url: str, pool_size: int = 0) -> dict[str, str]:
     environment = {
         key: value for key, value in os.environ.items() if key not in ("REDIS_URL", "DATABASE_URL")
     }
@@ -106,6 +106,7 @@ def server_environment(url: str) -> dict[str, str]:
         DJANGO_DEBUG="0",
         DJANGO_SETTINGS_MODULE="backend.config.settings",
         ARBOR_LOG_LEVEL="ERROR",
+        ARBOR_DB_POOL_SIZE=str(pool_size),
         PYTHONPATH=str(ROOT),
     )
     return environment
@@ -206,7 +207,7 @@ def free_port() -> int:
         return int(probe.getsockname()[1])
 
 
-def start_server(url: str, port: int, workers: int) -> subprocess.Popen[bytes]:
+def start_server(url: str, port: int, workers: int, pool_size: int) -> subprocess.Popen[bytes]:
     command = [
         sys.executable,
         "-m",
@@ -229,7 +230,9 @@ def start_server(url: str, port: int, workers: int) -> subprocess.Popen[bytes]:
         "warning",
     ]
     # Its own process group, so that stopping it stops every worker too.
-    return subprocess.Popen(command, cwd=ROOT, env=server_environment(url), start_new_session=True)
+    return subprocess.Popen(
+        command, cwd=ROOT, env=server_environment(url, pool_size), start_new_session=True
+    )
 
 
 def wait_until_up(base_url: str, server: subprocess.Popen[bytes], timeout: float = 60) -> None:
@@ -435,17 +438,26 @@ def _code(response: Any) -> str:
 
 async def run_step(
     base_url: str, tokens: list[str], kind: str, warmup: float, duration: float, keys: bool
-) -> Tally:
+) -> tuple[Tally, dict[str, float]]:
+    """Run one step; returns its tally and the CPU cores each group kept busy while
+    the step was counted (the warm-up left out)."""
     tally = Tally()
     now = time.monotonic()
     deadlines = (now + warmup, now + warmup + duration)
+    windows: list[CpuWindow] = []
+
+    async def open_window() -> None:
+        await asyncio.sleep(warmup)
+        windows.append(CpuWindow())
+
     await asyncio.gather(
+        open_window(),
         *(
             volunteer(base_url, token, kind, number, deadlines, tally, keys)
             for number, token in enumerate(tokens)
-        )
+        ),
     )
-    return tally
+    return tally, windows[0].cores()
 
 
 def percentile(values: list[float], share: float) -> float:
@@ -480,6 +492,12 @@ def parse_arguments(argv: list[str] | None = None) -> argparse.Namespace:
         type=int,
         default=3,
         help="uvicorn worker processes (3 measured best on 2 cores; see bench/README.md)",
+    )
+    parser.add_argument(
+        "--pool-size",
+        type=int,
+        default=8,
+        help="ARBOR_DB_POOL_SIZE for the server: pooled connections per worker (0: none)",
     )
     parser.add_argument("--kind", default="any", choices=KINDS, help="what the volunteers ask for")
     parser.add_argument("--prompts", type=int, default=1500, help="prompts seeded for review")
@@ -528,15 +546,14 @@ def main(argv: list[str] | None = None) -> int:
         )
         port = free_port()
         base_url = f"http://127.0.0.1:{port}"
-        server = start_server(url, port, arguments.workers)
+        server = start_server(url, port, arguments.workers, arguments.pool_size)
         SERVER_GROUP[0] = server.pid
         wait_until_up(base_url, server)
         setup_seconds = time.monotonic() - started
         print(_header(arguments, url, setup_seconds), flush=True)
         results = []
         for count in arguments.steps:
-            window = CpuWindow()
-            tally = asyncio.run(
+            tally, cores = asyncio.run(
                 run_step(
                     base_url,
                     tokens[:count],
@@ -546,7 +563,6 @@ def main(argv: list[str] | None = None) -> int:
                     not arguments.no_idempotency_key,
                 )
             )
-            cores = window.cores()
             results.append((count, tally))
             _print_step(count, tally, arguments.duration, cores)
         if arguments.keep_server:
@@ -582,7 +598,8 @@ def _header(arguments: argparse.Namespace, url: str, setup_seconds: float) -> st
     keys = "without" if arguments.no_idempotency_key else "with"
     return (
         f"\nArbor load benchmark — PostgreSQL {version}, uvicorn {uvicorn.__version__} "
-        f"× {arguments.workers} workers (uvloop, httptools), DEBUG off, Celery eager\n"
+        f"× {arguments.workers} workers (uvloop, httptools), DB pool {arguments.pool_size} "
+        "per worker, DEBUG off, Celery eager\n"
         f"kind={arguments.kind}, {arguments.prompts} prompts seeded, submits {keys} "
         f"Idempotency-Key, {arguments.duration:.0f} s per step after {arguments.warmup:.0f} s "
         f"warm-up; {os.cpu_count()} CPUs, load average before: {load}; "
@@ -610,6 +627,20 @@ def _print_step(count: int, tally: Tally, duration: float, cores: dict[str, floa
         print(f"{'':>10}   errors: {details}")
     spent = ", ".join(f"{group} {value:.2f}" for group, value in cores.items())
     print(f"{'':>10}   CPU cores busy: {spent}", flush=True)
+    if tally.cycles:
+        # CPU per cycle is what a busy machine distorts least: on an otherwise idle box
+        # the cycles/s ceiling is the cores divided by the CPU one cycle costs.
+        per_cycle = {
+            group: cores[group] * duration / tally.cycles * 1000
+            for group in ("web", "postgres", "load generator")
+        }
+        ceiling = (os.cpu_count() or 1) * 1000 / sum(per_cycle.values())
+        costs = ", ".join(f"{group} {value:.1f}" for group, value in per_cycle.items())
+        print(
+            f"{'':>10}   CPU ms per cycle: {costs} → at most ~{ceiling:.0f} cycles/s "
+            f"on {os.cpu_count()} idle cores",
+            flush=True,
+        )
 
 
 def _print_summary(

@@ -9,7 +9,14 @@ from celery import Celery
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "backend.config.settings")
 
 app = Celery(
-    "arbor", include=["tasks.trees", "tasks.assignments", "tasks.exports", "tasks.community"]
+    "arbor",
+    include=[
+        "tasks.trees",
+        "tasks.assignments",
+        "tasks.exports",
+        "tasks.community",
+        "tasks.consensus",
+    ],
 )
 app.config_from_object("django.conf:settings", namespace="CELERY")
 
@@ -32,4 +39,10 @@ app.conf.beat_schedule = {
         "schedule": float(os.environ.get("ARBOR_COMMUNITY_INTERVAL_SECONDS", "120")),
     },
     "community-reconcile": {"task": "tasks.community.reconcile", "schedule": 86400.0},
+    # Re-score every active project from its votes: refits Dawid–Skene and annotator
+    # quality (which score new reviews in between) and appends an agreement snapshot.
+    "consensus-rescore": {
+        "task": "tasks.consensus.rescore_active_projects",
+        "schedule": float(os.environ.get("ARBOR_RESCORE_INTERVAL_SECONDS", "86400")),
+    },
 }

@@ -8,7 +8,7 @@ from backend.accounts.models import User
 class ArborUserAdmin(UserAdmin):
     fieldsets = (
         *(UserAdmin.fieldsets or ()),
-        ("Arbor", {"fields": ("display_name", "is_banned", "show_on_leaderboard")}),
+        ("Arbor", {"fields": ("display_name", "languages", "is_banned", "show_on_leaderboard")}),
     )
     list_display = ("username", "email", "display_name", "is_staff", "is_banned")
     list_filter = (*UserAdmin.list_filter, "is_banned")

@@ -20,6 +20,9 @@ class User(AbstractUser):
     display_name = models.CharField(max_length=150, blank=True)
     is_banned = models.BooleanField(default=False)
     show_on_leaderboard = models.BooleanField(default=True)
+    # Language codes the person can work in (their task languages, independent of the
+    # language of the interface); the dashboard offers these first.
+    languages = models.JSONField(default=list, blank=True)
 
     def __str__(self) -> str:
         return self.display_name or self.username

@@ -74,3 +74,54 @@ def roles_of(user: User) -> list[str]:
     if user.is_staff:
         roles.append(Role.ADMIN)
     return roles
+
+
+def user_role_grant(*, user: User, role: str) -> None:
+    """Put ``user`` in the group of ``role`` (a no-op when already there)."""
+    if role not in GROUP_ROLES:
+        raise ValidationFailed("role", "invalid_role", f"{role!r} is not a group role.")
+    roles_ensure_groups()
+    user.groups.add(Group.objects.get(name=role))
+
+
+def user_profile_update(
+    *, user: User, display_name: str, languages: list[str], show_on_leaderboard: bool
+) -> User:
+    """Change what a person says about themselves; the audit log keeps the old values."""
+    display_name = display_name.strip()
+    if len(display_name) > 150:
+        raise ValidationFailed("display_name", "too_long", "At most 150 characters.")
+    cleaned: list[str] = []
+    for code in languages:
+        code = code.strip()
+        if not code or len(code) > 32 or not code.replace("-", "").replace("_", "").isalnum():
+            raise ValidationFailed("languages", "invalid_language", f"{code!r} is not a language code.")
+        if code not in cleaned:
+            cleaned.append(code)
+    with transaction.atomic():
+        locked = User.objects.select_for_update().get(pk=user.pk)
+        before = {
+            "display_name": locked.display_name,
+            "languages": locked.languages,
+            "show_on_leaderboard": locked.show_on_leaderboard,
+        }
+        after = {
+            "display_name": display_name,
+            "languages": cleaned,
+            "show_on_leaderboard": show_on_leaderboard,
+        }
+        if before != after:
+            locked.display_name = display_name
+            locked.languages = cleaned
+            locked.show_on_leaderboard = show_on_leaderboard
+            locked.save(update_fields=["display_name", "languages", "show_on_leaderboard"])
+            audit_record(
+                action="user.profile_updated",
+                target_type="user",
+                target_id=locked.pk,
+                actor_id=user.pk,
+                before=before,
+                after=after,
+            )
+    user.refresh_from_db(fields=["display_name", "languages", "show_on_leaderboard"])
+    return user

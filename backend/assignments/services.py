@@ -46,6 +46,7 @@ from backend.assignments.selectors import label_specs_for
 from backend.audit.services import audit_record
 from backend.common.errors import ArborError, Conflict, NotFound, RateLimited, ValidationFailed
 from backend.consensus.models import LabelVote, RankingVote
+from backend.consensus.services import ranking_group_schedule
 from backend.projects.models import Project
 from backend.realtime.events import send_user_event_on_commit
 from backend.trees import services as tree_services
@@ -480,7 +481,10 @@ def _apply_submission(
             assignment=assignment,
             ranking=ranking,
         )
-        _complete_item(item.pk)
+        completed = _complete_item(item.pk)
+        if completed.completed_count >= completed.required:
+            # Every ballot is in: score the group at once (Celery, after commit).
+            ranking_group_schedule(parent_id=item.target_id, work_item_id=item.pk)
         tree_services.tree_advance_locked(tree)
         return None
     raise ValidationFailed("kind", "invalid_kind", f"Unknown kind {kind!r}.")

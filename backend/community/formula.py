@@ -273,7 +273,7 @@ FORMULA: dict[str, Any] = {
     ],
     "not_counted": [
         "messages deleted by a moderator (no points and no penalty while deleted)",
-        "synthetic and imported messages, and imported votes without an author",
+        "synthetic messages, and imported ones (an import has no author)",
     ],
     "windows": {
         name: None if length is None else int(length.total_seconds())

@@ -6,9 +6,9 @@ the ledger; the API only reads the result.
 
 Why the audit log drives the incremental pass: points depend on things that change
 long after a contribution (a reply is accepted days later, ranked when its tree is
-scored, deleted by a moderator). Every such change is written by one service that
-records an audit event in the same transaction, so the events since the last pass
-name exactly the messages, reviews and rankings whose points may have changed. The
+scored, deleted by a moderator, hidden by a ban). Every such change is made by one
+service that records an audit event in the same transaction, so the events since the
+last pass name the trees, reviews and rankings whose points may have changed. The
 pass re-evaluates those from the current data and upserts the result; it never adds
 deltas. An entry is therefore always ``formula(current data)``, running the pass
 twice changes nothing, and a full recompute (nightly, or the first pass) gives the
@@ -64,8 +64,8 @@ logger = logging.getLogger(__name__)
 LEDGER_OVERLAP = timedelta(minutes=10)
 CHUNK_SIZE = 500
 
-# Tree events after which the points of the tree's messages and rankings may change.
-TREE_ACTIONS = ("tree.created", f"tree.{TreeState.READY_FOR_EXPORT.value}")
+# User events after which the points of the user's messages may change.
+USER_ACTIONS = ("user.banned", "user.unbanned")
 DECISION_ACTIONS = ("message.accepted", "message.rejected")
 SCORED_ACTION = f"tree.{TreeState.READY_FOR_EXPORT.value}"
 
@@ -118,7 +118,7 @@ def _lock_checkpoint(name: str) -> CommunityCheckpoint:
 
 
 def points_ledger_update(*, now: datetime | None = None, full: bool = False) -> LedgerUpdate:
-    """Bring the points ledger and everyone's totals up to date.
+    """Bring the points ledger and everyone's totals (streaks as of ``now``) up to date.
 
     Incremental from the checkpoint unless ``full`` (or no pass ran yet): then every
     message, review and ranking is re-evaluated and entries whose source is gone are
@@ -128,6 +128,9 @@ def points_ledger_update(*, now: datetime | None = None, full: bool = False) -> 
     now = now or timezone.now()
     with transaction.atomic():
         checkpoint = _lock_checkpoint(LEDGER_CHECKPOINT)
+        # The wall clock, not ``now`` (which only dates streaks): the events read
+        # below are the ones up to this moment.
+        started = timezone.now()
         update = LedgerUpdate(full=full or checkpoint.processed_until is None)
         if update.full:
             _recompute_everything(update)
@@ -139,7 +142,7 @@ def points_ledger_update(*, now: datetime | None = None, full: bool = False) -> 
         UserStats.objects.filter(streak_days__gt=0, last_active_at__lt=now - STREAK_GRACE).update(
             streak_days=0, updated_at=now
         )
-        checkpoint.processed_until = now
+        checkpoint.processed_until = started
         checkpoint.save(update_fields=["processed_until", "updated_at"])
     return update
 
@@ -148,22 +151,34 @@ def _recompute_changed(update: LedgerUpdate, *, since: datetime) -> None:
     message_ids: set[int] = set()
     tree_ids: set[int] = set()
     assignment_ids: set[int] = set()
+    user_ids: set[int] = set()
     events = (
         AuditEvent.objects.filter(created_at__gt=since)
         .filter(
-            Q(target_type="message")
-            | Q(target_type="tree", action__in=TREE_ACTIONS)
+            Q(target_type__in=["message", "tree"])
             | Q(target_type="assignment", action="assignment.submitted")
+            | Q(target_type="user", action__in=USER_ACTIONS)
         )
         .values_list("target_type", "target_id")
     )
+    targets = {
+        "message": message_ids,
+        "tree": tree_ids,
+        "assignment": assignment_ids,
+        "user": user_ids,
+    }
     for target_type, target_id in events.iterator(chunk_size=2000):
-        if not target_id.isdigit():
-            continue
-        {"message": message_ids, "tree": tree_ids, "assignment": assignment_ids}[target_type].add(
-            int(target_id)
-        )
+        if target_id.isdigit():
+            targets[target_type].add(int(target_id))
 
+    # A change to one message can change the points of others in its tree (deleting
+    # a message hides its subtree; a tree that regrows is ranked again), and trees
+    # are small: re-evaluate the whole tree.
+    for chunk in _chunks(sorted(message_ids)):
+        tree_ids.update(Message.objects.filter(pk__in=chunk).values_list("tree_id", flat=True))
+    # A ban may hide every message of its user, an unban brings them back.
+    for chunk in _chunks(sorted(user_ids)):
+        message_ids.update(Message.objects.filter(author_id__in=chunk).values_list("pk", flat=True))
     vote_ids: set[int] = set()
     review_keys: set[tuple[int, int]] = set()
     for chunk in _chunks(sorted(tree_ids)):
@@ -555,39 +570,50 @@ def leaderboards_rebuild(*, now: datetime | None = None) -> int:
             Q(show_on_leaderboard=False) | Q(is_banned=True) | Q(is_active=False)
         ).values_list("pk", flat=True)
     )
-    entries: list[LeaderboardEntry] = []
-    for window, length in WINDOW_LENGTHS.items():
-        ledger = PointsEntry.objects.filter(earned_at__lte=now)
-        if length is not None:
-            ledger = ledger.filter(earned_at__gt=now - length)
-        overall = list(ledger.values("user_id").annotate(**_aggregates()).order_by())
-        per_project: dict[int, list[dict[str, Any]]] = defaultdict(list)
-        for row in ledger.values("project_id", "user_id").annotate(**_aggregates()).order_by():
-            per_project[row["project_id"]].append(row)
-        groups: list[tuple[int | None, list[dict[str, Any]]]] = [(None, overall)]
-        groups.extend(sorted(per_project.items()))
-        for project_id, rows in groups:
-            for row, rank in _ranked(rows, hidden):
-                entries.append(
-                    LeaderboardEntry(
-                        window=window,
-                        project_id=project_id,
-                        user_id=row["user_id"],
-                        rank=rank,
-                        points=row["total"] or 0,
-                        prompts=row["prompts"],
-                        replies=row["replies"],
-                        reviews=row["reviews"],
-                        rankings=row["rankings"],
-                        computed_at=now,
-                    )
-                )
+    written = 0
     with transaction.atomic():
         checkpoint = _lock_checkpoint(LEADERBOARDS_CHECKPOINT)
         LeaderboardEntry.objects.all().delete()
-        LeaderboardEntry.objects.bulk_create(entries, batch_size=1000)
+        for window, length in WINDOW_LENGTHS.items():
+            ledger = PointsEntry.objects.filter(earned_at__lte=now)
+            if length is not None:
+                ledger = ledger.filter(earned_at__gt=now - length)
+            overall = ledger.values("user_id").annotate(**_aggregates()).order_by()
+            written += _write_board(window, None, list(overall), hidden, now)
+            # One project at a time, so memory holds one board, not all of them.
+            per_project = (
+                ledger.values("project_id", "user_id")
+                .annotate(**_aggregates())
+                .order_by("project_id")
+            )
+            for project_id, rows in itertools.groupby(
+                per_project.iterator(chunk_size=5000), key=lambda row: row["project_id"]
+            ):
+                written += _write_board(window, project_id, list(rows), hidden, now)
         checkpoint.processed_until = now
         checkpoint.save(update_fields=["processed_until", "updated_at"])
+    return written
+
+
+def _write_board(
+    window: str, project_id: int | None, rows: list[dict[str, Any]], hidden: set[int], now: datetime
+) -> int:
+    entries = [
+        LeaderboardEntry(
+            window=window,
+            project_id=project_id,
+            user_id=row["user_id"],
+            rank=rank,
+            points=row["total"] or 0,
+            prompts=row["prompts"],
+            replies=row["replies"],
+            reviews=row["reviews"],
+            rankings=row["rankings"],
+            computed_at=now,
+        )
+        for row, rank in _ranked(rows, hidden)
+    ]
+    LeaderboardEntry.objects.bulk_create(entries, batch_size=1000)
     return len(entries)
 
 

@@ -8,6 +8,7 @@ channels-redis layer.
 
 from __future__ import annotations
 
+import json
 import os
 from pathlib import Path
 
@@ -47,6 +48,7 @@ INSTALLED_APPS = [
     "channels",
     "allauth",
     "allauth.account",
+    "allauth.socialaccount",
     "backend.common",
     "backend.accounts",
     "backend.audit",
@@ -58,12 +60,16 @@ INSTALLED_APPS = [
     "backend.exports",
     "backend.community",
     "backend.moderation",
+    "backend.web",
 ]
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
+    # The interface language (Accept-Language, or the language switcher's choice); the
+    # language of the work itself is chosen separately on the dashboard.
+    "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
@@ -86,6 +92,8 @@ TEMPLATES = [
                 "django.template.context_processors.request",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
+                "django.template.context_processors.i18n",
+                "backend.web.context_processors.site",
             ],
         },
     },
@@ -94,9 +102,19 @@ TEMPLATES = [
 # --- Database -------------------------------------------------------------------------
 DATABASE_URL = os.environ.get("DATABASE_URL", "")
 if DATABASE_URL:
-    DATABASES = {"default": dj_database_url.parse(DATABASE_URL, conn_max_age=60)}
-    # Cheap health check so a restarted PostgreSQL does not leave dead pooled connections.
-    DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+    # No persistent connections: under ASGI each request runs in a thread of its own
+    # (asgiref's ThreadSensitiveContext), so a kept connection is never reused and they
+    # pile up until PostgreSQL refuses more ("too many clients", answered as 500s).
+    # ARBOR_DB_POOL_SIZE=N instead keeps a psycopg pool of up to N connections per
+    # process (Django's "pool" option), which the ASGI server should use.
+    DATABASES = {"default": dj_database_url.parse(DATABASE_URL, conn_max_age=0)}
+    DB_POOL_SIZE = int(os.environ.get("ARBOR_DB_POOL_SIZE", "0"))
+    if DB_POOL_SIZE > 0:
+        DATABASES["default"].setdefault("OPTIONS", {})["pool"] = {
+            "min_size": min(2, DB_POOL_SIZE),
+            "max_size": DB_POOL_SIZE,
+            "timeout": float(os.environ.get("ARBOR_DB_POOL_TIMEOUT", "10")),
+        }
 else:
     DATA_DIR.mkdir(parents=True, exist_ok=True)
     DATABASES = {
@@ -124,6 +142,9 @@ AUTH_PASSWORD_VALIDATORS = [
 ]
 
 LANGUAGE_CODE = "en"
+# Interface languages; each has a complete catalogue in frontend/locale (make messages).
+LANGUAGES = [("en", "English"), ("de", "Deutsch")]
+LOCALE_PATHS = [BASE_DIR / "frontend" / "locale"]
 TIME_ZONE = "UTC"
 USE_I18N = True
 USE_TZ = True
@@ -133,6 +154,8 @@ STATIC_ROOT = BASE_DIR / "staticfiles"
 STATICFILES_DIRS = [
     path for path in [BASE_DIR / "frontend" / "static", BASE_DIR / "frontend" / "build"] if path.exists()
 ]
+# Serve from the finders as well, so a test run or a fresh checkout needs no collectstatic.
+WHITENOISE_USE_FINDERS = True
 MEDIA_ROOT = DATA_DIR / "media"
 MEDIA_URL = "media/"
 
@@ -142,7 +165,10 @@ AUTHENTICATION_BACKENDS = [
     "allauth.account.auth_backends.AuthenticationBackend",
 ]
 LOGIN_URL = "/accounts/login/"
-LOGIN_REDIRECT_URL = "/"
+LOGIN_REDIRECT_URL = "/dashboard/"
+ACCOUNT_ADAPTER = "backend.accounts.adapter.ArborAccountAdapter"
+SOCIALACCOUNT_ADAPTER = "backend.accounts.adapter.ArborSocialAccountAdapter"
+ACCOUNT_LOGIN_ON_EMAIL_CONFIRMATION = True
 ACCOUNT_LOGIN_METHODS = {"username", "email"}
 ACCOUNT_SIGNUP_FIELDS = ["email*", "username*", "password1*", "password2*"]
 ACCOUNT_EMAIL_VERIFICATION = os.environ.get("ARBOR_EMAIL_VERIFICATION", "mandatory")
@@ -150,6 +176,23 @@ EMAIL_BACKEND = os.environ.get("DJANGO_EMAIL_BACKEND", "django.core.mail.backend
 EMAIL_HOST = os.environ.get("DJANGO_EMAIL_HOST", "localhost")
 EMAIL_PORT = int(os.environ.get("DJANGO_EMAIL_PORT", "25"))
 DEFAULT_FROM_EMAIL = os.environ.get("DJANGO_DEFAULT_FROM_EMAIL", "arbor@localhost")
+# SMTP: DJANGO_EMAIL_BACKEND=django.core.mail.backends.smtp.EmailBackend plus these.
+EMAIL_HOST_USER = os.environ.get("DJANGO_EMAIL_HOST_USER", "")
+EMAIL_HOST_PASSWORD = os.environ.get("DJANGO_EMAIL_HOST_PASSWORD", "")
+EMAIL_USE_TLS = env_bool("DJANGO_EMAIL_USE_TLS", False)
+EMAIL_USE_SSL = env_bool("DJANGO_EMAIL_USE_SSL", False)
+EMAIL_TIMEOUT = 10
+# Social log-in: ARBOR_SOCIAL_PROVIDERS is JSON, one entry per allauth provider id, e.g.
+# {"github": {"client_id": "…", "secret": "…"}}; each provider's app is installed and
+# its button appears on the log-in and sign-up pages.
+SOCIAL_PROVIDERS: dict[str, dict[str, str]] = json.loads(
+    os.environ.get("ARBOR_SOCIAL_PROVIDERS", "") or "{}"
+)
+INSTALLED_APPS += [f"allauth.socialaccount.providers.{name}" for name in SOCIAL_PROVIDERS]
+SOCIALACCOUNT_PROVIDERS = {
+    name: {"APPS": [{"client_id": app["client_id"], "secret": app["secret"], "key": app.get("key", "")}]}
+    for name, app in SOCIAL_PROVIDERS.items()
+}
 
 # --- Redis, Celery, Channels ----------------------------------------------------------
 REDIS_URL = os.environ.get("REDIS_URL", "")

@@ -7,6 +7,7 @@ from backend.assignments.api import AssignmentListCreateView, AssignmentSkipView
 from backend.common.health import healthz
 from backend.common.views import home
 from backend.community.urls import api_urlpatterns as community_api
+from backend.consensus.urls import api_urlpatterns as consensus_api
 from backend.exports.urls import api_urlpatterns as exports_api
 from backend.exports.views import exports_page
 from backend.moderation.urls import api_urlpatterns as moderation_api
@@ -31,6 +32,7 @@ api_v1 = [
     *exports_api,
     *moderation_api,
     *community_api,
+    *consensus_api,
 ]
 
 urlpatterns = [
@@ -39,6 +41,8 @@ urlpatterns = [
     path("exports/", exports_page, name="exports-page"),
     path("admin/", admin.site.urls),
     path("accounts/", include("allauth.urls")),
+    path("i18n/", include("django.conf.urls.i18n")),
+    path("", include("backend.web.urls")),
     path("api/v1/", include(api_v1)),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"),

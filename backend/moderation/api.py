@@ -433,6 +433,7 @@ class AuditLogView(APIView):
         summary="The audit log, newest first; format=csv streams every matching event",
     )
     def get(self, request: Request) -> Response | StreamingHttpResponse:
+        from django.utils import timezone
         from django.utils.dateparse import parse_datetime
 
         params = request.query_params
@@ -440,9 +441,14 @@ class AuditLogView(APIView):
         for name in ("since", "until"):
             raw = params.get(name)
             if raw:
-                parsed = parse_datetime(raw)
+                try:
+                    parsed = parse_datetime(raw)
+                except ValueError:  # well formed but impossible, e.g. month 13
+                    parsed = None
                 if parsed is None:
                     raise ValidationFailed(name, "invalid", f"{name} is an ISO 8601 date-time.")
+                if timezone.is_naive(parsed):
+                    parsed = timezone.make_aware(parsed)
                 bounds[name] = parsed
         events = selectors.audit_events(
             actor=params.get("actor") or None,

@@ -122,6 +122,29 @@ def queue_item_claim(*, item_id: int, moderator_id: int) -> QueueItem:
         return item
 
 
+def _resolution_carry_out(
+    item: QueueItem, *, action: str, moderator_id: int, reason: str, hide_messages: bool
+) -> None:
+    """The action a resolution names, done by the service that owns it."""
+    if action == "delete_message":
+        if item.message is None:
+            raise ValidationFailed("action", "no_message", "This item is about a tree, not a message.")
+        if not item.message.is_deleted:
+            curation.message_delete(message_id=item.message.pk, actor_id=moderator_id, reason=reason)
+    elif action == "halt_tree":
+        tree = Tree.objects.get(pk=item.tree_id)
+        if tree.state in ACTIVE_TREE_STATES:
+            tree_halt(tree_id=tree.pk, actor_id=moderator_id, reason=reason)
+    elif action == "abort_tree":
+        curation.tree_abort(tree_id=item.tree_id, actor_id=moderator_id, reason=reason)
+    elif action == "ban_author":
+        author_id = item.message.author_id if item.message is not None else None
+        if author_id is None:
+            raise ValidationFailed("action", "no_author", "This item has no author to ban.")
+        if not User.objects.filter(pk=author_id, is_banned=True).exists():
+            user_ban(user_id=author_id, actor_id=moderator_id, reason=reason, hide_messages=hide_messages)
+
+
 def queue_item_resolve(
     *,
     item_id: int,
@@ -148,23 +171,21 @@ def queue_item_resolve(
         ):
             raise Conflict("already_claimed", "Another moderator is working on this item.", claimed_by=item.claimed_by_id)
         reason = note or f"queue item {item.pk}: {item.reason}"
-        if action == "delete_message":
-            if item.message is None:
-                raise ValidationFailed("action", "no_message", "This item is about a tree, not a message.")
-            if not item.message.is_deleted:
-                curation.message_delete(message_id=item.message.pk, actor_id=moderator_id, reason=reason)
-        elif action == "halt_tree":
-            tree = Tree.objects.get(pk=item.tree_id)
-            if tree.state in ACTIVE_TREE_STATES:
-                tree_halt(tree_id=tree.pk, actor_id=moderator_id, reason=reason)
-        elif action == "abort_tree":
-            curation.tree_abort(tree_id=item.tree_id, actor_id=moderator_id, reason=reason)
-        elif action == "ban_author":
-            author_id = item.message.author_id if item.message is not None else None
-            if author_id is None:
-                raise ValidationFailed("action", "no_author", "This item has no author to ban.")
-            if not User.objects.filter(pk=author_id, is_banned=True).exists():
-                user_ban(user_id=author_id, actor_id=moderator_id, reason=reason, hide_messages=hide_messages)
+        try:
+            with transaction.atomic():
+                _resolution_carry_out(
+                    item,
+                    action=action,
+                    moderator_id=moderator_id,
+                    reason=reason,
+                    hide_messages=hide_messages,
+                )
+        except ArborError:
+            # Under a concurrent resolution the action may find its work done (message
+            # already deleted, tree already halted): say what really happened.
+            if QueueItem.objects.filter(pk=item.pk, state=QueueItemState.RESOLVED).exists():
+                raise Conflict("already_resolved", "This item is already resolved.") from None
+            raise
         # The conditional update decides: a concurrent resolution or a claim taken over
         # in the meantime rolls this one back, action included.
         resolved = (
@@ -184,6 +205,8 @@ def queue_item_resolve(
             )
         )
         if not resolved:
+            if QueueItem.objects.filter(pk=item.pk, state=QueueItemState.RESOLVED).exists():
+                raise Conflict("already_resolved", "This item is already resolved.")
             raise Conflict("already_claimed", "Another moderator took this item over.")
         audit_record(
             action="queue.resolved",
@@ -238,22 +261,50 @@ def report_create(*, message_id: int, reporter_id: int, reason: str, text: str =
 # --- Auto-moderation ------------------------------------------------------------------
 
 
+def _acted_automatically(*, action: str, target_type: str, target_id: int) -> bool:
+    """Auto-moderation acts once per target: once a moderator has undone an automatic
+    action, they have decided, and further signals only count on the queue item."""
+    return AuditEvent.objects.filter(
+        action=action,
+        target_type=target_type,
+        target_id=str(target_id),
+        actor__isnull=True,
+        reason__startswith="automatic:",
+    ).exists()
+
+
 def red_flags_check(*, message_id: int) -> None:
     """Queue a red-flagged message; at the project's threshold delete a reply's subtree
-    or abort a tree at its root (both reversible, both in the audit log)."""
+    or abort a tree at its root (both reversible, both in the audit log).
+
+    The action (which locks the tree) comes before the queue item, the lock order
+    ``queue_item_resolve`` follows too: the other way round, a moderator resolving this
+    message's item while the threshold flag arrives would deadlock with it.
+    """
     from backend.trees.models import Emoji, Reaction
 
     message = Message.objects.select_related("tree__project").get(pk=message_id)
     count = Reaction.objects.filter(message=message, emoji=Emoji.RED_FLAG).count()
+    if count >= message.tree.project.auto_delete_red_flags and not message.is_deleted:
+        reason = f"automatic: {count} red flags"
+        try:
+            with transaction.atomic():
+                if message.parent_id is None:
+                    if message.tree.state != TreeState.ABORTED_LOW_GRADE and not (
+                        _acted_automatically(
+                            action="tree.aborted", target_type="tree", target_id=message.tree_id
+                        )
+                    ):
+                        curation.tree_abort(tree_id=message.tree_id, actor_id=None, reason=reason)
+                elif not _acted_automatically(
+                    action="message.deleted", target_type="message", target_id=message.pk
+                ):
+                    curation.message_delete(message_id=message.pk, actor_id=None, reason=reason)
+        except ArborError as error:
+            # A concurrent flag or a moderator got there first (already deleted), or the
+            # tree cannot be aborted now: the flag itself still counts.
+            logger.info("no automatic action on message %s: %s", message.pk, error.code)
     queue_item_raise(reason=QueueReason.RED_FLAG, tree=message.tree, message=message, details={"red_flags": count})
-    if count < message.tree.project.auto_delete_red_flags or message.is_deleted:
-        return
-    reason = f"automatic: {count} red flags"
-    if message.parent_id is None:
-        if message.tree.state != TreeState.ABORTED_LOW_GRADE:
-            curation.tree_abort(tree_id=message.tree_id, actor_id=None, reason=reason)
-    else:
-        curation.message_delete(message_id=message.pk, actor_id=None, reason=reason)
 
 
 def reply_skips_check(*, tree_id: int) -> None:
@@ -268,7 +319,11 @@ def reply_skips_check(*, tree_id: int) -> None:
         return
     with transaction.atomic():
         queue_item_raise(reason=QueueReason.MANY_SKIPS, tree=tree, details={"reply_skips": skips})
-    if skips >= tree.project.auto_halt_reply_skips and tree.state in ACTIVE_TREE_STATES:
+    if (
+        skips >= tree.project.auto_halt_reply_skips
+        and tree.state in ACTIVE_TREE_STATES
+        and not _acted_automatically(action="tree.halted", target_type="tree", target_id=tree_id)
+    ):
         try:
             tree_halt(tree_id=tree_id, actor_id=None, reason=f"automatic: {skips} skipped replies")
         except ArborError:  # halted or finished meanwhile

@@ -7,6 +7,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from backend.common.errors import NotFound
+from backend.consensus.api import AgreementSnapshotSerializer
 from backend.projects.models import Project
 from backend.projects.selectors import project_settings, project_stats
 
@@ -55,6 +56,9 @@ class ProjectStatsSerializer(serializers.Serializer):
     trees_by_state = serializers.DictField(child=serializers.IntegerField())
     messages = serializers.DictField(child=serializers.IntegerField())
     work_available = serializers.DictField()
+    agreement = AgreementSnapshotSerializer(
+        allow_null=True, help_text="newest agreement snapshot; history at /agreement"
+    )
 
 
 class ProjectStatsView(APIView):

@@ -52,6 +52,22 @@ class LabellingMode(models.TextChoices):
     SIMPLE = "simple"
 
 
+class AcceptanceRule(models.TextChoices):
+    """How review votes decide acceptance (docs/consensus.md)."""
+
+    # Open-Assistant's: 1 − mean(spam) − mean(lang_mismatch) > threshold.
+    MEAN = "mean"
+    # The same with Dawid–Skene posteriors P(spam), P(lang_mismatch) instead of means.
+    DAWID_SKENE = "dawid_skene"
+
+
+class VoteWeighting(models.TextChoices):
+    """Whether label means weight each vote by its annotator's measured reliability."""
+
+    NONE = "none"
+    RELIABILITY = "reliability"
+
+
 class Project(models.Model):
     """A data-collection project: its guidelines, tree settings and label schema.
 
@@ -107,6 +123,12 @@ class Project(models.Model):
     labelling_mode = models.CharField(
         max_length=16, choices=LabellingMode.choices, default=LabellingMode.FULL
     )
+    acceptance_rule = models.CharField(
+        max_length=16, choices=AcceptanceRule.choices, default=AcceptanceRule.MEAN
+    )
+    vote_weighting = models.CharField(
+        max_length=16, choices=VoteWeighting.choices, default=VoteWeighting.NONE
+    )
 
     class Meta:
         ordering = ["slug"]
@@ -138,4 +160,6 @@ TREE_SETTING_NAMES = (
     "auto_delete_red_flags",
     "auto_halt_reply_skips",
     "queue_reply_skips",
+    "acceptance_rule",
+    "vote_weighting",
 )

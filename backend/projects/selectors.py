@@ -5,6 +5,7 @@ from typing import Any
 from django.db.models import Count, Q
 
 from backend.assignments.selectors import work_available_counts
+from backend.consensus.selectors import agreement_latest
 from backend.projects.models import TREE_SETTING_NAMES, Project
 from backend.trees.models import Message
 from backend.trees.selectors import tree_state_counts
@@ -31,4 +32,6 @@ def project_stats(*, project: Project) -> dict[str, Any]:
         "work_available": {
             lang: work_available_counts(project=project, lang=lang) for lang in project.languages
         },
+        # The newest agreement snapshot (backend.consensus), None before the first rescore.
+        "agreement": agreement_latest(project=project),
     }

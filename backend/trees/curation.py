@@ -87,7 +87,13 @@ def messages_restore(*, tree: Tree, event: AuditEvent, actor_id: int | None, rea
     if not restored_ids:
         return 0
     Message.objects.filter(pk__in=restored_ids).update(is_deleted=False, deletion_event=None)
-    if tree.root_id in restored_ids and tree.state == TreeState.ABORTED_LOW_GRADE:
+    # Only an abort by moderation remembers where to return; a tree whose prompt was
+    # rejected in review stays aborted (its root is merely visible again).
+    if (
+        tree.root_id in restored_ids
+        and tree.state == TreeState.ABORTED_LOW_GRADE
+        and tree.halted_from_state
+    ):
         tree_reopen_locked(tree, actor_id=actor_id, reason=reason or "root message restored")
     else:
         tree_regrow_locked(tree, actor_id=actor_id, reason=reason or "a message was restored")

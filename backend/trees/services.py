@@ -41,9 +41,8 @@ from backend.assignments.needs import (
 from backend.assignments.policy import ParentCapacity, allocate_reply_slots
 from backend.audit.services import audit_record
 from backend.common.errors import Conflict, NotFound, ValidationFailed
-from backend.consensus.acceptance import is_accepted, label_means
-from backend.consensus.algorithms.ranked_pairs import ranked_pairs
-from backend.consensus.models import LabelVote, RankingVote
+from backend.consensus.models import LabelVote
+from backend.consensus.services import message_labels_score, ranking_group_score
 from backend.projects.models import Project
 from backend.realtime.events import send_user_event_on_commit
 from backend.trees.models import (
@@ -191,9 +190,10 @@ def message_review_finish(*, tree: Tree, message: Message) -> bool:
     """Decide acceptance once a message has all its reviews; the tree must be locked.
 
     Returns the decision. The root's decision moves the tree out of ``prompt_review``.
+    The project's acceptance rule decides (``backend.consensus``: Open-Assistant's mean
+    rule by default, or Dawid–Skene posteriors); its aggregates are stored alongside.
     """
-    votes = LabelVote.objects.filter(message=message).values_list("label", "value")
-    accepted = is_accepted(label_means(votes), threshold=tree.project.acceptance_threshold)
+    accepted = bool(message_labels_score(message_id=message.pk).is_accepted)
     message.review_result = accepted
     message.save(update_fields=["review_result"])
     audit_record(
@@ -319,6 +319,7 @@ def _advance_growing(tree: Tree) -> None:
     outstanding = {
         target_id: item.required - item.completed_count for target_id, item in reply_items.items()
     }
+    _withdraw_surplus_slots(project, counting, reply_items, outstanding)
     size = len(counting)
     capacity = project.goal_tree_size - size - sum(outstanding.values())
     awaiting_review = any(message.review_result is None for message in counting)
@@ -370,6 +371,54 @@ def _advance_growing(tree: Tree) -> None:
     # Nothing pending and no slot could be opened: the goal size is reached or no
     # message can take another reply. Either way the tree is as grown as it gets.
     _start_ranking(tree, counting)
+
+
+def _withdraw_surplus_slots(
+    project: Project,
+    counting: list[Message],
+    reply_items: dict[int, WorkItem],
+    outstanding: dict[int, int],
+) -> None:
+    """Take back free reply slots the tree no longer has room for.
+
+    Slots are only handed out within the goal size and ``max_children``, but restoring
+    a deleted message can leave more open than fit (the replacement its deletion
+    opened, not taken yet). Free slots are withdrawn — under a parent over
+    ``max_children`` first, then from the newest items — with the same conditional
+    update a claim uses, so a slot claimed meanwhile is never taken back. Reserved
+    slots stay: their replies may still be written. Updates ``outstanding``.
+    """
+    children_count: dict[int, int] = {}
+    for message in counting:
+        if message.parent_id is not None:
+            children_count[message.parent_id] = children_count.get(message.parent_id, 0) + 1
+
+    def withdraw(target_id: int, wanted: int) -> int:
+        item_id = reply_items[target_id].pk
+        withdrawn = 0
+        while withdrawn < wanted and WorkItem.objects.filter(pk=item_id, open_slots__gt=0).update(
+            required=F("required") - 1, open_slots=F("open_slots") - 1
+        ):
+            withdrawn += 1
+        if withdrawn:
+            outstanding[target_id] -= withdrawn
+            # Nothing left to do (and so nobody holding it): the item is finished.
+            if WorkItem.objects.filter(pk=item_id, required=F("completed_count")).update(
+                state=WorkItemState.CLOSED
+            ):
+                del reply_items[target_id], outstanding[target_id]
+        return withdrawn
+
+    for target_id in sorted(reply_items):
+        children = children_count.get(target_id, 0) + outstanding[target_id]
+        over_children = children - project.max_children
+        if over_children > 0:
+            withdraw(target_id, over_children)
+    over_goal = len(counting) + sum(outstanding.values()) - project.goal_tree_size
+    for target_id in sorted(reply_items, key=lambda target: -reply_items[target].pk):
+        if over_goal <= 0:
+            break
+        over_goal -= withdraw(target_id, over_goal)
 
 
 def _sibling_groups(counting: list[Message]) -> dict[int, list[int]]:
@@ -442,6 +491,9 @@ def tree_regrow_locked(tree: Tree, *, actor_id: int | None, reason: str) -> None
     """
     if tree.state == TreeState.HALTED:
         if tree.halted_from_state in PAST_GROWING_STATES:
+            # As below: its paused ranking items rank groups that no longer exist, and
+            # resuming must not reopen them in a growing tree.
+            work_items_close(tree=tree)
             tree.halted_from_state = TreeState.GROWING
             tree.save(update_fields=["halted_from_state"])
         return
@@ -574,10 +626,11 @@ def _apply_rankings(tree: Tree) -> None:
     ranked_ids: set[int] = set()
     for item in current_rank_items(tree):
         ranked_ids.update(item.candidate_ids)
-        votes = list(RankingVote.objects.filter(work_item=item).order_by("created_at", "pk"))
-        if not votes:
+        # Ranked pairs over the item's ballots (stored as a RankingResult, with the
+        # Plackett–Luce scores); unchanged ballots are not scored twice.
+        result = ranking_group_score(parent_id=item.target_id, work_item_id=item.pk)
+        if result is None:
             continue
-        result = ranked_pairs([vote.ranking for vote in votes])
         ranks = {message_id: position for position, message_id in enumerate(result.order)}
         for message in Message.objects.filter(pk__in=item.candidate_ids):
             new_rank = ranks.get(message.pk)

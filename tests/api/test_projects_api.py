@@ -42,6 +42,8 @@ DEFAULT_SETTINGS = {
     "auto_delete_red_flags": 4,
     "auto_halt_reply_skips": 25,
     "queue_reply_skips": 10,
+    "acceptance_rule": "mean",
+    "vote_weighting": "none",
 }
 DEFAULT_LABEL_SCHEMA = [
     {"name": "spam", "kind": "flag", "mandatory": True},
@@ -145,6 +147,7 @@ def test_stats_of_an_empty_project(volunteer):
             "contributors": 0,
         },
         "work_available": {"en": NO_WORK, "de": NO_WORK},
+        "agreement": None,
     }
 
 
@@ -164,6 +167,7 @@ def test_stats_while_replies_await_review(world_at):
             "contributors": 3,
         },
         "work_available": {"en": {**NO_WORK, "label_assistant_reply": 2}},
+        "agreement": None,
     }
 
 

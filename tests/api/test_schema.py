@@ -131,7 +131,9 @@ def test_submit_documents_its_payloads_and_the_idempotency_key(schema):
 
 def test_the_tree_schema_lists_the_message_fields(schema):
     tree = component(schema, schema["paths"]["/api/v1/trees/{tree_id}"]["get"]["responses"]["200"])
-    assert set(tree["properties"]) == {"id", "project", "lang", "state", "messages"}
+    assert set(tree["properties"]) == {
+        "id", "project", "lang", "state", "messages", "ranking_groups"
+    }  # fmt: skip
     message = component(schema, tree["properties"]["messages"]["items"])
     assert {
         "id", "parent_id", "role", "text", "lang", "depth", "review_count",

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from backend.accounts.models import User
+from backend.consensus.selectors import message_consensus_extras
 from backend.trees.models import Message, Tree
 from tests.api.scenario import PROMPT_TEXT, REPLY_TEXTS, claim_ok, db_snapshot, iso, submit_ok
 
@@ -29,10 +30,18 @@ def expected_message(message: Message, *, with_author: bool = False) -> dict:
         "synthetic": message.synthetic,
         "model_name": message.model_name or None,
         "created_at": iso(message.created_at),
+        "score": None,
     }
     if with_author:
         body["author_id"] = message.author_id
     return body
+
+
+def expected_message_detail(message: Message, *, with_author: bool = False) -> dict:
+    """The message endpoint adds the message's consensus (its content is tested in
+    tests/consensus; here only that it is the selector's, as JSON)."""
+    consensus = message_consensus_extras([message.pk])[message.pk]
+    return {**expected_message(message, with_author=with_author), "consensus": consensus}
 
 
 def test_a_tree_lists_every_message_those_under_review_too(world_at):
@@ -61,6 +70,7 @@ def test_a_tree_lists_every_message_those_under_review_too(world_at):
                 "synthetic": False,
                 "model_name": None,
                 "created_at": iso(world.root.created_at),
+                "score": None,
             },
             *(
                 {
@@ -78,10 +88,12 @@ def test_a_tree_lists_every_message_those_under_review_too(world_at):
                     "synthetic": False,
                     "model_name": None,
                     "created_at": iso(reply.created_at),
+                    "score": None,
                 }
                 for reply, text in ((r0, REPLY_TEXTS[0]), (r1, REPLY_TEXTS[1]))
             ),
         ],
+        "ranking_groups": [],
     }
 
 
@@ -122,14 +134,14 @@ def test_authors_are_shown_to_moderators_researchers_and_admins(
         expected_message(message, with_author=True) for message in (world.root, *world.replies)
     ]
     single = client.get(f"/api/v1/messages/{world.replies[1].pk}")
-    assert single.json() == expected_message(world.replies[1], with_author=True)
+    assert single.json() == expected_message_detail(world.replies[1], with_author=True)
 
 
 def test_a_message(world_at):
     world = world_at("replies_in_review")
     response = world.client(world.dave).get(f"/api/v1/messages/{world.replies[0].pk}")
     assert response.status_code == 200
-    assert response.json() == expected_message(world.replies[0])
+    assert response.json() == expected_message_detail(world.replies[0])
     assert response.json()["parent_id"] == world.root.pk
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from backend.accounts.models import User
@@ -48,9 +49,15 @@ EXPECTED_POINTS = {
 }
 
 
-def play_history(*, project: Project | None = None, after_step=None) -> History:  # type: ignore[no-untyped-def]
+def play_history(
+    *, project: Project | None = None, after_step: Callable[[str], None] | None = None
+) -> History:
     """``after_step(name)`` runs after each step (e.g. a ledger pass)."""
-    step = after_step or (lambda name: None)
+
+    def step(name: str) -> None:
+        if after_step is not None:
+            after_step(name)
+
     project = project or small_project(
         goal_tree_size=4, max_children=3, num_required_rankings=3, lonely_children_count=0
     )

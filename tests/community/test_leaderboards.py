@@ -120,10 +120,16 @@ def test_opting_out_hides_at_once_and_ranks_close_up_at_the_next_rebuild():
     leaderboards_rebuild(now=NOW)
     User.objects.filter(pk=ada.pk).update(show_on_leaderboard=False)
     page = leaderboard_page(window="all", project=None, viewer=cy, now=NOW)
-    assert [(row["display_name"], row["rank"]) for row in page["results"]] == [("bob", 2), ("cy", 3)]
+    assert [(row["display_name"], row["rank"]) for row in page["results"]] == [
+        ("bob", 2),
+        ("cy", 3),
+    ]
     leaderboards_rebuild(now=NOW)
     page = leaderboard_page(window="all", project=None, viewer=cy, now=NOW)
-    assert [(row["display_name"], row["rank"]) for row in page["results"]] == [("bob", 1), ("cy", 2)]
+    assert [(row["display_name"], row["rank"]) for row in page["results"]] == [
+        ("bob", 1),
+        ("cy", 2),
+    ]
 
 
 def _prompts_at(person: User, *moments: datetime) -> None:
@@ -146,7 +152,10 @@ def test_streak_grows_per_active_day_and_resets_after_36_hours():
     points_ledger_update(now=last + timedelta(hours=1))
     stats = UserStats.objects.get(user=person)
     assert (stats.streak_days, stats.last_active_at, stats.points) == (3, last, 16)
-    assert user_community_summary(user_id=person.pk, now=last + timedelta(hours=36))["streak_days"] == 3
+    assert (
+        user_community_summary(user_id=person.pk, now=last + timedelta(hours=36))["streak_days"]
+        == 3
+    )
     # Past 36 hours the reader shows 0 at once, and the next pass stores 0.
     late = last + timedelta(hours=36, seconds=1)
     assert user_community_summary(user_id=person.pk, now=late)["streak_days"] == 0
@@ -168,7 +177,11 @@ def test_outcomes_are_not_activity_for_streaks():
 
     _refresh_user_stats({person.pk}, now=NOW)
     stats = UserStats.objects.get(user=person)
-    assert (stats.points, stats.streak_days, stats.last_active_at) == (8, 0, NOW - timedelta(days=3))
+    assert (stats.points, stats.streak_days, stats.last_active_at) == (
+        8,
+        0,
+        NOW - timedelta(days=3),
+    )
 
 
 @pytest.mark.parametrize(

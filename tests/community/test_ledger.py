@@ -10,10 +10,10 @@ import pytest
 from django.utils import timezone
 
 from backend.audit.models import AuditEvent
-from backend.audit.services import audit_record
-from backend.community.formula import Reason
 from backend.community.models import LeaderboardEntry, PointsEntry, SourceType, UserStats
 from backend.community.services import community_refresh, points_ledger_update
+from backend.moderation.services import user_ban, user_unban
+from backend.trees.curation import message_delete, message_undelete
 from backend.trees.models import Message
 from tests.community.builders import raw_prompt
 from tests.community.scenario import EXPECTED_POINTS, History, play_history
@@ -82,7 +82,9 @@ def test_scripted_history_earns_exactly_the_documented_points():
         "rank": 1,
         "ranked_siblings": 3,
     }
-    assert PointsEntry.objects.filter(project=history.project).count() == PointsEntry.objects.count()
+    assert (
+        PointsEntry.objects.filter(project=history.project).count() == PointsEntry.objects.count()
+    )
 
 
 def test_each_entry_is_dated_when_it_was_earned():
@@ -91,9 +93,7 @@ def test_each_entry_is_dated_when_it_was_earned():
     reply = history.replies["best"]
     accepted = AuditEvent.objects.get(action="message.accepted", target_id=str(reply.pk))
     scored = AuditEvent.objects.get(action="tree.ready_for_export", target_id=str(history.tree.pk))
-    earned = dict(
-        PointsEntry.objects.filter(user=history.best).values_list("reason", "earned_at")
-    )
+    earned = dict(PointsEntry.objects.filter(user=history.best).values_list("reason", "earned_at"))
     assert earned == {
         "reply_written": reply.created_at,
         "reply_accepted": accepted.created_at,
@@ -146,12 +146,18 @@ def test_running_the_beat_task_twice_gives_the_same_ledger():
     first = refresh.delay().get()
     assert first["created"] == 24  # the entries listed in test_scripted_history…
     after_first = ledger()
-    board = list(LeaderboardEntry.objects.order_by("pk").values_list("window", "user_id", "points", "rank"))
+    board = list(
+        LeaderboardEntry.objects.order_by("pk").values_list("window", "user_id", "points", "rank")
+    )
     second = refresh.delay().get()
     assert (second["created"], second["updated"], second["deleted"]) == (0, 0, 0)
     assert ledger() == after_first
     assert (
-        list(LeaderboardEntry.objects.order_by("pk").values_list("window", "user_id", "points", "rank"))
+        list(
+            LeaderboardEntry.objects.order_by("pk").values_list(
+                "window", "user_id", "points", "rank"
+            )
+        )
         == board
     )
     again = reconcile.delay().get()
@@ -180,8 +186,8 @@ def test_a_deleted_message_earns_nothing_until_undeleted():
     history = play_history()
     points_ledger_update()
     reply = history.replies["best"]
-    Message.objects.filter(pk=reply.pk).update(is_deleted=True)
-    audit_record(action="message.deleted", target_type="message", target_id=reply.pk)
+    moderator = UserFactory()
+    message_delete(message_id=reply.pk, actor_id=moderator.pk, reason="off topic")
     update = points_ledger_update()
     assert update.deleted == 3
     assert points_of(history.best.pk) == 0
@@ -190,10 +196,21 @@ def test_a_deleted_message_earns_nothing_until_undeleted():
     assert PointsEntry.objects.filter(
         source_type=SourceType.REVIEW, source_id=reply.pk, user=history.reviewer
     ).exists()
-    Message.objects.filter(pk=reply.pk).update(is_deleted=False)
-    audit_record(action="message.undeleted", target_type="message", target_id=reply.pk)
+    message_undelete(message_id=reply.pk, actor_id=moderator.pk)
     points_ledger_update()
     assert points_of(history.best.pk) == EXPECTED_POINTS["best"]
+
+
+def test_a_ban_that_hides_messages_takes_their_points_and_the_unban_gives_them_back():
+    history = play_history()
+    points_ledger_update()
+    moderator = UserFactory()
+    user_ban(user_id=history.middle.pk, actor_id=moderator.pk, hide_messages=True)
+    points_ledger_update()
+    assert points_of(history.middle.pk) == 0
+    user_unban(user_id=history.middle.pk, actor_id=moderator.pk)
+    points_ledger_update()
+    assert points_of(history.middle.pk) == EXPECTED_POINTS["middle"]
 
 
 def test_entries_whose_source_is_gone_are_removed_by_the_full_pass():
@@ -219,9 +236,11 @@ def test_synthetic_and_authorless_messages_earn_nothing():
 
 def test_points_are_kept_per_project():
     history = play_history()
-    other = play_history(project=small_project(
-        goal_tree_size=4, max_children=3, num_required_rankings=3, lonely_children_count=0
-    ))
+    other = play_history(
+        project=small_project(
+            goal_tree_size=4, max_children=3, num_required_rankings=3, lonely_children_count=0
+        )
+    )
     community_refresh()
     for one in (history, other):
         assert (

@@ -755,7 +755,7 @@ def test_halting_a_tree_that_is_not_active_is_refused(state: str, monkeypatch: p
         review(a, [reviewer])
         review(b, [reviewer])
         if state == "scoring_failed":
-            monkeypatch.setattr("backend.trees.services.ranked_pairs", _broken_ranked_pairs)
+            monkeypatch.setattr("backend.trees.services.ranking_group_score", _broken_ranked_pairs)
         with committed():
             rank(root, reviewer, [a, b])
     assert tree_state(tree) == state
@@ -809,7 +809,7 @@ def test_a_reply_cannot_be_written_into_a_halted_tree_even_with_an_old_reservati
 # --- scoring failure and retry --------------------------------------------------------
 
 
-def _broken_ranked_pairs(ballots: Any) -> Any:
+def _broken_ranked_pairs(*args: Any, **kwargs: Any) -> Any:
     raise RuntimeError("ranking engine exploded")
 
 
@@ -820,7 +820,7 @@ def test_a_scoring_failure_marks_the_tree_and_a_retry_finishes_it(monkeypatch: p
     a, b = write_reply(root, writer_a), write_reply(root, writer_b)
     review(a, [reviewer])
     review(b, [reviewer])
-    monkeypatch.setattr("backend.trees.services.ranked_pairs", _broken_ranked_pairs)
+    monkeypatch.setattr("backend.trees.services.ranking_group_score", _broken_ranked_pairs)
 
     with committed():
         rank(root, voter, [b, a])

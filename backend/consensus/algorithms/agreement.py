@@ -182,3 +182,84 @@ def pairwise_agreement(reliability_data: Sequence[Sequence[Hashable | None]]) ->
     if pairs == 0:
         return None
     return agreeing_pairs / pairs
+
+
+def krippendorff_alpha_long(
+    units: Sequence[int] | np.ndarray,
+    values: Sequence[float] | np.ndarray,
+    level: Literal["nominal", "interval"],
+) -> float | None:
+    """:func:`krippendorff_alpha` for data in long form, vectorised.
+
+    One entry per judgement: ``units[n]`` is the unit judged and ``values[n]`` the
+    value given, every judgement of a unit from a different coder (which coder does
+    not matter to alpha). Same definitions, same result as the coder × unit form;
+    for hundreds of thousands of units, where a dense matrix of coders × units would
+    not fit and a Python loop per unit is slow. Values are numbers (for the nominal
+    level, distinct numbers are distinct categories).
+    """
+    coincidences, _ = _long_form_coincidences(units, values)
+    if coincidences is None:
+        return None
+    matrix, distinct_values = coincidences
+    marginals = matrix.sum(axis=1)
+    total = float(marginals.sum())
+    distances = _squared_distances(list(distinct_values), marginals, level)
+    observed_disagreement = float(np.sum(matrix * distances)) / total
+    expected_disagreement = float(marginals @ distances @ marginals) / (total * (total - 1.0))
+    if expected_disagreement == 0.0:
+        return None
+    return 1.0 - observed_disagreement / expected_disagreement
+
+
+def pairwise_agreement_long(
+    units: Sequence[int] | np.ndarray, values: Sequence[float] | np.ndarray
+) -> float | None:
+    """:func:`pairwise_agreement` for data in long form (see
+    :func:`krippendorff_alpha_long`)."""
+    _, per_unit = _long_form_coincidences(units, values)
+    if per_unit is None:
+        return None
+    counts, unit_sizes = per_unit
+    pairs = float(np.sum(unit_sizes * (unit_sizes - 1)) / 2.0)
+    if pairs == 0:
+        return None
+    agreeing = float(np.sum(counts * (counts - 1)) / 2.0)
+    return agreeing / pairs
+
+
+def _long_form_coincidences(
+    units: Sequence[int] | np.ndarray, values: Sequence[float] | np.ndarray
+) -> tuple[
+    tuple[np.ndarray, np.ndarray] | None,
+    tuple[np.ndarray, np.ndarray] | None,
+]:
+    """The coincidence matrix with its values, and the counts of each (unit, value)
+    with the number of values of each unit; Nones when no unit has two values."""
+    from scipy import sparse
+
+    unit_array = np.asarray(units)
+    value_array = np.asarray(values, dtype=np.float64)
+    if len(unit_array) != len(value_array):
+        raise ValueError("units and values must have one entry per judgement")
+    if len(unit_array) == 0:
+        return None, None
+    _, unit_index = np.unique(unit_array, return_inverse=True)
+    unit_sizes = np.bincount(unit_index)
+    pairable = unit_sizes[unit_index] >= 2
+    if not np.any(pairable):
+        return None, None
+    _, unit_index = np.unique(unit_index[pairable], return_inverse=True)
+    distinct_values, value_index = np.unique(value_array[pairable], return_inverse=True)
+    counts = sparse.csr_matrix(
+        (np.ones(len(unit_index)), (unit_index, value_index)),
+        shape=(int(unit_index.max()) + 1, len(distinct_values)),
+    )
+    counts.sum_duplicates()
+    sizes = np.asarray(counts.sum(axis=1)).ravel()
+    # o[c][k] = Σ_u n_uc (n_uk − [c = k]) / (m_u − 1)
+    scaled = sparse.diags(1.0 / (sizes - 1.0)) @ counts
+    matrix = np.asarray((scaled.T @ counts).todense()) - np.diag(
+        np.asarray(scaled.sum(axis=0)).ravel()
+    )
+    return (matrix, distinct_values), (counts.data, sizes)

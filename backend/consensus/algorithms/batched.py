@@ -156,9 +156,7 @@ def _score_group_reference(
             ballot_taus=tuple(None for _ in ballots),
         )
     strengths = bradley_terry_scores(restricted, regularization=regularization)
-    position_rows = [
-        [ballot.index(candidate) for candidate in order] for ballot in restricted
-    ]
+    position_rows = [[ballot.index(candidate) for candidate in order] for ballot in restricted]
     taus: list[float | None] = []
     for left_out, ballot in enumerate(restricted):
         others = restricted[:left_out] + restricted[left_out + 1 :]
@@ -198,20 +196,7 @@ def _score_bucket(
     groups: Sequence[Sequence[Sequence[C]]], size: int, regularization: float
 ) -> list[GroupRanking[C]]:
     """Groups whose ballots all rank the same ``size`` candidates."""
-    # Candidates are numbered by their place on the group's earliest ballot, which
-    # is also the tie-breaking ranking of candidates: a lower number ranks higher.
-    local_rows: list[list[int]] = []
-    ballot_counts: list[int] = []
-    for ballots in groups:
-        number = {candidate: index for index, candidate in enumerate(ballots[0])}
-        for ballot in ballots:
-            local_rows.append([number[candidate] for candidate in ballot])
-        ballot_counts.append(len(ballots))
-    # ranked[n, r]: the candidate ballot n puts in place r; place[n, i]: where it
-    # puts candidate i.
-    ranked = np.asarray(local_rows, dtype=np.intp).reshape(len(local_rows), size)
-    place = np.argsort(ranked, axis=1).astype(np.intp)
-    counts = np.asarray(ballot_counts, dtype=np.intp)
+    ranked, place, counts = _local_ballots(groups, size)
     starts = np.concatenate([[0], np.cumsum(counts)[:-1]]).astype(np.intp)
     group_of_ballot = np.repeat(np.arange(len(groups)), counts)
 
@@ -228,35 +213,133 @@ def _score_bucket(
         ranked, place, preference, margins, starts, counts, group_of_ballot, size
     )
 
+    # Everything below per group at once, then converted to Python lists in one go.
+    group_count = len(groups)
+    order_local = np.argsort(consensus_place, axis=1, kind="stable")
+    ordered_margins = np.take_along_axis(margins, order_local[:, :, None], axis=1)
+    ordered_margins = np.take_along_axis(ordered_margins, order_local[:, None, :], axis=2)
+    positive_minimum = np.where(ordered_margins > 0, ordered_margins, np.iinfo(np.int32).max).min(
+        axis=(1, 2)
+    )
+    has_positive = np.any(ordered_margins > 0, axis=(1, 2))
+    neighbours = ordered_margins[:, np.arange(size - 1), np.arange(1, size)]
+    tie_resolved = np.any(neighbours <= 0, axis=1)
+    ordered_scores = np.take_along_axis(strengths, order_local, axis=1)
+
+    order_lists = order_local.tolist()
+    margin_lists = ordered_margins.tolist()
+    minimum_list = np.where(has_positive, positive_minimum, 0).tolist()
+    tie_list = tie_resolved.tolist()
+    score_lists = ordered_scores.tolist()
+    concordance_list = [None if np.isnan(value) else value for value in concordance.tolist()]
+    tau_list = [None if np.isnan(value) else value for value in taus.tolist()]
+    start_list = starts.tolist()
+
     results: list[GroupRanking[C]] = []
-    for group_index, ballots in enumerate(groups):
+    for group_index in range(group_count):
+        ballots = groups[group_index]
+        start = start_list[group_index]
+        ballot_taus = tuple(tau_list[start : start + len(ballots)])
         if not acyclic[group_index]:
-            # A cycle among the pairs: ranked pairs has to skip some, so run it.
-            results.append(_score_group_reference(ballots, regularization))
+            # A cycle among the pairs: ranked pairs has to skip some, so run it. The
+            # scores, W and τ do not depend on the order and stay vectorised.
+            reference = ranked_pairs(ballots)
+            strength_of = dict(zip(ballots[0], strengths[group_index].tolist(), strict=True))
+            results.append(
+                GroupRanking(
+                    order=reference.order,
+                    margins=tuple(
+                        tuple(
+                            0 if first == second else reference.margins[(first, second)]
+                            for second in reference.order
+                        )
+                        for first in reference.order
+                    ),
+                    min_locked_margin=reference.min_locked_margin,
+                    tie_resolved=reference.tie_resolved,
+                    scores=tuple(strength_of[candidate] for candidate in reference.order),
+                    kendalls_w=concordance_list[group_index],
+                    ballot_taus=ballot_taus,
+                )
+            )
             continue
-        order_local = np.argsort(consensus_place[group_index], kind="stable")
-        group_margins = margins[group_index][np.ix_(order_local, order_local)]
-        positive = group_margins[group_margins > 0]
-        neighbours = group_margins[np.arange(size - 1), np.arange(1, size)]
         first_ballot = ballots[0]
-        start = int(starts[group_index])
         results.append(
             GroupRanking(
-                order=tuple(first_ballot[int(index)] for index in order_local),
-                margins=tuple(tuple(int(value) for value in row) for row in group_margins),
-                min_locked_margin=int(positive.min()) if positive.size else 0,
-                tie_resolved=bool(np.any(neighbours <= 0)),
-                scores=tuple(float(strengths[group_index, index]) for index in order_local),
-                kendalls_w=(
-                    None if np.isnan(concordance[group_index]) else float(concordance[group_index])
-                ),
-                ballot_taus=tuple(
-                    None if np.isnan(value) else float(value)
-                    for value in taus[start : start + len(ballots)]
-                ),
+                order=tuple(first_ballot[index] for index in order_lists[group_index]),
+                margins=tuple(tuple(row) for row in margin_lists[group_index]),
+                min_locked_margin=minimum_list[group_index],
+                tie_resolved=tie_list[group_index],
+                scores=tuple(score_lists[group_index]),
+                kendalls_w=concordance_list[group_index],
+                ballot_taus=ballot_taus,
             )
         )
     return results
+
+
+def _local_ballots(
+    groups: Sequence[Sequence[Sequence[C]]], size: int
+) -> tuple[IndexArray, IndexArray, IndexArray]:
+    """Ballots with candidates numbered by their place on the group's earliest ballot.
+
+    That numbering is also the tie-breaking ranking of candidates: a lower number
+    ranks higher. Returns ``ranked[n, r]`` (the candidate ballot n puts in place r),
+    ``place[n, i]`` (where ballot n puts candidate i) and the ballots per group.
+    """
+    local_rows: list[list[int]] = []
+    ballot_counts: list[int] = []
+    for ballots in groups:
+        number = {candidate: index for index, candidate in enumerate(ballots[0])}
+        for ballot in ballots:
+            local_rows.append([number[candidate] for candidate in ballot])
+        ballot_counts.append(len(ballots))
+    ranked = np.asarray(local_rows, dtype=np.intp).reshape(len(local_rows), size)
+    place = np.argsort(ranked, axis=1).astype(np.intp)
+    return ranked, place, np.asarray(ballot_counts, dtype=np.intp)
+
+
+def ranking_pair_judgements(
+    groups: Sequence[Sequence[Sequence[C]]],
+) -> tuple[NDArray[np.int64], NDArray[np.int8], NDArray[np.intp]]:
+    """Every ballot's verdict on every pair of its group's candidates, in long form.
+
+    For Krippendorff's alpha "over sibling pairs": a unit is one pair of candidates
+    of one group, and each ballot judges it 1 (the candidate listed first on the
+    group's earliest ballot wins) or 0. Returns ``(units, values, group_of_unit)``,
+    one entry of ``units``/``values`` per judgement. Candidates are restricted to
+    those on every ballot of the group, as everywhere else.
+    """
+    unit_parts: list[NDArray[np.int64]] = []
+    value_parts: list[NDArray[np.int8]] = []
+    group_parts: list[NDArray[np.intp]] = []
+    next_unit = 0
+    by_size: dict[int, list[int]] = {}
+    restricted_groups: list[list[list[C]]] = []
+    for ballots in groups:
+        common = set(ballots[0]).intersection(*ballots[1:])
+        restricted_groups.append(
+            [[candidate for candidate in ballot if candidate in common] for ballot in ballots]
+        )
+    for group_index, ballots in enumerate(restricted_groups):
+        if len(ballots[0]) >= 2:
+            by_size.setdefault(len(ballots[0]), []).append(group_index)
+    for size, group_indices in sorted(by_size.items()):
+        _, place, counts = _local_ballots(
+            [restricted_groups[index] for index in group_indices], size
+        )
+        first, second = np.triu_indices(size, k=1)
+        pair_count = len(first)
+        verdicts = (place[:, first] < place[:, second]).astype(np.int8)
+        group_units = next_unit + np.arange(len(group_indices), dtype=np.int64) * pair_count
+        units = np.repeat(group_units, counts)[:, None] + np.arange(pair_count, dtype=np.int64)
+        unit_parts.append(units.ravel())
+        value_parts.append(verdicts.ravel())
+        group_parts.append(np.repeat(np.asarray(group_indices, dtype=np.intp), pair_count))
+        next_unit += len(group_indices) * pair_count
+    if not unit_parts:
+        return np.zeros(0, np.int64), np.zeros(0, np.int8), np.zeros(0, np.intp)
+    return np.concatenate(unit_parts), np.concatenate(value_parts), np.concatenate(group_parts)
 
 
 def _tournament_places(
@@ -333,6 +416,27 @@ def _leave_one_out_taus(
     return taus
 
 
+@dataclass(frozen=True)
+class _Ballots:
+    """Ballots of equal length grouped contiguously: ``ranked``/``place`` as in
+    ``_score_bucket``, ``starts`` the first row of each group."""
+
+    ranked: IndexArray
+    place: IndexArray
+    starts: IndexArray
+    group_of_ballot: IndexArray
+
+    @staticmethod
+    def of(ranked: IndexArray, place: IndexArray, counts: IndexArray) -> _Ballots:
+        starts = np.concatenate([[0], np.cumsum(counts)[:-1]]).astype(np.intp)
+        return _Ballots(ranked, place, starts, np.repeat(np.arange(len(counts)), counts))
+
+    def subset(self, groups: IndexArray, counts: IndexArray) -> _Ballots:
+        """The ballots of ``groups`` (sorted indices), renumbered 0…len(groups)−1."""
+        rows = np.isin(self.group_of_ballot, groups)
+        return _Ballots.of(self.ranked[rows], self.place[rows], counts[groups])
+
+
 def _plackett_luce(
     ranked: IndexArray,
     place: IndexArray,
@@ -345,66 +449,71 @@ def _plackett_luce(
 
     Damped Newton with Armijo backtracking, per group exactly as in
     ``bradley_terry._minimise_convex``: a group stops when its gradient or Newton
-    decrement is small enough, and the step length is chosen per group.
+    decrement is small enough, and the step length is chosen per group. Each
+    iteration only touches the ballots of the groups still iterating.
     """
+    counts = np.diff(np.append(starts, len(ranked))).astype(np.intp)
+    every_ballot = _Ballots.of(ranked, place, counts)
     parameters = np.zeros((group_count, size))
-    active = np.ones(group_count, dtype=bool)
-    group_of_ballot = np.repeat(np.arange(group_count), np.diff(np.append(starts, len(ranked))))
     identity = np.identity(size)
+    active = np.arange(group_count)
+    ballots = every_ballot
     for _ in range(_MAXIMUM_ITERATIONS):
-        value, gradient = _objective(parameters, ranked, place, starts, group_of_ballot, regularization)
-        converged = np.max(np.abs(gradient), axis=1) <= _GRADIENT_TOLERANCE
-        active &= ~converged
-        if not np.any(active):
-            break
-        hessian = _hessian(parameters, ranked, place, starts, group_of_ballot) + (
-            2.0 * regularization * identity
-        )
-        step = np.zeros_like(parameters)
-        step[active] = np.linalg.solve(hessian[active], gradient[active][:, :, None])[:, :, 0]
+        point = parameters[active]
+        value, gradient = _objective(point, ballots, regularization)
+        keep = np.max(np.abs(gradient), axis=1) > _GRADIENT_TOLERANCE
+        hessian = _hessian(point, ballots) + 2.0 * regularization * identity
+        step = np.zeros_like(point)
+        if np.any(keep):
+            step[keep] = np.linalg.solve(hessian[keep], gradient[keep][:, :, None])[:, :, 0]
         decrement = np.einsum("gi,gi->g", gradient, step)
-        active &= decrement > _CONVERGED_DECREMENT
-        if not np.any(active):
+        keep &= decrement > _CONVERGED_DECREMENT
+        if not np.any(keep):
+            active = active[:0]
             break
-        scale = np.where(active, 1.0, 0.0)
-        searching = active & (decrement > _FULL_STEP_DECREMENT)
-        while np.any(searching):
+        if not np.all(keep):
+            active, point, value, step, decrement = (
+                active[keep],
+                point[keep],
+                value[keep],
+                step[keep],
+                decrement[keep],
+            )
+            ballots = every_ballot.subset(active, counts)
+        scale = np.ones(len(active))
+        searching = np.flatnonzero(decrement > _FULL_STEP_DECREMENT)
+        while len(searching):
             trial_value, _ = _objective(
-                parameters - scale[:, None] * step,
-                ranked,
-                place,
-                starts,
-                group_of_ballot,
+                point[searching] - scale[searching, None] * step[searching],
+                ballots.subset(searching, np.diff(np.append(ballots.starts, len(ballots.ranked)))),
                 regularization,
             )
             too_long = (
-                searching
-                & (trial_value > value - 0.25 * scale * decrement)
-                & (scale > 1e-12)
-            )
-            scale[too_long] *= 0.5
-            searching = too_long
-        parameters = parameters - scale[:, None] * step
-        if not np.all(np.isfinite(parameters)):
+                trial_value > value[searching] - 0.25 * scale[searching] * decrement[searching]
+            ) & (scale[searching] > 1e-12)
+            searching = searching[too_long]
+            scale[searching] *= 0.5
+        parameters[active] = point - scale[:, None] * step
+        if not np.all(np.isfinite(parameters[active])):
             raise RuntimeError("Plackett–Luce estimation did not converge")
-    else:
-        if np.any(active):
-            raise RuntimeError("Plackett–Luce estimation did not converge")
+    if len(active):
+        raise RuntimeError("Plackett–Luce estimation did not converge")
     return parameters - parameters.mean(axis=1, keepdims=True)
 
 
 def _objective(
-    parameters: FloatArray,
-    ranked: IndexArray,
-    place: IndexArray,
-    starts: IndexArray,
-    group_of_ballot: IndexArray,
-    regularization: float,
+    parameters: FloatArray, ballots: _Ballots, regularization: float
 ) -> tuple[FloatArray, FloatArray]:
     """Per group: the penalised negative log-likelihood and its gradient.
 
     The formulas of ``bradley_terry._negative_log_likelihood``, one ballot per row.
     """
+    ranked, place, starts, group_of_ballot = (
+        ballots.ranked,
+        ballots.place,
+        ballots.starts,
+        ballots.group_of_ballot,
+    )
     size = ranked.shape[1]
     strengths = np.take_along_axis(parameters[group_of_ballot], ranked, axis=1)
     tail_log_sums = np.logaddexp.accumulate(strengths[:, ::-1], axis=1)[:, ::-1]
@@ -416,24 +525,22 @@ def _objective(
     column_gradient[:, : size - 1] -= 1.0
     # Back from places to candidates: candidate i sits in column place[n, i].
     ballot_gradient = np.take_along_axis(column_gradient, place, axis=1)
-    value = np.add.reduceat(ballot_values, starts) + regularization * np.sum(
-        parameters**2, axis=1
-    )
+    value = np.add.reduceat(ballot_values, starts) + regularization * np.sum(parameters**2, axis=1)
     gradient = np.add.reduceat(ballot_gradient, starts, axis=0) + 2.0 * regularization * parameters
     return value, gradient
 
 
-def _hessian(
-    parameters: FloatArray,
-    ranked: IndexArray,
-    place: IndexArray,
-    starts: IndexArray,
-    group_of_ballot: IndexArray,
-) -> FloatArray:
+def _hessian(parameters: FloatArray, ballots: _Ballots) -> FloatArray:
     """Per group: the Hessian of the negative log-likelihood (penalty not included).
 
     The formulas of ``bradley_terry._negative_log_likelihood_hessian``.
     """
+    ranked, place, starts, group_of_ballot = (
+        ballots.ranked,
+        ballots.place,
+        ballots.starts,
+        ballots.group_of_ballot,
+    )
     size = ranked.shape[1]
     strengths = np.take_along_axis(parameters[group_of_ballot], ranked, axis=1)
     tail_log_sums = np.logaddexp.accumulate(strengths[:, ::-1], axis=1)[:, ::-1]

@@ -136,7 +136,7 @@ class _Votes:
         )
         self.zero_votes_per_worker = np.bincount(
             self.worker, weights=1.0 - self.label, minlength=self.worker_count
-        )
+        ).astype(np.float64)
 
 
 @dataclass

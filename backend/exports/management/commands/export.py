@@ -25,6 +25,9 @@ def describe(error: ArborError) -> str:
 
 
 class Command(BaseCommand):
+    # The system checks import every URL and view module (the consensus code pulls in
+    # scipy): seconds and ~90 MB per run that a data command does not need.
+    requires_system_checks: list[str] = []
     help = (
         "Export a project's trees (oasst-trees, oasst-messages, preferences, sft, parquet) "
         "to a file; a .gz output is gzipped. Ids are anonymised unless --no-anonymize."

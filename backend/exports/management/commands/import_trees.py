@@ -17,6 +17,9 @@ SHOWN_ERRORS = 50
 
 
 class Command(BaseCommand):
+    # The system checks import every URL and view module (the consensus code pulls in
+    # scipy): seconds and ~90 MB per run that a data command does not need.
+    requires_system_checks: list[str] = []
     help = (
         "Import Open-Assistant trees JSONL or ShareGPT conversations into a project. Bad lines "
         "are reported and skipped (with --strict, nothing is imported if any line is bad); "

@@ -1,0 +1,217 @@
+"""Reads of consensus results for the API, exports and other apps.
+
+For exports (one call per batch of messages):
+
+    from backend.consensus.selectors import message_consensus_extras
+    extras = message_consensus_extras(message_ids)   # {message_id: {...}}
+
+Every id asked for gets an entry (with Nones where nothing is known), in the shape
+documented on :func:`message_consensus_extras`; three queries per call whatever the
+number of ids.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import datetime
+from typing import Any
+
+from django.db.models import QuerySet
+
+from backend.consensus.models import (
+    AgreementSnapshot,
+    AnnotatorQuality,
+    MessageLabels,
+    RankingResult,
+    RescoreRun,
+)
+from backend.projects.models import Project
+from backend.trees.models import Message
+
+_RESULT_COLUMNS = (
+    "pk",
+    "parent_id",
+    "work_item_id",
+    "order",
+    "scores",
+    "min_locked_margin",
+    "voter_count",
+    "tie_resolved",
+    "kendalls_w",
+    "algorithm",
+    "algorithm_version",
+    "score_algorithm",
+    "score_algorithm_version",
+    "computed_at",
+)
+
+
+def _current_results(parent_ids: Iterable[int]) -> dict[int, dict[str, Any]]:
+    """The result that speaks for each parent's replies now: that of its newest
+    ranking work item (ballots on an older item were superseded when the group
+    changed); item-less (imported) ballots only where no item has a result."""
+    current: dict[int, dict[str, Any]] = {}
+    rows = (
+        RankingResult.objects.filter(parent_id__in=list(parent_ids))
+        .order_by("parent_id", "work_item_id")
+        .values(*_RESULT_COLUMNS)
+    )
+    for row in rows:
+        held = current.get(row["parent_id"])
+        if held is None or held["work_item_id"] is None or (
+            row["work_item_id"] is not None and row["work_item_id"] > held["work_item_id"]
+        ):
+            current[row["parent_id"]] = row
+    return current
+
+
+def _confidence(row: dict[str, Any]) -> float | None:
+    if row["min_locked_margin"] is None or not row["voter_count"]:
+        return None
+    return float(row["min_locked_margin"]) / float(row["voter_count"])
+
+
+def ranking_group_view(row: dict[str, Any]) -> dict[str, Any]:
+    """A sibling group's consensus as the API and exports show it."""
+    return {
+        "parent_id": row["parent_id"],
+        "order": row["order"],
+        "scores": row["scores"],
+        "confidence": _confidence(row),
+        "min_locked_margin": row["min_locked_margin"],
+        "voter_count": row["voter_count"],
+        "tie_resolved": row["tie_resolved"],
+        "kendalls_w": row["kendalls_w"],
+        "algorithm": f"{row['algorithm']}/{row['algorithm_version']}",
+        "score_algorithm": f"{row['score_algorithm']}/{row['score_algorithm_version']}",
+        "computed_at": row["computed_at"],
+    }
+
+
+def message_consensus_extras(message_ids: Iterable[int]) -> dict[int, dict[str, Any]]:
+    """Per message: its consensus next to Open-Assistant's fields.
+
+    ``{message_id: {"score", "rank_confidence", "ranking_voters", "labels",
+    "acceptance"}}`` where
+
+    * ``score``: Plackett–Luce log-strength among its siblings (zero-centred per
+      group; exp(s_a − s_b) estimates the odds that a beats b), None when unranked;
+    * ``rank_confidence``: the group's smallest locked ranked-pairs margin as a share
+      of its voters (0 … 1), None when unranked; ``ranking_voters`` their number;
+    * ``labels``: ``{label: {"kind", "count", "mean", "ci_low", "ci_high"}}`` with
+      95 % intervals, flags also ``"posterior"`` and ``"posterior_method"``
+      (``labels_ci`` in the issue's words); ``{}`` without label votes;
+    * ``acceptance``: ``{"rule", "score", "is_accepted"}`` on the current votes, or
+      None without label votes.
+    """
+    ids = list(dict.fromkeys(message_ids))
+    parents = dict(Message.objects.filter(pk__in=ids).values_list("pk", "parent_id"))
+    results = _current_results({parent for parent in parents.values() if parent is not None})
+    labels = {
+        row[0]: row[1:]
+        for row in MessageLabels.objects.filter(message_id__in=ids).values_list(
+            "message_id", "labels", "acceptance_rule", "acceptance_score", "is_accepted"
+        )
+    }
+    extras: dict[int, dict[str, Any]] = {}
+    for message_id in ids:
+        score = confidence = voters = None
+        result = results.get(parents.get(message_id))  # type: ignore[arg-type]
+        if result is not None and message_id in result["order"]:
+            score = result["scores"][result["order"].index(message_id)]
+            confidence = _confidence(result)
+            voters = result["voter_count"]
+        label_row = labels.get(message_id)
+        extras[message_id] = {
+            "score": score,
+            "rank_confidence": confidence,
+            "ranking_voters": voters,
+            "labels": label_row[0] if label_row else {},
+            "acceptance": (
+                {"rule": label_row[1], "score": label_row[2], "is_accepted": label_row[3]}
+                if label_row
+                else None
+            ),
+        }
+    return extras
+
+
+def message_scores(message_ids: Iterable[int]) -> dict[int, float | None]:
+    return {
+        message_id: extra["score"]
+        for message_id, extra in message_consensus_extras(message_ids).items()
+    }
+
+
+def tree_ranking_groups(*, tree_id: int) -> list[dict[str, Any]]:
+    """The current consensus of every ranked sibling group of a tree, by parent id."""
+    parent_ids = (
+        RankingResult.objects.filter(tree_id=tree_id).values_list("parent_id", flat=True).distinct()
+    )
+    current = _current_results(parent_ids)
+    return [ranking_group_view(current[parent]) for parent in sorted(current)]
+
+
+def agreement_latest(*, project: Project) -> dict[str, Any] | None:
+    """The newest agreement snapshot of a project: ``{"taken_at", "labels":
+    {label: {task_kind or "all": metrics}}, "rankings": {task_kind or "all": metrics}}``."""
+    taken_at = (
+        AgreementSnapshot.objects.filter(project=project)
+        .order_by("-taken_at")
+        .values_list("taken_at", flat=True)
+        .first()
+    )
+    if taken_at is None:
+        return None
+    return {
+        "taken_at": taken_at,
+        **_agreement_tables(AgreementSnapshot.objects.filter(project=project, taken_at=taken_at)),
+    }
+
+
+def agreement_history(
+    *, project: Project, since: datetime | None = None, limit: int = 100
+) -> list[dict[str, Any]]:
+    """Snapshots over time, oldest first (the newest ``limit`` of them)."""
+    snapshots = AgreementSnapshot.objects.filter(project=project)
+    if since is not None:
+        snapshots = snapshots.filter(taken_at__gte=since)
+    moments = list(
+        snapshots.order_by("-taken_at").values_list("taken_at", flat=True).distinct()[:limit]
+    )
+    rows = snapshots.filter(taken_at__in=moments)
+    by_moment: dict[datetime, list[AgreementSnapshot]] = {}
+    for row in rows.order_by("taken_at", "pk"):
+        by_moment.setdefault(row.taken_at, []).append(row)
+    return [
+        {"taken_at": moment, **_agreement_tables(by_moment[moment])}
+        for moment in sorted(by_moment)
+    ]
+
+
+def _agreement_tables(rows: Iterable[AgreementSnapshot] | QuerySet[AgreementSnapshot]) -> dict[str, Any]:
+    labels: dict[str, dict[str, Any]] = {}
+    rankings: dict[str, Any] = {}
+    for row in rows:
+        metrics = {
+            "alpha": row.alpha,
+            "level": row.level,
+            "pairwise_agreement": row.pairwise_agreement,
+            "units": row.unit_count,
+            "judgements": row.judgement_count,
+        }
+        scope = row.task_kind or "all"
+        if row.label:
+            labels.setdefault(row.label, {})[scope] = metrics
+        else:
+            rankings[scope] = {**metrics, "kendalls_w": row.kendalls_w}
+    return {"labels": labels, "rankings": rankings}
+
+
+def annotator_quality_of(*, project: Project) -> QuerySet[AnnotatorQuality]:
+    """Everyone's measured quality in a project (the trollboard reads this)."""
+    return AnnotatorQuality.objects.filter(project=project).select_related("user")
+
+
+def rescore_latest(*, project: Project) -> RescoreRun | None:
+    return RescoreRun.objects.filter(project=project).order_by("-started_at").first()

@@ -1,0 +1,102 @@
+"""Scoring sibling groups: ranked pairs order, Plackett–Luce scores, agreement."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from django.db import transaction
+from django.db.models import Max
+from django.utils import timezone
+
+from backend.consensus import versions
+from backend.consensus.loading import load_ranking_groups
+from backend.consensus.models import RankingResult, RankingVote
+from backend.consensus.scoring.rankings import ScoredGroup, score_groups
+from backend.trees.models import Message, Tree
+
+
+def ranking_result_build(scored: ScoredGroup, *, project_id: int, now: datetime) -> RankingResult:
+    """The (unsaved) row for one scored group."""
+    ranking = scored.ranking
+    votes = scored.votes
+    return RankingResult(
+        project_id=project_id,
+        tree_id=votes.tree_id,
+        parent_id=votes.parent_id,
+        work_item_id=votes.work_item_id,
+        algorithm=versions.RANKED_PAIRS[0],
+        algorithm_version=versions.RANKED_PAIRS[1],
+        score_algorithm=versions.PLACKETT_LUCE[0],
+        score_algorithm_version=versions.PLACKETT_LUCE[1],
+        order=list(ranking.order),
+        margins=[list(row) for row in ranking.margins],
+        scores=list(scored.scores),
+        min_locked_margin=ranking.min_locked_margin,
+        tie_resolved=ranking.tie_resolved,
+        kendalls_w=None if ranking.kendalls_w is None else round(ranking.kendalls_w, 9),
+        voter_count=len(votes.ballots),
+        votes_digest=scored.votes_digest,
+        last_vote_at=scored.last_vote_at,
+        computed_at=now,
+    )
+
+
+def is_current(row: RankingResult, *, votes_digest: str) -> bool:
+    """Whether a stored result was computed from these ballots by today's rules."""
+    return (
+        row.votes_digest == votes_digest
+        and row.algorithm_version == versions.RANKED_PAIRS[1]
+        and row.score_algorithm_version == versions.PLACKETT_LUCE[1]
+    )
+
+
+def ranking_group_score(*, parent_id: int, work_item_id: int | None = None) -> RankingResult | None:
+    """Score the ballots of one sibling group and store the result; None without ballots.
+
+    The group is the ranking work item ``work_item_id`` under ``parent_id`` or, when
+    not given, the newest item under it that has ballots (imported ballots without an
+    item when there is none). The result depends only on the stored ballots and
+    their timestamps, so scoring again — here, from the Celery task, or in a project
+    rescore — gives the same row; an unchanged result is not rewritten. The parent
+    row is locked while writing, so two scorers of one group take turns.
+    """
+    if work_item_id is None:
+        work_item_id = RankingVote.objects.filter(
+            parent_id=parent_id, work_item__isnull=False
+        ).aggregate(newest=Max("work_item_id"))["newest"]
+    groups = load_ranking_groups(
+        parent_id=parent_id, work_item_id=work_item_id, itemless=work_item_id is None
+    )
+    if not groups:
+        return None
+    scored = score_groups(groups)[0]
+    project_id = Tree.objects.values_list("project_id", flat=True).get(pk=scored.votes.tree_id)
+    with transaction.atomic():
+        # NO KEY UPDATE: replies may still be inserted under the parent meanwhile.
+        Message.objects.select_for_update(no_key=True).filter(pk=parent_id).first()
+        existing = RankingResult.objects.filter(parent_id=parent_id, work_item_id=work_item_id)
+        if work_item_id is None:
+            existing = RankingResult.objects.filter(parent_id=parent_id, work_item__isnull=True)
+        stored = existing.first()
+        if stored is not None and is_current(stored, votes_digest=scored.votes_digest):
+            return stored
+        row = ranking_result_build(scored, project_id=project_id, now=timezone.now())
+        if stored is not None:
+            row.pk = stored.pk
+        row.save()
+        return row
+
+
+def ranking_group_schedule(*, parent_id: int, work_item_id: int | None) -> None:
+    """Score the group in Celery once the transaction that completed it commits.
+
+    ``robust``: a broker outage must not turn a stored vote into an error; the group
+    is scored anyway when its tree is scored, and by the next rescore.
+    """
+
+    def enqueue() -> None:
+        from tasks.consensus import score_ranking_group
+
+        score_ranking_group.delay(parent_id, work_item_id)
+
+    transaction.on_commit(enqueue, robust=True)

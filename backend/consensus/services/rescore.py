@@ -1,0 +1,511 @@
+"""Re-scoring a whole project from its stored votes.
+
+The rescore reads every ballot and label vote of the project once (one query each),
+computes everything in NumPy — ranked pairs and Plackett–Luce per sibling group,
+Dawid–Skene per flag, annotator quality, label aggregates, agreement — and writes
+only what changed, in one transaction. It is a function of the stored votes, their
+timestamps and the gold answers: running it twice changes nothing the second time,
+and the order the votes arrived in does not matter (``backend.consensus.loading``).
+
+Message ranks of trees that are ready for export follow the new orders, as
+``tree_score`` would set them. Acceptance decisions already taken
+(``Message.review_result``) are lifecycle events and stay: the rescore stores what the
+rule says now on ``MessageLabels`` and counts the messages where the two differ, for
+moderators to look at.
+
+Concurrency: votes that arrive while a rescore computes are scored by their own
+Celery task; just before writing, the rescore re-counts each group's and message's
+votes and leaves alone those whose votes changed since it read them, so it never
+overwrites a fresher result with a stale one.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import defaultdict
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
+
+from django.db import IntegrityError, transaction
+from django.db.models import Count, Max
+from django.utils import timezone
+
+from backend.assignments.models import RANK_KINDS, WorkItem
+from backend.audit.services import audit_record
+from backend.common.errors import Conflict
+from backend.consensus import versions
+from backend.consensus.loading import (
+    LabelVotes,
+    label_kinds,
+    load_gold,
+    load_label_votes,
+    load_ranking_groups,
+)
+from backend.consensus.models import (
+    AgreementSnapshot,
+    AnnotatorQuality,
+    LabelModel,
+    LabelVote,
+    MessageLabels,
+    RankingResult,
+    RankingVote,
+    RescoreRun,
+    RescoreState,
+)
+from backend.consensus.scoring.agreement import AgreementRow, label_agreement, ranking_agreement
+from backend.consensus.scoring.labels import FlagFit, aggregate_messages, fit_flag
+from backend.consensus.scoring.quality import AnnotatorStats, annotator_stats
+from backend.consensus.scoring.rankings import ScoredGroup, score_groups
+from backend.consensus.services import bulk
+from backend.consensus.services.labels import labels_upsert, message_labels_build
+from backend.consensus.services.ranking import is_current, ranking_result_build
+from backend.projects.models import Project, VoteWeighting
+from backend.trees.models import Message, TreeState
+
+logger = logging.getLogger(__name__)
+
+Progress = Callable[[str, int, int], None]
+
+# A run still "running" after this long died without finishing; a new one may start.
+STALE_RUN_AFTER = timedelta(hours=2)
+
+
+@dataclass
+class _Computed:
+    groups: list[ScoredGroup]
+    votes: LabelVotes
+    kinds: dict[str, str]
+    gold: dict[tuple[int, str], float]
+    fits: list[FlagFit]
+    people: dict[int, AnnotatorStats]
+    aggregates: list[Any]
+    agreement: list[AgreementRow]
+
+
+def project_rescore(
+    *,
+    project_id: int,
+    progress: Progress | None = None,
+    requested_by_id: int | None = None,
+) -> RescoreRun:
+    """Re-score every sibling group, message and annotator of a project.
+
+    One rescore of a project runs at a time (a partial unique index on running
+    runs); a second one is refused with ``rescore_running``. Progress is reported as
+    ``progress(stage, done, total)`` and stored on the run.
+    """
+    project = Project.objects.get(pk=project_id)
+    run = _start_run(project, requested_by_id)
+    report = progress or (lambda stage, done, total: None)
+    try:
+        computed = _compute(project, run, report)
+        report("write", 0, 1)
+        _set_stage(run, "write", 0.9)
+        with transaction.atomic():
+            counts = _write(project, computed)
+            run.state = RescoreState.SUCCEEDED
+            run.finished_at = timezone.now()
+            run.stage = "done"
+            run.progress = 1.0
+            run.counts = counts
+            run.save(update_fields=["state", "finished_at", "stage", "progress", "counts"])
+            audit_record(
+                action="consensus.rescored",
+                target_type="project",
+                target_id=project.pk,
+                actor_id=requested_by_id,
+                project_id=project.pk,
+                after={"run": run.pk, "algorithms": run.algorithms, "counts": counts},
+            )
+        report("write", 1, 1)
+        return run
+    except Exception as error:
+        logger.exception("rescore of project %s failed", project_id)
+        RescoreRun.objects.filter(pk=run.pk).update(
+            state=RescoreState.FAILED,
+            finished_at=timezone.now(),
+            error=f"{type(error).__name__}: {error}",
+        )
+        raise
+
+
+def _start_run(project: Project, requested_by_id: int | None) -> RescoreRun:
+    now = timezone.now()
+    RescoreRun.objects.filter(
+        project=project, state=RescoreState.RUNNING, started_at__lt=now - STALE_RUN_AFTER
+    ).update(state=RescoreState.FAILED, finished_at=now, error="abandoned (no progress)")
+    try:
+        with transaction.atomic():
+            return RescoreRun.objects.create(
+                project=project,
+                started_at=now,
+                stage="load",
+                algorithms=versions.as_dict(),
+                requested_by_id=requested_by_id,
+            )
+    except IntegrityError as error:
+        raise Conflict(
+            "rescore_running", f"Project {project.slug} is being re-scored already."
+        ) from error
+
+
+def _set_stage(run: RescoreRun, stage: str, fraction: float) -> None:
+    run.stage, run.progress = stage, fraction
+    RescoreRun.objects.filter(pk=run.pk).update(stage=stage, progress=fraction)
+
+
+# --- Computing ------------------------------------------------------------------------
+
+
+def _compute(project: Project, run: RescoreRun, report: Progress) -> _Computed:
+    report("rankings", 0, 1)
+    _set_stage(run, "rankings", 0.0)
+    ranking_groups = load_ranking_groups(project_id=project.pk)
+    report("rankings", 0, len(ranking_groups))
+    groups = score_groups(ranking_groups)
+    report("rankings", len(groups), len(ranking_groups))
+
+    _set_stage(run, "labels", 0.3)
+    votes = load_label_votes(project_id=project.pk)
+    gold = load_gold(project_id=project.pk)
+    kinds = label_kinds(project, votes.label_names, votes)
+    flags = [name for name in votes.label_names if kinds[name] == "flag"]
+    report("labels", 0, len(votes))
+    fits = []
+    for done, name in enumerate(flags):
+        code = votes.label_names.index(name)
+        mask = votes.label == code
+        fits.append(
+            fit_flag(
+                label=name,
+                messages=votes.message[mask],
+                users=votes.user[mask],
+                values=votes.value[mask],
+                gold={message: value for (message, label), value in gold.items() if label == name},
+            )
+        )
+        report(f"dawid-skene {name}", done + 1, len(flags))
+
+    _set_stage(run, "quality", 0.6)
+    people = annotator_stats(votes=votes, fits=fits, gold=gold, groups=groups)
+    report("annotators", len(people), len(people))
+
+    weights = None
+    if project.vote_weighting == VoteWeighting.RELIABILITY:
+        weights = {user: row.weight for user, row in people.items()}
+    aggregates = aggregate_messages(
+        votes,
+        kinds=kinds,
+        posteriors={fit.label: (fit.messages, fit.posteriors, fit.method) for fit in fits},
+        gold=gold,
+        weights=weights,
+        rule=project.acceptance_rule,
+        threshold=project.acceptance_threshold,
+    )
+    report("labels", len(votes), len(votes))
+
+    _set_stage(run, "agreement", 0.8)
+    agreement = label_agreement(votes, kinds) + ranking_agreement(groups)
+    report("agreement", len(agreement), len(agreement))
+    return _Computed(groups, votes, kinds, gold, fits, people, aggregates, agreement)
+
+
+# --- Writing --------------------------------------------------------------------------
+
+
+def _write(project: Project, computed: _Computed) -> dict[str, int]:
+    now = timezone.now()
+    counts: dict[str, int] = {}
+    fresh_groups = _unchanged_since_read(project, computed.groups, counts)
+    counts.update(_write_rankings(project, fresh_groups, now))
+    counts.update(_write_ranks(project, computed.groups))
+    counts.update(_write_label_models(project, computed.fits, now))
+    counts.update(_write_annotators(project, computed.people, now))
+    counts.update(_write_labels(project, computed, now))
+    AgreementSnapshot.objects.bulk_create(
+        [
+            AgreementSnapshot(
+                project=project,
+                taken_at=now,
+                task_kind=row.task_kind,
+                label=row.label,
+                level=row.level,
+                alpha=row.alpha,
+                pairwise_agreement=row.pairwise_agreement,
+                kendalls_w=row.kendalls_w,
+                unit_count=row.unit_count,
+                judgement_count=row.judgement_count,
+                algorithm=versions.AGREEMENT[0],
+                algorithm_version=versions.AGREEMENT[1],
+            )
+            for row in computed.agreement
+        ]
+    )
+    counts["agreement_rows"] = len(computed.agreement)
+    counts["ranking_groups"] = len(computed.groups)
+    counts["ranking_votes"] = sum(len(group.votes.ballots) for group in computed.groups)
+    counts["label_votes"] = len(computed.votes)
+    counts["messages_labelled"] = len(computed.aggregates)
+    counts["annotators"] = len(computed.people)
+    return counts
+
+
+def _unchanged_since_read(
+    project: Project, groups: Sequence[ScoredGroup], counts: dict[str, int]
+) -> list[ScoredGroup]:
+    """The groups whose ballots are still exactly those read (count and latest time)."""
+    current = {
+        (row["parent_id"], row["work_item_id"]): (row["count"], row["last"])
+        for row in RankingVote.objects.filter(parent__tree__project=project)
+        .order_by()
+        .values("parent_id", "work_item_id")
+        .annotate(count=Count("pk"), last=Max("created_at"))
+    }
+    fresh = [
+        group
+        for group in groups
+        if current.get(group.votes.key) == (len(group.votes.ballots), group.last_vote_at)
+    ]
+    counts["ranking_groups_changed_meanwhile"] = len(groups) - len(fresh)
+    return fresh
+
+
+def _write_rankings(project: Project, groups: Sequence[ScoredGroup], now: Any) -> dict[str, int]:
+    stored: dict[tuple[int, int | None], tuple[int, str, int, int]] = {
+        (parent, item): (pk, digest, version, score_version)
+        for pk, parent, item, digest, version, score_version in RankingResult.objects.filter(
+            project=project
+        ).values_list(
+            "pk",
+            "parent_id",
+            "work_item_id",
+            "votes_digest",
+            "algorithm_version",
+            "score_algorithm_version",
+        )
+    }
+    replaced: list[int] = []
+    new_rows: list[RankingResult] = []
+    for group in groups:
+        existing = stored.get(group.votes.key)
+        if existing is not None:
+            probe = RankingResult(
+                votes_digest=existing[1],
+                algorithm_version=existing[2],
+                score_algorithm_version=existing[3],
+            )
+            if is_current(probe, votes_digest=group.votes_digest):
+                continue
+            replaced.append(existing[0])
+        new_rows.append(ranking_result_build(group, project_id=project.pk, now=now))
+    bulk.delete_by_pk(RankingResult, replaced)
+    bulk.insert(RankingResult, new_rows)
+    return {"ranking_results_written": len(new_rows)}
+
+
+def _write_ranks(project: Project, groups: Sequence[ScoredGroup]) -> dict[str, int]:
+    """Message ranks of ready trees, as ``tree_score`` sets them: each sibling group
+    as it is now takes the order of the newest ranking item offering exactly that
+    group; messages in no such group are unranked."""
+    messages = list(
+        Message.objects.filter(
+            tree__project=project, tree__state=TreeState.READY_FOR_EXPORT
+        ).values_list("pk", "parent_id", "review_result", "is_deleted", "rank")
+    )
+    if not messages:
+        return {"ranks_changed": 0}
+    children: dict[int, list[int]] = defaultdict(list)
+    for pk, parent, review_result, is_deleted, _ in messages:
+        if parent is not None and review_result is True and not is_deleted:
+            children[parent].append(pk)
+    newest_item: dict[int, tuple[int, list[int]]] = {}
+    for item, target, candidate_ids in (
+        WorkItem.objects.filter(
+            tree__project=project, tree__state=TreeState.READY_FOR_EXPORT, kind__in=RANK_KINDS
+        )
+        .order_by("pk")
+        .values_list("pk", "target_id", "candidate_ids")
+    ):
+        newest_item[target] = (item, candidate_ids)
+    orders = {group.votes.key: group.ranking.order for group in groups}
+    ranks: dict[int, int | None] = {}
+    ranked_ids: set[int] = set()
+    for parent, siblings in children.items():
+        found = newest_item.get(parent)
+        if len(siblings) < 2 or found is None or sorted(found[1]) != sorted(siblings):
+            continue
+        item, candidate_ids = found
+        ranked_ids.update(candidate_ids)
+        order = orders.get((parent, item))
+        if order is None:
+            continue  # no ballots: left as it is, as ``tree_score`` does
+        position = {message: index for index, message in enumerate(order)}
+        for candidate in candidate_ids:
+            ranks[candidate] = position.get(candidate)
+    changes = []
+    for pk, _, _, _, rank in messages:
+        wanted = ranks.get(pk, rank if pk in ranked_ids else None)
+        if wanted != rank:
+            changes.append((pk, wanted))
+    bulk.update_integer_column(Message, "rank", changes)
+    return {"ranks_changed": len(changes)}
+
+
+def _write_label_models(project: Project, fits: Sequence[FlagFit], now: Any) -> dict[str, int]:
+    LabelModel.objects.filter(project=project).exclude(
+        label__in=[fit.label for fit in fits]
+    ).delete()
+    LabelModel.objects.bulk_create(
+        [
+            LabelModel(
+                project=project,
+                label=fit.label,
+                method=fit.method,
+                prevalence=fit.prevalence,
+                typical_sensitivity=fit.typical_sensitivity,
+                typical_specificity=fit.typical_specificity,
+                item_count=fit.item_count,
+                vote_count=fit.vote_count,
+                overlap=fit.overlap,
+                iterations=fit.iterations,
+                converged=fit.converged,
+                log_likelihood=fit.log_likelihood,
+                algorithm=versions.DAWID_SKENE[0],
+                algorithm_version=versions.DAWID_SKENE[1],
+                fitted_at=now,
+            )
+            for fit in fits
+        ],
+        update_conflicts=True,
+        unique_fields=["project", "label"],
+        update_fields=[
+            "method",
+            "prevalence",
+            "typical_sensitivity",
+            "typical_specificity",
+            "item_count",
+            "vote_count",
+            "overlap",
+            "iterations",
+            "converged",
+            "log_likelihood",
+            "algorithm",
+            "algorithm_version",
+            "fitted_at",
+        ],
+    )
+    return {"label_models": len(fits)}
+
+
+_QUALITY_FIELDS = [
+    "label_vote_count",
+    "ds_accuracy",
+    "labels",
+    "gold_vote_count",
+    "gold_accuracy",
+    "ranking_count",
+    "tau_mean",
+    "tau_shrunk",
+    "first_pick_rate",
+    "last_pick_rate",
+    "position_bias_p_value",
+    "is_position_biased",
+    "random_p_value",
+    "is_random",
+    "weight",
+]
+
+
+def _write_annotators(
+    project: Project, people: Mapping[int, AnnotatorStats], now: Any
+) -> dict[str, int]:
+    stored = {
+        row[0]: tuple(row[1:])
+        for row in AnnotatorQuality.objects.filter(project=project).values_list(
+            "user_id", *_QUALITY_FIELDS, "algorithm_version"
+        )
+    }
+    changed = []
+    for user, person in people.items():
+        row = person.as_row()
+        values = (*(row[name] for name in _QUALITY_FIELDS), versions.ANNOTATOR_QUALITY[1])
+        if stored.get(user) == values:
+            continue
+        changed.append(
+            AnnotatorQuality(
+                project=project,
+                user_id=user,
+                algorithm=versions.ANNOTATOR_QUALITY[0],
+                algorithm_version=versions.ANNOTATOR_QUALITY[1],
+                computed_at=now,
+                **{name: row[name] for name in _QUALITY_FIELDS},
+            )
+        )
+    AnnotatorQuality.objects.bulk_create(
+        changed,
+        batch_size=2000,
+        update_conflicts=True,
+        unique_fields=["project", "user"],
+        update_fields=[*_QUALITY_FIELDS, "algorithm", "algorithm_version", "computed_at"],
+    )
+    gone = set(stored) - set(people)
+    AnnotatorQuality.objects.filter(project=project, user_id__in=list(gone)).delete()
+    return {"annotators_changed": len(changed)}
+
+
+def _write_labels(project: Project, computed: _Computed, now: Any) -> dict[str, int]:
+    current_counts = dict(
+        LabelVote.objects.filter(message__tree__project=project)
+        .order_by()
+        .values("message_id")
+        .annotate(count=Count("pk"))
+        .values_list("message_id", "count")
+    )
+    stored = {
+        row[0]: tuple(row[1:])
+        for row in MessageLabels.objects.filter(project=project).values_list(
+            "message_id",
+            "labels",
+            "acceptance_rule",
+            "acceptance_score",
+            "is_accepted",
+            "vote_count",
+            "algorithm_version",
+        )
+    }
+    changed = []
+    changed_meanwhile = 0
+    for aggregate in computed.aggregates:
+        if current_counts.get(aggregate.message_id) != aggregate.vote_count:
+            changed_meanwhile += 1
+            continue
+        values = (
+            aggregate.labels,
+            project.acceptance_rule,
+            aggregate.acceptance_score,
+            aggregate.is_accepted,
+            aggregate.vote_count,
+            versions.LABEL_AGGREGATE[1],
+        )
+        if stored.get(aggregate.message_id) == values:
+            continue
+        changed.append(message_labels_build(aggregate, project=project, now=now))
+    labels_upsert(changed)
+    decided = dict(
+        Message.objects.filter(tree__project=project, review_result__isnull=False).values_list(
+            "pk", "review_result"
+        )
+    )
+    disagreements = sum(
+        1
+        for aggregate in computed.aggregates
+        if aggregate.message_id in decided
+        and decided[aggregate.message_id] != aggregate.is_accepted
+    )
+    return {
+        "message_labels_written": len(changed),
+        "messages_changed_meanwhile": changed_meanwhile,
+        "acceptance_disagreements": disagreements,
+    }

@@ -1,0 +1,116 @@
+"""Human words for the machine names the engine uses (kinds, labels, reasons, states).
+
+All translatable; unknown names (a project's own labels) fall back to the name itself.
+"""
+
+from __future__ import annotations
+
+from django.utils.functional import Promise
+from django.utils.translation import gettext_lazy as _
+
+KIND_TITLES: dict[str, Promise] = {
+    "any": _("Any task"),
+    "initial_prompt": _("Write a prompt"),
+    "prompter_reply": _("Reply as the user"),
+    "assistant_reply": _("Reply as the assistant"),
+    "label_initial_prompt": _("Review a prompt"),
+    "label_prompter_reply": _("Review a user reply"),
+    "label_assistant_reply": _("Review an assistant reply"),
+    "rank_prompter_replies": _("Rank user replies"),
+    "rank_assistant_replies": _("Rank assistant replies"),
+}
+
+KIND_INSTRUCTIONS: dict[str, Promise] = {
+    "any": _("Whatever the conversations need most right now."),
+    "initial_prompt": _(
+        "Start a new conversation: write a question or request a real person might ask an assistant."
+    ),
+    "prompter_reply": _(
+        "Continue the conversation as the user: ask a follow-up, give more detail or push back."
+    ),
+    "assistant_reply": _(
+        "Write the assistant's next message: helpful, correct, honest and kind. Say when you are unsure."
+    ),
+    "label_initial_prompt": _("Read the prompt and answer the questions about it."),
+    "label_prompter_reply": _("Read the user's last message and answer the questions about it."),
+    "label_assistant_reply": _("Read the assistant's last message and answer the questions about it."),
+    "rank_prompter_replies": _("Order the user replies from best to worst."),
+    "rank_assistant_replies": _("Order the assistant replies from best to worst."),
+}
+
+ROLE_NAMES: dict[str, Promise] = {"prompter": _("User"), "assistant": _("Assistant")}
+
+# (question, description) per label.
+LABEL_QUESTIONS: dict[str, tuple[Promise, Promise]] = {
+    "spam": (_("Spam?"), _("Nonsense, advertising, off-topic or not a real attempt.")),
+    "fails_task": (_("Fails the task?"), _("The reply does not do what was asked.")),
+    "lang_mismatch": (_("Wrong language?"), _("Not written in the conversation's language.")),
+    "pii": (_("Personal data?"), _("Names, addresses, phone numbers or other private details.")),
+    "not_appropriate": (_("Inappropriate?"), _("Not suitable for a helpful assistant.")),
+    "hate_speech": (_("Hate speech?"), _("Attacks people for who they are.")),
+    "sexual_content": (_("Sexual content?"), _("Sexually explicit material.")),
+    "moral_judgement": (_("Moral judgement?"), _("Judges the person or their values.")),
+    "political_content": (_("Political content?"), _("Takes a political side.")),
+}
+
+# (low end, high end) per Likert scale.
+SCALE_ENDS: dict[str, tuple[Promise, Promise, Promise]] = {
+    "quality": (_("Quality"), _("Low"), _("High")),
+    "toxicity": (_("Toxicity"), _("Polite"), _("Rude")),
+    "humor": (_("Humour"), _("Serious"), _("Funny")),
+    "helpfulness": (_("Helpfulness"), _("Unhelpful"), _("Helpful")),
+    "creativity": (_("Creativity"), _("Ordinary"), _("Creative")),
+    "violence": (_("Violence"), _("Peaceful"), _("Violent")),
+}
+
+LIKERT_VALUES = ("0", "0.25", "0.5", "0.75", "1")
+
+SKIP_REASONS: tuple[tuple[str, Promise], ...] = (
+    ("unsure", _("I am not sure how to do this one")),
+    ("content", _("I would rather not work on this content")),
+    ("language", _("I do not know the language well enough")),
+    ("too_long", _("It would take me too long")),
+    ("other", _("Another reason")),
+)
+
+REPORT_REASONS: tuple[tuple[str, Promise], ...] = (
+    ("spam", _("Spam")),
+    ("pii", _("Personal data")),
+    ("inappropriate", _("Inappropriate or offensive")),
+    ("hate", _("Hate speech")),
+    ("wrong", _("Wrong or misleading")),
+    ("other", _("Something else")),
+)
+
+TREE_STATES: dict[str, Promise] = {
+    "prompt_review": _("prompt under review"),
+    "backlog": _("waiting"),
+    "growing": _("growing"),
+    "ranking": _("being ranked"),
+    "scoring": _("being scored"),
+    "ready_for_export": _("finished"),
+    "aborted_low_grade": _("rejected"),
+    "halted": _("halted"),
+    "scoring_failed": _("scoring failed"),
+}
+
+WINDOW_NAMES: dict[str, Promise] = {
+    "day": _("Today"),
+    "week": _("This week"),
+    "month": _("This month"),
+    "all": _("All time"),
+}
+
+
+def label_widget(spec: dict[str, object]) -> dict[str, object]:
+    """What the template needs to draw one label: its name, kind, words and steps."""
+    name = str(spec["name"])
+    kind = str(spec["kind"])
+    widget: dict[str, object] = {"name": name, "kind": kind, "mandatory": bool(spec.get("mandatory"))}
+    if kind == "flag":
+        question, description = LABEL_QUESTIONS.get(name, (name.replace("_", " ").capitalize(), ""))
+        widget.update(question=question, description=description)
+    else:
+        title, low, high = SCALE_ENDS.get(name, (name.replace("_", " ").capitalize(), "0", "1"))
+        widget.update(question=title, low=low, high=high, steps=LIKERT_VALUES)
+    return widget

@@ -1,0 +1,150 @@
+"""Reads that only the web pages need. They compose the domain selectors; nothing
+here decides anything the API would decide differently."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.db.models import Count, Q, QuerySet
+
+from backend.accounts.models import User
+from backend.assignments.models import Assignment, AssignmentState, Kind
+from backend.assignments.selectors import assignments_open_for, work_available_counts
+from backend.projects.models import Project
+from backend.trees.models import Message, Reaction, Tree, TreeState
+from backend.trees.services import reaction_counts
+from backend.web.labels import KIND_INSTRUCTIONS, KIND_TITLES
+
+KIND_ORDER = (
+    "any",
+    Kind.INITIAL_PROMPT,
+    Kind.ASSISTANT_REPLY,
+    Kind.PROMPTER_REPLY,
+    Kind.LABEL_INITIAL_PROMPT,
+    Kind.LABEL_ASSISTANT_REPLY,
+    Kind.LABEL_PROMPTER_REPLY,
+    Kind.RANK_ASSISTANT_REPLIES,
+    Kind.RANK_PROMPTER_REPLIES,
+)
+
+
+def initial_prompt_open(*, project: Project, lang: str) -> bool:
+    # The engine's own rule (not a copy of it): a new prompt is offered while fewer
+    # than max_prompt_lottery_waiting prompts wait.
+    from backend.assignments.services import _initial_prompt_available
+
+    return _initial_prompt_available(project, lang)
+
+
+def active_projects() -> QuerySet[Project]:
+    return Project.objects.filter(is_active=True).order_by("slug")
+
+
+def languages_for(*, project: Project, user: User) -> list[str]:
+    """The project's languages, the person's own first (in their order)."""
+    preferred = [code for code in user.languages if code in project.languages]
+    return preferred + [code for code in project.languages if code not in preferred]
+
+
+def dashboard_work(*, project: Project, lang: str) -> list[dict[str, Any]]:
+    """One row per kind (and "any") with the open places (not per person)."""
+    counts: dict[str, Any] = dict(work_available_counts(project=project, lang=lang))
+    prompt_open = initial_prompt_open(project=project, lang=lang)
+    total = sum(counts.values()) + (1 if prompt_open else 0)
+    rows = []
+    for kind in KIND_ORDER:
+        if kind == "any":
+            count: int | None = sum(counts.values())
+            available = total > 0
+        elif kind == Kind.INITIAL_PROMPT:
+            count, available = None, prompt_open
+        else:
+            count = counts.get(kind, 0)
+            available = bool(count)
+        rows.append(
+            {
+                "kind": kind,
+                "title": KIND_TITLES[kind],
+                "instruction": KIND_INSTRUCTIONS[kind],
+                "count": count,
+                "available": available,
+            }
+        )
+    return rows
+
+
+def open_assignments(*, user: User) -> list[Assignment]:
+    return list(assignments_open_for(user=user))
+
+
+def contribution_counts(*, user: User) -> dict[str, int]:
+    """Submitted assignments per kind."""
+    rows = (
+        Assignment.objects.filter(user=user, state=AssignmentState.SUBMITTED)
+        .values("kind")
+        .annotate(count=Count("pk"))
+    )
+    counts = {kind: 0 for kind in Kind.values}
+    for row in rows:
+        counts[row["kind"]] = row["count"]
+    return counts
+
+
+def messages_of(*, user: User, limit: int = 50) -> list[Message]:
+    return list(
+        Message.objects.filter(author=user)
+        .select_related("tree__project")
+        .annotate(ranked_siblings=Count("parent__children", filter=Q(parent__children__rank__isnull=False)))
+        .order_by("-created_at", "-pk")[:limit]
+    )
+
+
+@dataclass
+class ReactionBar:
+    message_id: int
+    counts: dict[str, int]
+    mine: set[str] = field(default_factory=set)
+
+
+def reaction_bars(*, message_ids: list[int], user: User) -> dict[int, ReactionBar]:
+    counts = reaction_counts(message_ids)
+    bars = {pk: ReactionBar(pk, counts.get(pk, {})) for pk in message_ids}
+    mine = Reaction.objects.filter(message_id__in=message_ids, user=user).values_list(
+        "message_id", "emoji"
+    )
+    for message_id, emoji in mine:
+        bars[message_id].mine.add(emoji)
+    return bars
+
+
+def finished_trees(*, project: Project | None, lang: str | None, limit: int = 50) -> list[Tree]:
+    trees = Tree.objects.filter(state=TreeState.READY_FOR_EXPORT).select_related("root", "project")
+    if project is not None:
+        trees = trees.filter(project=project)
+    if lang:
+        trees = trees.filter(lang=lang)
+    return list(trees.annotate(size=Count("messages")).order_by("-state_changed_at", "-pk")[:limit])
+
+
+@dataclass
+class TreeNode:
+    message: Message
+    children: list[TreeNode] = field(default_factory=list)
+
+
+def tree_outline(messages: QuerySet[Message]) -> list[TreeNode]:
+    """The messages as nested nodes, siblings best-ranked first (unranked last)."""
+    nodes = {message.pk: TreeNode(message) for message in messages}
+    roots: list[TreeNode] = []
+    for node in nodes.values():
+        parent = nodes.get(node.message.parent_id) if node.message.parent_id else None
+        (parent.children if parent else roots).append(node)
+
+    def order(node: TreeNode) -> tuple[int, int, int]:
+        rank = node.message.rank
+        return (rank is None, rank if rank is not None else 0, node.message.pk)
+
+    for node in nodes.values():
+        node.children.sort(key=order)
+    return roots

@@ -1,0 +1,57 @@
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from django import template
+from django.utils import timezone
+from django.utils.safestring import SafeString, mark_safe
+
+from backend.web.labels import KIND_TITLES, ROLE_NAMES, TREE_STATES, WINDOW_NAMES
+from backend.web.markdown import render_markdown
+
+register = template.Library()
+
+
+@register.filter
+def markdown(text: str) -> SafeString:
+    """Markdown rendered and sanitised (see backend.web.markdown)."""
+    return mark_safe(render_markdown(text or ""))  # noqa: S308 - sanitised by nh3
+
+
+@register.filter
+def kind_title(kind: str) -> Any:
+    return KIND_TITLES.get(kind, kind)
+
+
+@register.filter
+def role_name(role: str) -> Any:
+    return ROLE_NAMES.get(role, role)
+
+
+@register.filter
+def state_name(state: str) -> Any:
+    return TREE_STATES.get(state, state)
+
+
+@register.filter
+def window_name(window: str) -> Any:
+    return WINDOW_NAMES.get(window, window)
+
+
+@register.filter
+def minutes_left(moment: datetime) -> int:
+    return max(0, int((moment - timezone.now()).total_seconds() // 60))
+
+
+@register.filter
+def get_item(mapping: Any, key: Any) -> Any:
+    if mapping is None:
+        return None
+    return mapping.get(key)
+
+
+@register.filter
+def ordinal_rank(rank: int | None) -> int | None:
+    """Ranks are 0-based in the data; people count from 1."""
+    return None if rank is None else rank + 1

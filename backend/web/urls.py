@@ -1,0 +1,22 @@
+"""The volunteer web app's pages (mounted at the site root)."""
+
+from django.urls import path
+
+from backend.web.views import community, dashboard, messages, tasks, trees
+
+app_name = "web"
+
+urlpatterns = [
+    path("dashboard/", dashboard.dashboard, name="dashboard"),
+    path("task/", tasks.task_next, name="task-next"),
+    path("task/claim", tasks.task_claim, name="task-claim"),
+    path("task/<int:assignment_id>/", tasks.task_page, name="task"),
+    path("task/<int:assignment_id>/submit", tasks.task_submit, name="task-submit"),
+    path("task/<int:assignment_id>/skip", tasks.task_skip, name="task-skip"),
+    path("messages/<int:message_id>/react", messages.message_reaction, name="message-react"),
+    path("messages/<int:message_id>/report", messages.message_report, name="message-report"),
+    path("leaderboard/", community.leaderboard, name="leaderboard"),
+    path("me/", community.profile, name="profile"),
+    path("trees/", trees.tree_list, name="trees"),
+    path("trees/<int:tree_id>/", trees.tree_detail, name="tree"),
+]

@@ -1,0 +1,42 @@
+from __future__ import annotations
+
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import render
+from django.views.decorators.http import require_GET
+
+from backend.accounts.models import User
+from backend.community.selectors import user_community_summary
+from backend.web.forms import language_name
+from backend.web.permissions import volunteer_page
+from backend.web.selectors import active_projects, dashboard_work, languages_for, open_assignments
+from backend.web.views.tasks import SESSION_CHOICE, VALID_KINDS, is_htmx
+
+
+@require_GET
+@volunteer_page
+def dashboard(request: HttpRequest) -> HttpResponse:
+    user: User = request.user  # type: ignore[assignment]
+    projects = list(active_projects())
+    choice = request.session.get(SESSION_CHOICE) or {}
+    context: dict[str, object] = {
+        "projects": projects,
+        "open_assignments": open_assignments(user=user),
+        "summary": user_community_summary(user_id=user.pk),
+    }
+    if projects:
+        wanted = request.GET.get("project") or choice.get("project")
+        project = next((p for p in projects if p.slug == wanted), projects[0])
+        languages = languages_for(project=project, user=user)
+        wanted_lang = request.GET.get("lang") or choice.get("lang")
+        lang = wanted_lang if wanted_lang in languages else languages[0]
+        kind = request.GET.get("kind") or choice.get("kind") or "any"
+        context.update(
+            project=project,
+            lang=lang,
+            kind=kind if kind in VALID_KINDS else "any",
+            languages=[(code, language_name(code)) for code in languages],
+            work=dashboard_work(project=project, lang=lang),
+        )
+    if is_htmx(request) and request.headers.get("HX-Target") == "work":
+        return render(request, "web/_work.html", context)
+    return render(request, "web/dashboard.html", context)

@@ -1,0 +1,328 @@
+"""The task flow: claim, show, submit, skip, and the next task at once.
+
+Thin: every change goes through the services the REST API uses
+(``assignment_claim_next``, ``assignment_submit``, ``assignment_skip``); the views only
+turn form fields into the same payload and draw the result. htmx requests get the
+task panel alone (swapped in place, the URL pushed); other requests get whole pages,
+so the flow also works without JavaScript.
+"""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+from urllib.parse import urlencode
+
+from django.contrib import messages
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_GET, require_POST
+
+from backend.accounts.models import User
+from backend.assignments.api import render_submit
+from backend.assignments.models import (
+    LABEL_KINDS,
+    RANK_KINDS,
+    TEXT_KINDS,
+    Assignment,
+    AssignmentState,
+)
+from backend.assignments.selectors import assignment_context, assignments_open_for
+from backend.assignments.services import (
+    ANY_KIND,
+    assignment_claim_next,
+    assignment_skip,
+    assignment_submit,
+)
+from backend.common.errors import ArborError, ValidationFailed
+from backend.projects.models import Project
+from backend.web.errors import ShownErrors, shown_errors, web_status
+from backend.web.forms import KIND_CHOICES, ClaimForm, SkipForm
+from backend.web.labels import (
+    KIND_INSTRUCTIONS,
+    KIND_TITLES,
+    REPORT_REASONS,
+    SKIP_REASONS,
+    label_widget,
+)
+from backend.web.permissions import volunteer_page
+from backend.web.selectors import reaction_bars
+
+SESSION_CHOICE = "arbor_work"
+VALID_KINDS = {value for value, _label in KIND_CHOICES}
+
+
+def is_htmx(request: HttpRequest) -> bool:
+    return request.headers.get("HX-Request") == "true"
+
+
+def _user(request: HttpRequest) -> User:
+    return request.user  # type: ignore[return-value]
+
+
+def _my_assignment(request: HttpRequest, assignment_id: int) -> Assignment:
+    assignment = (
+        Assignment.objects.select_related("project", "work_item__target")
+        .filter(pk=assignment_id, user=_user(request))
+        .first()
+    )
+    if assignment is None:
+        raise Http404(_("No such task of yours."))
+    return assignment
+
+
+def _remember_choice(request: HttpRequest, *, project: Project, lang: str, kind: str) -> None:
+    request.session[SESSION_CHOICE] = {"project": project.slug, "lang": lang, "kind": kind}
+
+
+def _next_kind_for(request: HttpRequest, assignment: Assignment) -> str:
+    """What "next" means after this task: the kind the person chose on the dashboard
+    (e.g. "any") when this task came from that choice, else more of the same kind."""
+    choice = request.session.get(SESSION_CHOICE) or {}
+    if choice.get("project") == assignment.project.slug and choice.get("lang") == assignment.lang:
+        kind = choice.get("kind", assignment.kind)
+        if kind in (ANY_KIND, assignment.kind):
+            return str(kind)
+    return assignment.kind
+
+
+# --- Drawing the task -------------------------------------------------------------
+
+
+def _task_context(
+    request: HttpRequest,
+    assignment: Assignment,
+    *,
+    values: dict[str, Any] | None = None,
+    errors: ShownErrors | None = None,
+    notice: str = "",
+) -> dict[str, Any]:
+    values = values or {}
+    context = assignment_context(assignment)
+    conversation = context["conversation"]
+    candidates = context["candidates"]
+    posted_ranking = values.get("ranking")
+    if posted_ranking:
+        # Show the order the person had made, not the original one.
+        position = {pk: index for index, pk in enumerate(posted_ranking)}
+        candidates = sorted(candidates, key=lambda message: position.get(message.pk, len(position)))
+    shown_ids = [message.pk for message in conversation] + [message.pk for message in candidates]
+    labels = [label_widget(spec) for spec in context["labels"]]
+    for widget in labels:
+        widget["value"] = (values.get("labels") or {}).get(widget["name"], "")
+    project = assignment.project
+    kind = assignment.kind
+    return {
+        "assignment": assignment,
+        "project": project,
+        "kind": kind,
+        "kind_title": KIND_TITLES.get(kind, kind),
+        "kind_instruction": KIND_INSTRUCTIONS.get(kind, ""),
+        "is_text": kind in TEXT_KINDS,
+        "is_labels": kind in LABEL_KINDS,
+        "is_rank": kind in RANK_KINDS,
+        "reply_role": "assistant" if kind == "assistant_reply" else "prompter",
+        "conversation": conversation,
+        "target": conversation[-1] if conversation else None,
+        "candidates": candidates,
+        "labels": labels,
+        "reactions": reaction_bars(message_ids=shown_ids, user=_user(request)),
+        "values": values,
+        "errors": errors or ShownErrors(),
+        "notice": notice,
+        "next_kind": _next_kind_for(request, assignment),
+        "idempotency_key": uuid.uuid4().hex,
+        "is_open": assignment.state in (AssignmentState.ACTIVE, AssignmentState.EXPIRED),
+        "skip_reasons": SKIP_REASONS,
+        "report_reasons": REPORT_REASONS,
+        "max_length": project.max_message_length,
+    }
+
+
+def _render_task(
+    request: HttpRequest, assignment: Assignment, *, status: int = 200, **kwargs: Any
+) -> HttpResponse:
+    context = _task_context(request, assignment, **kwargs)
+    if is_htmx(request):
+        response = render(request, "web/_task_panel.html", context, status=status)
+        response["HX-Push-Url"] = reverse("web:task", args=[assignment.pk])
+        return response
+    return render(request, "web/task.html", context, status=status)
+
+
+def _render_no_work(
+    request: HttpRequest, *, project: Project, lang: str, kind: str, notice: str = "", error: str = ""
+) -> HttpResponse:
+    query = urlencode({"project": project.slug, "lang": lang, "kind": kind})
+    context = {
+        "project": project,
+        "lang": lang,
+        "kind": kind,
+        "kind_title": KIND_TITLES.get(kind, kind),
+        "notice": notice,
+        "error": error,
+        "open_assignments": list(assignments_open_for(user=_user(request))[:10]),
+    }
+    if is_htmx(request):
+        response = render(request, "web/_no_work.html", context)
+        response["HX-Push-Url"] = f"{reverse('web:task-next')}?{query}"
+        return response
+    return render(request, "web/no_work.html", context)
+
+
+def _next_task(
+    request: HttpRequest,
+    *,
+    project: Project,
+    lang: str,
+    kind: str,
+    notice: str = "",
+) -> HttpResponse:
+    """Resume an open task that fits the choice, else claim a new one."""
+    user = _user(request)
+    held = assignments_open_for(user=user).filter(project=project, lang=lang)
+    if kind != ANY_KIND:
+        held = held.filter(kind=kind)
+    assignment = held.first()
+    if assignment is None:
+        try:
+            assignment = assignment_claim_next(user=user, project=project, lang=lang, kind=kind)
+        except ArborError as error:
+            return _render_no_work(
+                request, project=project, lang=lang, kind=kind, notice=notice,
+                error=shown_errors(error).general,
+            )  # fmt: skip
+    if assignment is None:
+        return _render_no_work(request, project=project, lang=lang, kind=kind, notice=notice)
+    if is_htmx(request):
+        return _render_task(request, assignment, notice=notice)
+    if notice:
+        messages.success(request, notice)
+    return redirect("web:task", assignment_id=assignment.pk)
+
+
+# --- Views ------------------------------------------------------------------------
+
+
+@require_POST
+@volunteer_page
+def task_claim(request: HttpRequest) -> HttpResponse:
+    form = ClaimForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, _("Choose a project, a language and a kind of task."))
+        return redirect("web:dashboard")
+    project = Project.objects.filter(slug=form.cleaned_data["project"], is_active=True).first()
+    if project is None:
+        raise Http404(_("No such project."))
+    lang, kind = form.cleaned_data["lang"], form.cleaned_data["kind"]
+    if lang not in project.languages:
+        messages.error(request, _("This project does not collect that language."))
+        return redirect("web:dashboard")
+    _remember_choice(request, project=project, lang=lang, kind=kind)
+    return _next_task(request, project=project, lang=lang, kind=kind)
+
+
+@require_GET
+@volunteer_page
+def task_next(request: HttpRequest) -> HttpResponse:
+    """Where "no work right now" lives; it offers to try again (a POST) or go back."""
+    project = Project.objects.filter(slug=request.GET.get("project", ""), is_active=True).first()
+    if project is None:
+        return redirect("web:dashboard")
+    lang = request.GET.get("lang", "")
+    lang = lang if lang in project.languages else project.languages[0]
+    kind = request.GET.get("kind", ANY_KIND)
+    kind = kind if kind in VALID_KINDS else ANY_KIND
+    return _render_no_work(request, project=project, lang=lang, kind=kind)
+
+
+@require_GET
+@volunteer_page
+def task_page(request: HttpRequest, assignment_id: int) -> HttpResponse:
+    return _render_task(request, _my_assignment(request, assignment_id))
+
+
+def _payload_from_form(assignment: Assignment, data: Any) -> tuple[dict[str, Any], dict[str, Any]]:
+    """The submit payload the API would get, and the raw values to draw back on error."""
+    kind = assignment.kind
+    if kind in TEXT_KINDS:
+        text = data.get("text", "")
+        return {"text": text}, {"text": text}
+    if kind in LABEL_KINDS:
+        raw = {
+            key.removeprefix("label-"): value
+            for key, value in data.items()
+            if key.startswith("label-") and value != ""
+        }
+        labels: dict[str, Any] = {}
+        for name, value in raw.items():
+            try:
+                labels[name] = float(value)
+            except ValueError:
+                raise ValidationFailed(f"labels.{name}", "invalid_value", "Not a number.") from None
+        return {"labels": labels}, {"labels": raw}
+    ranking_text = data.get("ranking", "")
+    try:
+        ranking = [int(part) for part in ranking_text.split(",") if part.strip()]
+    except ValueError:
+        raise ValidationFailed("ranking", "not_a_permutation", "Not a ranking.") from None
+    return {"ranking": ranking}, {"ranking": ranking}
+
+
+@require_POST
+@volunteer_page
+def task_submit(request: HttpRequest, assignment_id: int) -> HttpResponse:
+    assignment = _my_assignment(request, assignment_id)
+    values: dict[str, Any] = {}
+    key = (request.POST.get("idempotency_key") or "")[:200] or None
+    try:
+        payload, values = _payload_from_form(assignment, request.POST)
+        assignment_submit(
+            user=_user(request),
+            assignment_id=assignment.pk,
+            payload=payload,
+            idempotency_key=key if key and key.isprintable() else None,
+            render=render_submit,
+        )
+    except ArborError as error:
+        if error.status_code == 404:
+            raise Http404(error.detail) from error
+        assignment.refresh_from_db()
+        text = str(values.get("text", "")).strip()
+        errors = shown_errors(error, too_long=(assignment.project.max_message_length, len(text)))
+        return _render_task(
+            request, assignment, values=values, errors=errors, status=web_status(error)
+        )
+    kind = request.POST.get("next_kind", assignment.kind)
+    return _next_task(
+        request,
+        project=assignment.project,
+        lang=assignment.lang,
+        kind=kind if kind in VALID_KINDS else assignment.kind,
+        notice=_("Thank you! Saved."),
+    )
+
+
+@require_POST
+@volunteer_page
+def task_skip(request: HttpRequest, assignment_id: int) -> HttpResponse:
+    assignment = _my_assignment(request, assignment_id)
+    form = SkipForm(request.POST)
+    reason = form.reason_text() if form.is_valid() else "other"
+    try:
+        assignment_skip(user=_user(request), assignment_id=assignment.pk, reason=reason)
+    except ArborError as error:
+        assignment.refresh_from_db()
+        return _render_task(
+            request, assignment, errors=shown_errors(error), status=web_status(error)
+        )
+    kind = request.POST.get("next_kind", assignment.kind)
+    return _next_task(
+        request,
+        project=assignment.project,
+        lang=assignment.lang,
+        kind=kind if kind in VALID_KINDS else assignment.kind,
+        notice=_("Skipped. You will not get this one again."),
+    )
