@@ -316,6 +316,11 @@ def main() -> None:
                 f"target (1M messages ≤ 60 s, ≤ 300 MB): time {'met' if time_ok else 'MISSED'}, "
                 f"memory {'met' if peak_rss <= 300 * 2**20 else 'MISSED'}"
             )
+        print(
+            "machine load (1/5/15 min): "
+            + " ".join(f"{value:.1f}" for value in os.getloadavg())
+            + f" on {os.cpu_count()} cores"
+        )
         self_usage = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
         print(f"(bench process itself, generation included: peak RSS {self_usage:.0f} MB)")
     finally:

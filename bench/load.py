@@ -207,7 +207,30 @@ def free_port() -> int:
         return int(probe.getsockname()[1])
 
 
-def start_server(url: str, port: int, workers: int, pool_size: int) -> subprocess.Popen[bytes]:
+def start_server(
+    url: str, port: int, workers: int, pool_size: int, kind: str = "uvicorn"
+) -> subprocess.Popen[bytes]:
+    if kind == "gunicorn-wsgi":
+        # For comparison only: the same Django app as WSGI in threads, no websockets.
+        command = [
+            sys.executable,
+            "-m",
+            "gunicorn",
+            "backend.config.wsgi:application",
+            "--bind",
+            f"127.0.0.1:{port}",
+            "--workers",
+            str(workers),
+            "--worker-class",
+            "gthread",
+            "--threads",
+            "8",
+            "--log-level",
+            "warning",
+        ]
+        return subprocess.Popen(
+            command, cwd=ROOT, env=server_environment(url, pool_size), start_new_session=True
+        )
     command = [
         sys.executable,
         "-m",
@@ -494,6 +517,13 @@ def parse_arguments(argv: list[str] | None = None) -> argparse.Namespace:
         help="uvicorn worker processes (3 measured best on 2 cores; see bench/README.md)",
     )
     parser.add_argument(
+        "--server",
+        default="uvicorn",
+        choices=["uvicorn", "gunicorn-wsgi"],
+        help="uvicorn: the ASGI app (what Arbor serves); gunicorn-wsgi: the same Django "
+        "app as WSGI in gthread workers, for comparison (needs gunicorn installed)",
+    )
+    parser.add_argument(
         "--pool-size",
         type=int,
         default=8,
@@ -546,7 +576,7 @@ def main(argv: list[str] | None = None) -> int:
         )
         port = free_port()
         base_url = f"http://127.0.0.1:{port}"
-        server = start_server(url, port, arguments.workers, arguments.pool_size)
+        server = start_server(url, port, arguments.workers, arguments.pool_size, arguments.server)
         SERVER_GROUP[0] = server.pid
         wait_until_up(base_url, server)
         setup_seconds = time.monotonic() - started
@@ -595,10 +625,15 @@ def _header(arguments: argparse.Namespace, url: str, setup_seconds: float) -> st
     with psycopg.connect(url) as connection:
         version = connection.execute("SHOW server_version").fetchone()[0]
     load = ", ".join(f"{value:.2f}" for value in os.getloadavg())
+    server = (
+        f"uvicorn {uvicorn.__version__} (ASGI, uvloop, httptools)"
+        if arguments.server == "uvicorn"
+        else "gunicorn (WSGI, gthread × 8 threads)"
+    )
     keys = "without" if arguments.no_idempotency_key else "with"
     return (
-        f"\nArbor load benchmark — PostgreSQL {version}, uvicorn {uvicorn.__version__} "
-        f"× {arguments.workers} workers (uvloop, httptools), DB pool {arguments.pool_size} "
+        f"\nArbor load benchmark — PostgreSQL {version}, {server} "
+        f"× {arguments.workers} workers, DB pool {arguments.pool_size} "
         "per worker, DEBUG off, Celery eager\n"
         f"kind={arguments.kind}, {arguments.prompts} prompts seeded, submits {keys} "
         f"Idempotency-Key, {arguments.duration:.0f} s per step after {arguments.warmup:.0f} s "

@@ -81,14 +81,14 @@ def _batches(
         tree_rows = list(trees.filter(pk__gt=last_pk).values_list(*TREE_COLUMNS)[:batch_trees])
         if not tree_rows:
             return
+        # The batch's trees as a subquery (the filters plus an id range), not a list of
+        # 1,000 ids: no parameters to build and send, and one plan for every batch.
+        batch = trees.filter(pk__gt=last_pk, pk__lte=tree_rows[-1][0]).order_by().values("pk")
         last_pk = tree_rows[-1][0]
-        tree_ids = [row[0] for row in tree_rows]
-        in_batch = Q(message__tree_id__in=tree_ids)
+        in_batch = Q(message__tree__in=batch)
         rows = BatchRows(
             trees=tree_rows,
-            messages=list(
-                Message.objects.filter(tree_id__in=tree_ids).values_list(*MESSAGE_COLUMNS)
-            ),
+            messages=list(Message.objects.filter(tree__in=batch).values_list(*MESSAGE_COLUMNS)),
         )
         if needs_label_means:
             votes = LabelVote.objects.filter(in_batch)
@@ -129,7 +129,7 @@ def _batches(
             )
         if needs_rankings:
             rows.ranking_votes = list(
-                RankingVote.objects.filter(parent__tree_id__in=tree_ids)
+                RankingVote.objects.filter(parent__tree__in=batch)
                 .order_by("parent_id", "created_at", "pk")
                 .values_list("parent_id", "user_id", "ranking", "created_at")
             )

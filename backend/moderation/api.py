@@ -7,6 +7,7 @@ from typing import Any
 from django.http import StreamingHttpResponse
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import serializers
+from rest_framework.negotiation import DefaultContentNegotiation
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -413,8 +414,22 @@ class AuditEventSerializer(serializers.Serializer):
     reason = serializers.CharField()
 
 
+class CsvFormatNegotiation(DefaultContentNegotiation):
+    """DRF reads ``?format=`` as a renderer name and answers 404 when none is called
+    ``csv``; here ``format=csv`` asks for the streamed export the view writes itself,
+    and anything else (errors included) is rendered as usual."""
+
+    def select_renderer(
+        self, request: Request, renderers: list[Any], format_suffix: str | None = None
+    ) -> tuple[Any, str]:
+        if request.query_params.get("format") == "csv":
+            return renderers[0], renderers[0].media_type
+        return super().select_renderer(request, renderers, format_suffix)
+
+
 class AuditLogView(APIView):
     permission_classes = MODERATOR_PERMISSIONS
+    content_negotiation_class = CsvFormatNegotiation
 
     @extend_schema(
         parameters=[

@@ -428,13 +428,15 @@ def user_unban(*, user_id: int, actor_id: int | None, reason: str = "") -> User:
             )
             for tree_id in sorted(tree_ids):
                 tree = _lock_tree(tree_id)
+                was_aborted = tree.state == TreeState.ABORTED_LOW_GRADE
                 restored += curation.messages_restore(
                     tree=tree, event=ban, actor_id=actor_id, reason=f"author unbanned: {reason}"
                 )
                 tree.refresh_from_db()
                 if tree_id in ban.after.get("aborted_trees", []) and tree.state == TreeState.ABORTED_LOW_GRADE:
                     curation.tree_reopen_locked(tree, actor_id=actor_id, reason=f"author unbanned: {reason}")
-                    reopened += 1
+                # Restoring a hidden root reopens its tree too: count every tree reopened.
+                reopened += was_aborted and tree.state != TreeState.ABORTED_LOW_GRADE
         user.is_banned = False
         user.save(update_fields=["is_banned"])
         audit_record(

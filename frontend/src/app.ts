@@ -377,8 +377,10 @@ function init(root: Element): void {
       select.addEventListener("change", () => form.requestSubmit()),
     );
   });
-  if (!root.querySelector("[data-task]") && root === document.body) {
-    document.querySelector<HTMLElement>("[data-autofocus]")?.focus();
+  if (root === document.body) {
+    if (!root.querySelector("[data-task]")) document.querySelector<HTMLElement>("[data-autofocus]")?.focus();
+    // For people who script the page (and the browser tests): everything is wired up.
+    document.documentElement.dataset.arborReady = "true";
   }
   updateCountdowns();
 }

@@ -81,7 +81,7 @@ def asgi_server(django_db_setup: None, django_db_blocker: Any) -> Iterator[str]:
     database["CONN_MAX_AGE"] = 0
     port = _free_port()
     config = uvicorn.Config(
-        application, host="127.0.0.1", port=port, lifespan="off", log_level="warning", ws="websockets"
+        application, host="127.0.0.1", port=port, lifespan="off", log_level="warning"
     )
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, name="uvicorn-e2e", daemon=True)
@@ -145,6 +145,11 @@ def new_page(
 @pytest.fixture
 def page(new_page: Callable[..., Any]) -> Any:
     return new_page()
+
+
+def ready(page: Any) -> None:
+    """Wait until the page's scripts have wired everything up (hotkeys, widgets)."""
+    page.wait_for_selector("html[data-arbor-ready=true]", state="attached")
 
 
 def shot(page: Any, name: str) -> None:

@@ -14,7 +14,7 @@ from backend.community.services import community_refresh
 from backend.consensus.models import LabelVote, RankingVote
 from backend.trees.models import Message
 from backend.web.labels import KIND_TITLES
-from tests.e2e.conftest import shot
+from tests.e2e.conftest import ready, shot
 from tests.e2e.scenario import every_kind_project
 from tests.factories import UserFactory
 
@@ -33,6 +33,7 @@ KINDS_IN_ORDER = [
 def start_with_keyboard(page: Any, kind: str) -> None:
     """On the dashboard, move to the kind's card with j/k and start it with Enter."""
     page.goto("/dashboard/")
+    ready(page)
     values = page.locator("[data-nav-item]").evaluate_all("cards => cards.map(card => card.value)")
     focused = page.evaluate(
         "() => [...document.querySelectorAll('[data-nav-item]')].indexOf(document.activeElement)"
@@ -44,6 +45,7 @@ def start_with_keyboard(page: Any, kind: str) -> None:
     expect(page.locator(f"[data-nav-item][value='{kind}']")).to_be_focused()
     page.keyboard.press("Enter")
     expect(page.locator("#task-title")).to_have_text(str(KIND_TITLES[kind]))
+    ready(page)
 
 
 def answer_with_keyboard(page: Any, kind: str, serial: int) -> None:
@@ -113,6 +115,7 @@ def test_a_ranking_by_drag_and_drop(page, log_in):
     log_in(page, volunteer)
     page.goto("/dashboard/")
     page.click("[data-nav-item][value='rank_assistant_replies']")
+    ready(page)
     items = page.locator(".rank-item")
     expect(items).to_have_count(2)
     order = [int(value) for value in items.evaluate_all("items => items.map(item => item.dataset.id)")]
@@ -136,11 +139,14 @@ def test_a_ranking_by_drag_and_drop(page, log_in):
 
 
 def test_a_validation_error_and_a_server_error_keep_the_typed_text(page, log_in):
-    every_kind_project(max_message_length=40)
+    project = every_kind_project().project
+    project.max_message_length = 40
+    project.save(update_fields=["max_message_length"])
     volunteer = UserFactory()
     log_in(page, volunteer)
     page.goto("/dashboard/")
     page.click("[data-nav-item][value='initial_prompt']")
+    ready(page)
     text = "This prompt is far longer than the forty characters allowed here."
     page.locator("#reply-text").fill(text)
     expect(page.locator("[data-char-count]")).to_have_class(re.compile("is-over"))
@@ -165,6 +171,7 @@ def test_a_validation_error_and_a_server_error_keep_the_typed_text(page, log_in)
 
     # The text survives a reload too (kept as a draft until the server takes it).
     page.reload()
+    ready(page)
     expect(page.locator("#reply-text")).to_have_value("Short and fine.")
     page.keyboard.press("Control+Enter")
     expect(page.locator(".notice")).to_have_text("Thank you! Saved.")
@@ -177,6 +184,7 @@ def test_skip_report_react_guidelines_and_hotkey_sheet(page, log_in):
     log_in(page, volunteer)
     page.goto("/dashboard/")
     page.click("[data-nav-item][value='label_assistant_reply']")
+    ready(page)
     # Hotkeys are off while typing in a text box, on again after Esc.
     page.keyboard.press("?")
     expect(page.locator("#hotkeys-dialog")).to_be_visible()

@@ -64,9 +64,11 @@ def with_role(role: str, **fields: Any) -> User:
 
 
 def api(user: User | None) -> APIClient:
+    """A client signed in as ``user``, loaded afresh as a real request would (so a ban
+    made since the object was read applies)."""
     client = APIClient()
     if user is not None:
-        client.force_authenticate(user)
+        client.force_authenticate(User.objects.get(pk=user.pk))
     return client
 
 
@@ -111,7 +113,8 @@ def flat_tree(stage: str, **overrides: Any) -> Built:
         if stage == "backlog":
             review(root, [reviewer])
         built = Built(project, root.tree, root, author, reviewer, [writer_a, writer_b], voter)
-        assert tree_state(built.tree) == stage
+        built.refresh()
+        assert built.tree.state == stage
         return built
     tree, root = growing_tree(project, author, [reviewer])
     built = Built(project, tree, root, author, reviewer, [writer_a, writer_b], voter)
@@ -194,3 +197,27 @@ def deleted_ids(tree: Tree) -> list[int]:
         Message.objects.filter(tree=tree, is_deleted=True).order_by("pk").values_list("pk", flat=True)
     )
 
+
+
+def everything() -> dict[str, Any]:
+    """What a refused moderation call must leave untouched: the API contract tests'
+    snapshot plus the moderation tables and message revisions."""
+    from backend.moderation.models import QueueItem, Report, UserNote
+    from backend.trees.models import MessageRevision
+    from tests.api.scenario import db_snapshot
+
+    return {
+        **db_snapshot(),
+        "trees_returning": list(Tree.objects.order_by("pk").values_list("pk", "halted_from_state")),
+        "queue": list(
+            QueueItem.objects.order_by("pk").values_list(
+                "pk", "reason", "state", "occurrences", "claimed_by_id", "resolution", "note"
+            )
+        ),
+        "reports": list(Report.objects.order_by("pk").values_list("pk", "reason")),
+        "notes": list(UserNote.objects.order_by("pk").values_list("pk", "text")),
+        "revisions": list(MessageRevision.objects.order_by("pk").values_list("pk", "text")),
+        "deletion_events": list(
+            Message.objects.order_by("pk").values_list("pk", "deletion_event_id")
+        ),
+    }

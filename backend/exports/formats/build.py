@@ -268,7 +268,7 @@ def build_trees(rows: BatchRows, settings: BuildSettings) -> list[ExportTree]:
             roots, key=_sibling_order
         )
         root_node: ExportNode | None = None
-        size = 0
+        preorder: list[ExportNode] = []
         stack: list[tuple[tuple[Any, ...], ExportNode | None]] = [(root, None)]
         while stack:
             message, parent_node = stack.pop()
@@ -328,7 +328,7 @@ def build_trees(rows: BatchRows, settings: BuildSettings) -> list[ExportTree]:
                 [],
                 [ranking for _, ranking, _ in rankings[pk]] if pk in rankings else no_rankings,
             )
-            size += 1
+            preorder.append(node)
             if with_events:
                 node.events = (
                     _events(
@@ -347,7 +347,7 @@ def build_trees(rows: BatchRows, settings: BuildSettings) -> list[ExportTree]:
                 for reply in reversed(replies):
                     stack.append((reply, node))
         if root_node is not None:
-            trees.append(ExportTree(tree_id, state, lang, root_node, size))
+            trees.append(ExportTree(tree_id, state, lang, root_node, len(preorder), preorder))
     return trees
 
 

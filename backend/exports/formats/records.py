@@ -49,9 +49,13 @@ class ExportTree:
     lang: str
     root: ExportNode
     size: int = 0  # how many messages the tree exports
+    # The nodes in pre-order, when the builder recorded them (it visits them so).
+    preorder: list[ExportNode] | None = None
 
     def nodes(self) -> list[ExportNode]:
         """Every node in pre-order (a node before its replies, replies in order)."""
+        if self.preorder is not None:
+            return self.preorder
         ordered: list[ExportNode] = []
         stack = [self.root]
         while stack:
