@@ -219,8 +219,10 @@ def existing_counts(database_url: str) -> dict[str, int]:
         return counts
 
 
-def run_export(database_url: str, output: Path, export_format: str) -> tuple[float, int, str]:
-    """(wall seconds, peak RSS in bytes, the command's summary line) of one export.
+def run_export(
+    database_url: str, output: Path, export_format: str
+) -> tuple[float, float, int, str]:
+    """(wall seconds, CPU seconds, peak RSS in bytes, the command's summary line) of one export.
 
     Run as in production: ``DJANGO_DEBUG`` off (debug mode records every query).
     """
@@ -255,7 +257,8 @@ def run_export(database_url: str, output: Path, export_format: str) -> tuple[flo
     process.returncode = os.waitstatus_to_exitcode(status)
     if process.returncode != 0:
         raise SystemExit(f"export failed ({process.returncode}):\n{stderr}")
-    return elapsed, usage.ru_maxrss * 1024, stdout.strip()  # ru_maxrss is in KiB on Linux
+    cpu = usage.ru_utime + usage.ru_stime
+    return elapsed, cpu, usage.ru_maxrss * 1024, stdout.strip()  # ru_maxrss: KiB on Linux
 
 
 def main() -> None:
@@ -302,13 +305,14 @@ def main() -> None:
             output = (
                 Path(arguments.output) if arguments.output else Path(directory) / f"export{suffix}"
             )
-            elapsed, peak_rss, summary = run_export(database_url, output, arguments.format)
+            elapsed, cpu, peak_rss, summary = run_export(database_url, output, arguments.format)
             size = output.stat().st_size
         rate = counts["messages"] / elapsed
         print(f"export: {summary}")
         print(
             f"export time {elapsed:.1f} s, {rate:,.0f} messages/s, "
-            f"peak RSS {peak_rss / 2**20:.0f} MB, file {size / 2**20:.0f} MB"
+            f"peak RSS {peak_rss / 2**20:.0f} MB, file {size / 2**20:.0f} MB; "
+            f"CPU time of the export process {cpu:.1f} s (user + system)"
         )
         if counts["messages"] >= 1_000_000:
             time_ok = elapsed <= 60 * counts["messages"] / 1_000_000

@@ -12,13 +12,16 @@ Generation is timed separately. A second rescore then shows the idempotent case
 keeps it).
 
 The data: trees of 13 messages, ready for export, each with four ranked sibling
-groups of 3, 2, 3 and 4 replies (ranks not yet set), every group ranked by 3 people
+groups of 3, 2, 3 and 4 replies, every group ranked by 3 people
 through a closed ranking work item, each ballot with the shuffled order its voter was
 shown; 2,000 people: most rank by a noisy view of each reply's latent quality and label
 accurately, some flip every flag, some vote at random, some always put the first (or
 last) reply shown on top. A third of the messages are reviewed by 3 people answering
 ``spam``, ``lang_mismatch`` and ``quality`` (9 votes a message), 500 of them with a
-gold ``spam`` answer. Target (DESIGN): a full rescore in ≤ 60 s.
+gold ``spam`` answer. Message ranks are preset as ``tree_score`` leaves them, computed
+with the per-group reference ``ranked_pairs``, so the rescore (vectorised) must report
+``ranks_changed=0``; ``--unranked`` leaves them empty (every rank written: the worst
+case). Target (DESIGN): a full rescore in ≤ 60 s.
 """
 
 from __future__ import annotations
@@ -131,22 +134,24 @@ def copy_rows(model: Any, columns: Sequence[str], rows: Iterable[Sequence[Any]])
     fields = {field.column: field for field in model._meta.concrete_fields}
     # Unlisted columns get their default; an unlisted id comes from its sequence.
     missing = [
-        column
-        for column in fields
-        if column not in columns and column != model._meta.pk.column
+        column for column in fields if column not in columns and column != model._meta.pk.column
     ]
     defaults = [fields[column].get_default() for column in missing]
     is_json = [isinstance(fields[column], models.JSONField) for column in (*columns, *missing)]
     table = model._meta.db_table
     names = ", ".join(f'"{column}"' for column in (*columns, *missing))
     count = 0
-    with connection.cursor() as wrapper, wrapper.cursor.copy(
-        f'COPY "{table}" ({names}) FROM STDIN'
-    ) as copy:
+    with (
+        connection.cursor() as wrapper,
+        wrapper.cursor.copy(f'COPY "{table}" ({names}) FROM STDIN') as copy,
+    ):
         for row in rows:
             values = (*row, *defaults)
             copy.write_row(
-                [Jsonb(value) if json else value for value, json in zip(values, is_json, strict=True)]
+                [
+                    Jsonb(value) if json else value
+                    for value, json in zip(values, is_json, strict=True)
+                ]
             )
             count += 1
     return count
@@ -164,7 +169,9 @@ def reset_sequences(models: Iterable[Any]) -> None:
             )
 
 
-def generate(groups_wanted: int, label_votes_wanted: int, seed: int) -> dict[str, int]:
+def generate(
+    groups_wanted: int, label_votes_wanted: int, seed: int, *, preset_ranks: bool
+) -> dict[str, int]:
     from backend.accounts.models import User
     from backend.assignments.models import Assignment, WorkItem
     from backend.consensus.models import GoldLabel, LabelVote, RankingVote
@@ -203,31 +210,7 @@ def generate(groups_wanted: int, label_votes_wanted: int, seed: int) -> dict[str
         tree_rows(),
     )
 
-    quality: list[float] = [0.0] * (trees * messages_per_tree + 1)
-
-    def message_rows() -> Iterable[Sequence[Any]]:
-        for tree in range(trees):
-            base = tree * messages_per_tree
-            depths: list[int] = []
-            for index, (parent, role) in enumerate(SHAPE):
-                pk = base + index + 1
-                depth = 0 if parent is None else depths[parent] + 1
-                depths.append(depth)
-                quality[pk] = rng.gauss(0.0, 1.0)
-                text = f"message {pk}: a {role} turn of depth {depth}."
-                yield (
-                    pk, tree + 1, None if parent is None else base + parent + 1, depth, role,
-                    text, hashlib.sha256(text.encode()).hexdigest(), "en",
-                    people[pk % len(people)], REVIEWERS_PER_MESSAGE, True, None,
-                    T0 + timedelta(seconds=tree, milliseconds=index),
-                )  # fmt: skip
-
-    counts["messages"] = copy_rows(
-        Message,
-        ("id", "tree_id", "parent_id", "depth", "role", "text", "text_digest", "lang",
-         "author_id", "review_count", "review_result", "rank", "created_at"),  # fmt: skip
-        message_rows(),
-    )
+    quality = [rng.gauss(0.0, 1.0) for _ in range(trees * messages_per_tree + 1)]
 
     # Ranking: one closed work item per group, an assignment per ballot (with the
     # shuffled order shown), the ballot itself.
@@ -240,8 +223,10 @@ def generate(groups_wanted: int, label_votes_wanted: int, seed: int) -> dict[str
                 break
             parent_pk = base + parent + 1
             candidates = [base + reply + 1 for reply in replies]
-            kind = "rank_assistant_replies" if SHAPE[parent][1] == "prompter" else (
-                "rank_prompter_replies"
+            kind = (
+                "rank_assistant_replies"
+                if SHAPE[parent][1] == "prompter"
+                else ("rank_prompter_replies")
             )
             item_id = len(items) + 1
             items.append((item_id, tree + 1, parent_pk, kind, candidates))
@@ -252,24 +237,122 @@ def generate(groups_wanted: int, label_votes_wanted: int, seed: int) -> dict[str
                     (item_id, parent_pk, ranker, tree + 1, shown, ranking_by(kind_of[ranker], shown,
                      quality, rng), T0 + timedelta(seconds=rng.randrange(10**7)))
                 )  # fmt: skip
+
+    # Ranks as the lifecycle leaves them (``tree_score``: ranked pairs over each group's
+    # ballots, earliest first), computed with the per-group reference implementation;
+    # the rescore must agree with it. ``--unranked`` leaves them empty instead.
+    ranks: dict[int, int] = {}
+    if preset_ranks:
+        from backend.consensus.algorithms.ranked_pairs import ranked_pairs
+
+        by_item: dict[int, list[tuple[datetime, int, list[int]]]] = {}
+        for item, _, ranker, _, _, ranking, created in ballots:
+            by_item.setdefault(item, []).append((created, ranker, ranking))
+        for group in by_item.values():
+            group.sort(key=lambda ballot: (ballot[0], ballot[1]))
+            for position, pk in enumerate(ranked_pairs([ballot[2] for ballot in group]).order):
+                ranks[pk] = position
+
+    def message_rows() -> Iterable[Sequence[Any]]:
+        for tree in range(trees):
+            base = tree * messages_per_tree
+            depths: list[int] = []
+            for index, (parent, role) in enumerate(SHAPE):
+                pk = base + index + 1
+                depth = 0 if parent is None else depths[parent] + 1
+                depths.append(depth)
+                text = f"message {pk}: a {role} turn of depth {depth}."
+                yield (
+                    pk, tree + 1, None if parent is None else base + parent + 1, depth, role,
+                    text, hashlib.sha256(text.encode()).hexdigest(), "en",
+                    people[pk % len(people)], REVIEWERS_PER_MESSAGE, True, ranks.get(pk),
+                    T0 + timedelta(seconds=tree, milliseconds=index),
+                )  # fmt: skip
+
+    counts["messages"] = copy_rows(
+        Message,
+        (
+            "id",
+            "tree_id",
+            "parent_id",
+            "depth",
+            "role",
+            "text",
+            "text_digest",
+            "lang",
+            "author_id",
+            "review_count",
+            "review_result",
+            "rank",
+            "created_at",
+        ),  # fmt: skip
+        message_rows(),
+    )
+
     counts["ranking_groups"] = copy_rows(
         WorkItem,
-        ("id", "project_id", "tree_id", "target_id", "kind", "lang", "state", "required",
-         "open_slots", "completed_count", "candidate_ids", "created_at"),  # fmt: skip
         (
-            (item, project.pk, tree, target, kind, "en", "closed", RANKERS_PER_GROUP, 0,
-             RANKERS_PER_GROUP, candidates, T0)  # fmt: skip
+            "id",
+            "project_id",
+            "tree_id",
+            "target_id",
+            "kind",
+            "lang",
+            "state",
+            "required",
+            "open_slots",
+            "completed_count",
+            "candidate_ids",
+            "created_at",
+        ),  # fmt: skip
+        (
+            (
+                item,
+                project.pk,
+                tree,
+                target,
+                kind,
+                "en",
+                "closed",
+                RANKERS_PER_GROUP,
+                0,
+                RANKERS_PER_GROUP,
+                candidates,
+                T0,
+            )  # fmt: skip
             for item, tree, target, kind, candidates in items
         ),
     )
     kind_by_item = {item: kind for item, _, _, kind, _ in items}
     copy_rows(
         Assignment,
-        ("id", "project_id", "user_id", "work_item_id", "kind", "lang", "state", "created_at",
-         "expires_at", "finished_at", "candidate_ids"),  # fmt: skip
         (
-            (number + 1, project.pk, ranker, item, kind_by_item[item], "en", "submitted",
-             created, created + timedelta(hours=1), created, shown)  # fmt: skip
+            "id",
+            "project_id",
+            "user_id",
+            "work_item_id",
+            "kind",
+            "lang",
+            "state",
+            "created_at",
+            "expires_at",
+            "finished_at",
+            "candidate_ids",
+        ),  # fmt: skip
+        (
+            (
+                number + 1,
+                project.pk,
+                ranker,
+                item,
+                kind_by_item[item],
+                "en",
+                "submitted",
+                created,
+                created + timedelta(hours=1),
+                created,
+                shown,
+            )  # fmt: skip
             for number, (item, _, ranker, _, shown, _, created) in enumerate(ballots)
         ),
     )
@@ -287,9 +370,7 @@ def generate(groups_wanted: int, label_votes_wanted: int, seed: int) -> dict[str
     rng.shuffle(message_ids)
     per_message = REVIEWERS_PER_MESSAGE * len(LABELS)
     reviewed = message_ids[: label_votes_wanted // per_message + 1]
-    truth = {
-        pk: (rng.random() < 0.08, rng.random() < 0.04, likert(quality[pk])) for pk in reviewed
-    }
+    truth = {pk: (rng.random() < 0.08, rng.random() < 0.04, likert(quality[pk])) for pk in reviewed}
 
     def label_rows() -> Iterable[Sequence[Any]]:
         written = 0
@@ -358,6 +439,11 @@ def main() -> None:
     parser.add_argument("--label-votes", type=int, default=1_000_000)
     parser.add_argument("--seed", type=int, default=1987)
     parser.add_argument("--keep", action="store_true", help="keep the database afterwards")
+    parser.add_argument(
+        "--unranked",
+        action="store_true",
+        help="leave Message.rank empty, so the rescore writes every rank (the worst case)",
+    )
     arguments = parser.parse_args()
 
     url = with_database(server_url(), DATABASE_NAME)
@@ -380,7 +466,12 @@ def main() -> None:
         # One transaction: foreign keys are checked at commit (trees point at their
         # roots, which are copied after the trees).
         with transaction.atomic():
-            counts = generate(arguments.groups, arguments.label_votes, arguments.seed)
+            counts = generate(
+                arguments.groups,
+                arguments.label_votes,
+                arguments.seed,
+                preset_ranks=not arguments.unranked,
+            )
         with connections["default"].cursor() as cursor:
             cursor.execute("ANALYZE")
         generated = time.perf_counter() - started

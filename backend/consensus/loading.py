@@ -11,11 +11,12 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import numpy as np
-from django.db.models import Q
+import orjson
+from django.db import connection
 
 from backend.consensus.models import GoldLabel, LabelVote, RankingVote
 from backend.projects.models import Project
@@ -29,18 +30,19 @@ RANK_PROMPTER_REPLIES = "rank_prompter_replies"
 RANK_ASSISTANT_REPLIES = "rank_assistant_replies"
 
 
-def label_task_kind(*, depth: int, role: str) -> str:
-    if depth == 0:
-        return LABEL_INITIAL_PROMPT
-    return LABEL_PROMPTER_REPLY if role == Role.PROMPTER else LABEL_ASSISTANT_REPLY
-
-
-def rank_task_kind(*, parent_role: str) -> str:
-    # Replies to a prompter message are the assistant's, and the other way round.
-    return RANK_ASSISTANT_REPLIES if parent_role == Role.PROMPTER else RANK_PROMPTER_REPLIES
-
-
 # --- Rankings -------------------------------------------------------------------------
+
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+MICROSECOND = timedelta(microseconds=1)
+
+
+def microseconds(moment: datetime) -> int:
+    """A timestamp as whole microseconds since 1970 (exact, unlike a float)."""
+    return (moment - EPOCH) // MICROSECOND
+
+
+def moment(microseconds_since_epoch: int) -> datetime:
+    return EPOCH + timedelta(microseconds=microseconds_since_epoch)
 
 
 @dataclass
@@ -48,7 +50,7 @@ class RankingGroupVotes:
     """The ballots of one sibling group, earliest first.
 
     ``work_item_id`` is None for imported ballots without a work item; those form
-    one group per parent.
+    one group per parent. Times are microseconds since 1970.
     """
 
     parent_id: int
@@ -56,7 +58,7 @@ class RankingGroupVotes:
     tree_id: int
     task_kind: str
     user_ids: list[int] = field(default_factory=list)
-    created_at: list[datetime] = field(default_factory=list)
+    created_us: list[int] = field(default_factory=list)
     ballots: list[list[int]] = field(default_factory=list)
     # The candidates in the order shown to the voter (None when not recorded).
     shown: list[list[int] | None] = field(default_factory=list)
@@ -74,6 +76,31 @@ def load_ranking_groups(
     itemless: bool = False,
 ) -> list[RankingGroupVotes]:
     """Ranking ballots grouped by sibling group, groups in (parent, item) order."""
+    if project_id is not None and parent_id is None and connection.vendor == "postgresql":
+        rows: Iterable[tuple[Any, ...]] = _project_ballots_postgresql(project_id)
+    else:
+        rows = _ballots_orm(project_id, parent_id, work_item_id, itemless)
+    groups: list[RankingGroupVotes] = []
+    current: RankingGroupVotes | None = None
+    for parent, item, tree, parent_is_prompter, user, created_us, ranking, shown in rows:
+        if current is None or current.parent_id != parent or current.work_item_id != item:
+            current = RankingGroupVotes(
+                parent_id=parent,
+                work_item_id=item,
+                tree_id=tree,
+                task_kind=RANK_ASSISTANT_REPLIES if parent_is_prompter else RANK_PROMPTER_REPLIES,
+            )
+            groups.append(current)
+        current.user_ids.append(user)
+        current.created_us.append(created_us)
+        current.ballots.append(ranking)
+        current.shown.append(shown if shown else None)
+    return groups
+
+
+def _ballots_orm(
+    project_id: int | None, parent_id: int | None, work_item_id: int | None, itemless: bool
+) -> Iterable[tuple[Any, ...]]:
     votes = RankingVote.objects.all()
     if project_id is not None:
         votes = votes.filter(parent__tree__project_id=project_id)
@@ -93,24 +120,43 @@ def load_ranking_groups(
         "ranking",
         "assignment__candidate_ids",
     )
-    groups: list[RankingGroupVotes] = []
-    current: RankingGroupVotes | None = None
-    for parent, item, tree, parent_role, user, created, ranking, shown in rows.iterator(
-        chunk_size=20000
-    ):
-        if current is None or current.parent_id != parent or current.work_item_id != item:
-            current = RankingGroupVotes(
-                parent_id=parent,
-                work_item_id=item,
-                tree_id=tree,
-                task_kind=rank_task_kind(parent_role=parent_role),
-            )
-            groups.append(current)
-        current.user_ids.append(user)
-        current.created_at.append(created)
-        current.ballots.append(ranking)
-        current.shown.append(shown if shown else None)
-    return groups
+    # Item-less ballots first, as on PostgreSQL (NULLS FIRST there too).
+    ordered = sorted(
+        rows, key=lambda row: (row[0], row[1] is not None, row[1] or 0, row[5], row[4])
+    )
+    for parent, item, tree, role, user, created, ranking, shown in ordered:
+        yield parent, item, tree, role == Role.PROMPTER, user, microseconds(created), ranking, shown
+
+
+def _project_ballots_postgresql(project_id: int) -> Iterable[tuple[Any, ...]]:
+    """The project's ballots in one round trip, times as integers and JSON as text
+    (parsed here), which is several times faster than the ORM's row objects."""
+    sql = """
+        SELECT v.parent_id, v.work_item_id, m.tree_id, m.role = %s, v.user_id,
+               (EXTRACT(EPOCH FROM v.created_at) * 1000000)::int8,
+               v.ranking::text, a.candidate_ids::text
+        FROM consensus_rankingvote v
+        JOIN trees_message m ON m.id = v.parent_id
+        JOIN trees_tree t ON t.id = m.tree_id
+        LEFT JOIN assignments_assignment a ON a.id = v.assignment_id
+        WHERE t.project_id = %s
+        ORDER BY v.parent_id, v.work_item_id NULLS FIRST, v.created_at, v.user_id
+    """
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [Role.PROMPTER.value, project_id])
+        rows = cursor.fetchall()
+    loads = orjson.loads
+    for parent, item, tree, is_prompter, user, created_us, ranking, shown in rows:
+        yield (
+            parent,
+            item,
+            tree,
+            is_prompter,
+            user,
+            created_us,
+            loads(ranking),
+            loads(shown) if shown else None,
+        )
 
 
 # --- Labels ---------------------------------------------------------------------------
@@ -120,7 +166,7 @@ def load_ranking_groups(
 class LabelVotes:
     """Label votes as parallel arrays, sorted by (message, label, user).
 
-    ``label`` indexes ``label_names``; ``task_kind`` indexes ``TASK_KINDS``.
+    ``label`` indexes ``label_names`` (sorted); ``task_kind`` indexes ``TASK_KINDS``.
     """
 
     message: np.ndarray
@@ -136,6 +182,10 @@ class LabelVotes:
         return len(self.message)
 
 
+# The task kind of a labelled message, as a number (index into TASK_KINDS), in SQL.
+_KIND_SQL = "CASE WHEN m.depth = 0 THEN 0 WHEN m.role = %s THEN 1 ELSE 2 END"
+
+
 def load_label_votes(
     *, project_id: int | None = None, message_ids: Iterable[int] | None = None
 ) -> LabelVotes:
@@ -144,47 +194,97 @@ def load_label_votes(
         votes = votes.filter(message__tree__project_id=project_id)
     if message_ids is not None:
         votes = votes.filter(message_id__in=list(message_ids))
-    rows = votes.order_by().values_list(
-        "message_id", "user_id", "label", "value", "message__depth", "message__role"
-    )
-    messages: list[int] = []
-    users: list[int] = []
-    labels: list[int] = []
-    values: list[float] = []
-    kinds: list[int] = []
-    label_codes: dict[str, int] = {}
-    kind_codes = {kind: index for index, kind in enumerate(LabelVotes.TASK_KINDS)}
-    kind_of: dict[tuple[int, str], int] = {}
-    for message, user, label, value, depth, role in rows.iterator(chunk_size=50000):
-        messages.append(message)
-        users.append(user)
-        code = label_codes.get(label)
-        if code is None:
-            code = label_codes[label] = len(label_codes)
-        labels.append(code)
-        values.append(value)
-        kind = kind_of.get((depth == 0, role))
-        if kind is None:
-            kind = kind_of[(depth == 0, role)] = kind_codes[
-                label_task_kind(depth=0 if depth == 0 else 1, role=role)
-            ]
-        kinds.append(kind)
-    # Labels numbered alphabetically, rows sorted: nothing depends on insertion order.
-    names = sorted(label_codes)
-    renumber = np.zeros(len(label_codes), dtype=np.int32)
-    for new_code, name in enumerate(names):
-        renumber[label_codes[name]] = new_code
-    message_array = np.asarray(messages, dtype=np.int64)
-    user_array = np.asarray(users, dtype=np.int64)
-    label_array = renumber[np.asarray(labels, dtype=np.int32)] if labels else np.zeros(0, np.int32)
-    order = np.lexsort((user_array, label_array, message_array))
+    names = sorted(votes.order_by().values_list("label", flat=True).distinct())
+    if project_id is not None and message_ids is None and connection.vendor == "postgresql":
+        columns = _project_label_votes_postgresql(project_id, names)
+    else:
+        columns = _label_votes_orm(votes, names)
+    message, user, label, value, kind = columns
+    order = np.lexsort((user, label, message))
     return LabelVotes(
-        message=message_array[order],
-        user=user_array[order],
-        label=label_array[order],
-        value=np.asarray(values, dtype=np.float64)[order],
-        task_kind=np.asarray(kinds, dtype=np.int8)[order],
+        message=message[order],
+        user=user[order],
+        label=label[order].astype(np.int32),
+        value=value[order],
+        task_kind=kind[order].astype(np.int8),
         label_names=names,
+    )
+
+
+def _label_votes_orm(
+    votes: Any, names: list[str]
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    code = {name: index for index, name in enumerate(names)}
+    rows = list(
+        votes.order_by().values_list(
+            "message_id", "user_id", "label", "value", "message__depth", "message__role"
+        )
+    )
+    return (
+        np.asarray([row[0] for row in rows], dtype=np.int64),
+        np.asarray([row[1] for row in rows], dtype=np.int64),
+        np.asarray([code[row[2]] for row in rows], dtype=np.int64),
+        np.asarray([row[3] for row in rows], dtype=np.float64),
+        np.asarray(
+            [0 if row[4] == 0 else (1 if row[5] == Role.PROMPTER else 2) for row in rows],
+            dtype=np.int64,
+        ),
+    )
+
+
+# One row of PostgreSQL's binary COPY of five NOT NULL 8-byte columns: a field count,
+# then a length and the big-endian value of each field.
+_BINARY_ROW = np.dtype(
+    [
+        ("fields", ">i2"),
+        ("message_length", ">i4"),
+        ("message", ">i8"),
+        ("user_length", ">i4"),
+        ("user", ">i8"),
+        ("label_length", ">i4"),
+        ("label", ">i8"),
+        ("value_length", ">i4"),
+        ("value", ">f8"),
+        ("kind_length", ">i4"),
+        ("kind", ">i8"),
+    ]
+)
+_BINARY_HEADER = 19  # signature, flags, header extension length
+_BINARY_TRAILER = 2  # the -1 field count that ends the data
+
+
+def _project_label_votes_postgresql(
+    project_id: int, names: list[str]
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """A million votes read as one binary COPY straight into NumPy arrays: no Python
+    object per row. Label names become their index in ``names`` in the query."""
+    sql = f"""
+        COPY (
+            SELECT v.message_id::int8, v.user_id::int8,
+                   (array_position(%s::text[], v.label::text) - 1)::int8,
+                   v.value::float8, ({_KIND_SQL})::int8
+            FROM consensus_labelvote v
+            JOIN trees_message m ON m.id = v.message_id
+            JOIN trees_tree t ON t.id = m.tree_id
+            WHERE t.project_id = %s
+        ) TO STDOUT (FORMAT BINARY)
+    """
+    data = bytearray()
+    with (
+        connection.cursor() as wrapper,
+        wrapper.cursor.copy(sql, [names, Role.PROMPTER.value, project_id]) as copy,
+    ):
+        for chunk in copy:
+            data += chunk
+    rows = np.frombuffer(
+        memoryview(data)[_BINARY_HEADER : len(data) - _BINARY_TRAILER], dtype=_BINARY_ROW
+    )
+    return (
+        rows["message"].astype(np.int64),
+        rows["user"].astype(np.int64),
+        rows["label"].astype(np.int64),
+        rows["value"].astype(np.float64),
+        rows["kind"].astype(np.int64),
     )
 
 
@@ -217,7 +317,3 @@ def label_kinds(project: Project, label_names: Iterable[str], votes: LabelVotes)
             kind = "flag" if np.all((values == 0.0) | (values == 1.0)) else "likert"
         kinds[name] = kind
     return kinds
-
-
-def message_filter_for_project(project_id: int) -> Q:
-    return Q(tree__project_id=project_id)

@@ -190,6 +190,8 @@ class MessageLabels(models.Model):
     acceptance_score = models.FloatField(null=True, blank=True)
     is_accepted = models.BooleanField(null=True, blank=True)
     vote_count = models.PositiveIntegerField()
+    # SHA-1 of everything above, so a rescore finds unchanged rows without reading them.
+    digest = models.CharField(max_length=40, default="")
     computed_at = models.DateTimeField()
 
     class Meta:

@@ -58,8 +58,10 @@ def _current_results(parent_ids: Iterable[int]) -> dict[int, dict[str, Any]]:
     )
     for row in rows:
         held = current.get(row["parent_id"])
-        if held is None or held["work_item_id"] is None or (
-            row["work_item_id"] is not None and row["work_item_id"] > held["work_item_id"]
+        if (
+            held is None
+            or held["work_item_id"] is None
+            or (row["work_item_id"] is not None and row["work_item_id"] > held["work_item_id"])
         ):
             current[row["parent_id"]] = row
     return current
@@ -184,12 +186,13 @@ def agreement_history(
     for row in rows.order_by("taken_at", "pk"):
         by_moment.setdefault(row.taken_at, []).append(row)
     return [
-        {"taken_at": moment, **_agreement_tables(by_moment[moment])}
-        for moment in sorted(by_moment)
+        {"taken_at": moment, **_agreement_tables(by_moment[moment])} for moment in sorted(by_moment)
     ]
 
 
-def _agreement_tables(rows: Iterable[AgreementSnapshot] | QuerySet[AgreementSnapshot]) -> dict[str, Any]:
+def _agreement_tables(
+    rows: Iterable[AgreementSnapshot] | QuerySet[AgreementSnapshot],
+) -> dict[str, Any]:
     labels: dict[str, dict[str, Any]] = {}
     rankings: dict[str, Any] = {}
     for row in rows:

@@ -107,10 +107,12 @@ def label_widget(spec: dict[str, object]) -> dict[str, object]:
     name = str(spec["name"])
     kind = str(spec["kind"])
     widget: dict[str, object] = {"name": name, "kind": kind, "mandatory": bool(spec.get("mandatory"))}
+    # Plain strings (translated now, in the request's language): a lazy one would be
+    # translated again at every use in the template.
     if kind == "flag":
         question, description = LABEL_QUESTIONS.get(name, (name.replace("_", " ").capitalize(), ""))
-        widget.update(question=question, description=description)
+        widget.update(question=str(question), description=str(description))
     else:
         title, low, high = SCALE_ENDS.get(name, (name.replace("_", " ").capitalize(), "0", "1"))
-        widget.update(question=title, low=low, high=high, steps=LIKERT_VALUES)
+        widget.update(question=str(title), low=str(low), high=str(high), steps=LIKERT_VALUES)
     return widget

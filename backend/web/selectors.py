@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from django.db.models import Count, Q, QuerySet
+from django.urls import reverse
 
 from backend.accounts.models import User
 from backend.assignments.models import Assignment, AssignmentState, Kind
@@ -104,12 +105,20 @@ def messages_of(*, user: User, limit: int = 50) -> list[Message]:
 class ReactionBar:
     message_id: int
     counts: dict[str, int]
+    react_url: str
+    report_url: str
     mine: set[str] = field(default_factory=set)
 
 
 def reaction_bars(*, message_ids: list[int], user: User) -> dict[int, ReactionBar]:
     counts = reaction_counts(message_ids)
-    bars = {pk: ReactionBar(pk, counts.get(pk, {})) for pk in message_ids}
+    # One reverse() each, not one per message and button: the task page is hot.
+    react = reverse("web:message-react", args=[0]).replace("/0/", "/{}/")
+    report = reverse("web:message-report", args=[0]).replace("/0/", "/{}/")
+    bars = {
+        pk: ReactionBar(pk, counts.get(pk, {}), react.format(pk), report.format(pk))
+        for pk in message_ids
+    }
     mine = Reaction.objects.filter(message_id__in=message_ids, user=user).values_list(
         "message_id", "emoji"
     )

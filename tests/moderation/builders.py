@@ -19,7 +19,7 @@ from django.contrib.auth.models import Group
 from rest_framework.test import APIClient
 
 from backend.accounts.models import User
-from backend.assignments.models import LABEL_KINDS, RANK_KINDS, REPLY_KINDS, WorkItem
+from backend.assignments.models import WorkItem
 from backend.assignments.needs import LIVE_ITEM_STATES
 from backend.projects.models import Project
 from backend.trees.models import Message, Tree
@@ -27,7 +27,6 @@ from tests.factories import (
     UserFactory,
     committed,
     growing_tree,
-    live_item,
     people,
     rank,
     review,
@@ -148,7 +147,11 @@ def deep_tree(**overrides: Any) -> Built:
     tree, root = growing_tree(project, author, [reviewer])
     built = Built(project, tree, root, author, reviewer, writers, voter)
     names = iter(writers)
-    for parent_name, names_below in (("root", ("a", "b")), ("a", ("a1", "a2")), ("b", ("b1", "b2"))):
+    for parent_name, names_below in (
+        ("root", ("a", "b")),
+        ("a", ("a1", "a2")),
+        ("b", ("b1", "b2")),
+    ):
         parent = root if parent_name == "root" else built.replies[parent_name]
         for name in names_below:
             built.replies[name] = write_reply(parent, next(names))
@@ -194,9 +197,10 @@ def counts(tree: Tree) -> dict[str, int]:
 
 def deleted_ids(tree: Tree) -> list[int]:
     return list(
-        Message.objects.filter(tree=tree, is_deleted=True).order_by("pk").values_list("pk", flat=True)
+        Message.objects.filter(tree=tree, is_deleted=True)
+        .order_by("pk")
+        .values_list("pk", flat=True)
     )
-
 
 
 def everything() -> dict[str, Any]:

@@ -137,7 +137,9 @@ def test_deleting_a_ranked_reply_regrows_a_ready_tree_and_reranks_only_its_group
     a, a1, a2 = replies["a"], replies["a1"], replies["a2"]
     assert ranks(built) == {"a": 0, "b": 1, "a1": 0, "a2": 1, "b1": 0, "b2": 1}
     root_item, a_item, b_item = current_rank_items(tree)
-    assert [(item.target_id, item.completed_count, item.state) for item in (root_item, a_item, b_item)] == [
+    assert [
+        (item.target_id, item.completed_count, item.state) for item in (root_item, a_item, b_item)
+    ] == [
         (built.root.pk, 1, "closed"),
         (a.pk, 1, "closed"),
         (replies["b"].pk, 1, "closed"),
@@ -185,14 +187,20 @@ def test_undelete_restores_its_own_subtree_and_not_what_was_deleted_separately(m
     tree, root, replies = built.tree, built.root, built.replies
     a, a1, a2 = replies["a"], replies["a1"], replies["a2"]
 
-    assert post(moderator, f"/api/v1/messages/{a1.pk}/delete", {"reason": "first"}).status_code == 200
+    assert (
+        post(moderator, f"/api/v1/messages/{a1.pk}/delete", {"reason": "first"}).status_code == 200
+    )
     first = last_event("message.deleted")
-    assert post(moderator, f"/api/v1/messages/{a.pk}/delete", {"reason": "second"}).status_code == 200
+    assert (
+        post(moderator, f"/api/v1/messages/{a.pk}/delete", {"reason": "second"}).status_code == 200
+    )
     second = last_event("message.deleted")
 
     assert second.after == {"deleted": True, "subtree": [a.pk, a1.pk, a2.pk]}
     assert deleted_ids(tree) == [a.pk, a1.pk, a2.pk]
-    assert dict(Message.objects.filter(tree=tree, is_deleted=True).values_list("pk", "deletion_event_id")) == {
+    assert dict(
+        Message.objects.filter(tree=tree, is_deleted=True).values_list("pk", "deletion_event_id")
+    ) == {
         a.pk: second.pk,
         a1.pk: first.pk,
         a2.pk: second.pk,
@@ -321,7 +329,10 @@ def test_the_root_of_a_prompt_rejected_in_review_can_be_deleted_and_undeleted(mo
     root = project_tree.root
     review(root, [project_tree.reviewer], [SPAM_LABELS])
     project_tree.refresh()
-    assert (project_tree.tree.state, project_tree.tree.halted_from_state) == ("aborted_low_grade", "")
+    assert (project_tree.tree.state, project_tree.tree.halted_from_state) == (
+        "aborted_low_grade",
+        "",
+    )
 
     assert post(moderator, f"/api/v1/messages/{root.pk}/delete").status_code == 200
     response = post(moderator, f"/api/v1/messages/{root.pk}/undelete")
@@ -330,7 +341,10 @@ def test_the_root_of_a_prompt_rejected_in_review_can_be_deleted_and_undeleted(mo
     assert response.json()["deleted"] is False
     project_tree.refresh()
     # Rejected in review, it stays aborted: undeleting only makes the prompt visible.
-    assert (project_tree.tree.state, project_tree.tree.halted_from_state) == ("aborted_low_grade", "")
+    assert (project_tree.tree.state, project_tree.tree.halted_from_state) == (
+        "aborted_low_grade",
+        "",
+    )
     assert needs(project_tree.tree) == []
 
 
@@ -385,9 +399,13 @@ def test_edits_keep_every_revision_and_revert_makes_an_old_one_current(moderator
     original = reply.text
     needs_before = needs(built.tree)
 
-    first = post(moderator, f"/api/v1/messages/{reply.pk}/edit", {"text": "Fixed typo.", "reason": "typo"})
+    first = post(
+        moderator, f"/api/v1/messages/{reply.pk}/edit", {"text": "Fixed typo.", "reason": "typo"}
+    )
     second = post(
-        moderator, f"/api/v1/messages/{reply.pk}/edit", {"text": "  Removed a phone number.  ", "reason": "pii"}
+        moderator,
+        f"/api/v1/messages/{reply.pk}/edit",
+        {"text": "  Removed a phone number.  ", "reason": "pii"},
     )
 
     assert (first.status_code, first.json()["text"]) == (200, "Fixed typo.")
@@ -408,7 +426,9 @@ def test_edits_keep_every_revision_and_revert_makes_an_old_one_current(moderator
     )
 
     response = post(
-        moderator, f"/api/v1/messages/{reply.pk}/revert", {"revision": listed[0]["id"], "reason": "undo"}
+        moderator,
+        f"/api/v1/messages/{reply.pk}/revert",
+        {"revision": listed[0]["id"], "reason": "undo"},
     )
 
     assert response.status_code == 200
@@ -441,7 +461,10 @@ def test_refused_edits_and_reverts_change_nothing(moderator):
     foreign = post(moderator, f"/api/v1/messages/{root.pk}/revert", {"revision": other_revision.pk})
     missing = post(moderator, "/api/v1/messages/999999/edit", {"text": "Hello"})
 
-    assert [(r.status_code, r.json()["code"]) for r in (blank, same, too_long, no_text, foreign, missing)] == [
+    assert [
+        (r.status_code, r.json()["code"])
+        for r in (blank, same, too_long, no_text, foreign, missing)
+    ] == [
         (400, "blank"),
         (400, "unchanged"),
         (400, "too_long"),
@@ -459,7 +482,11 @@ def tree_for_halting(state: str):  # type: ignore[no-untyped-def]
     """A flat tree in ``state`` where a volunteer holds one slot of its open work."""
     built = flat_tree({"growing": "one_reply"}.get(state, state))
     holder = people(1)[0]
-    live = WorkItem.objects.filter(tree=built.tree, state="open", open_slots__gt=0).order_by("pk").first()
+    live = (
+        WorkItem.objects.filter(tree=built.tree, state="open", open_slots__gt=0)
+        .order_by("pk")
+        .first()
+    )
     held = reserve(holder, live) if live is not None else None
     return built, held
 
@@ -486,7 +513,10 @@ def test_halt_and_resume_from_every_active_state(moderator, state):
     assert [
         (item.kind, item.target_id, item.state, item.open_slots)
         for item in WorkItem.objects.filter(tree=tree, state__in=["open", "paused"]).order_by("pk")
-    ] == [(kind, target, "paused", required - completed) for kind, target, required, completed, _ in before]
+    ] == [
+        (kind, target, "paused", required - completed)
+        for kind, target, required, completed, _ in before
+    ]
     if held is not None:
         held.refresh_from_db()
         assert held.state == "cancelled"
@@ -509,7 +539,9 @@ def test_halt_and_resume_from_every_active_state(moderator, state):
 
     # What the tree waited for when it was halted happens once the resume commits.
     built.refresh()
-    assert built.tree.state == {"backlog": "growing", "scoring": "ready_for_export"}.get(state, state)
+    assert built.tree.state == {"backlog": "growing", "scoring": "ready_for_export"}.get(
+        state, state
+    )
     assert last_event("tree.resumed").after == {"state": state}
 
 
@@ -686,7 +718,9 @@ def test_a_ban_cancels_assignments_and_pulls_waiting_prompts_and_unban_undoes_it
         "restored_messages": 0,
         "reopened_trees": 2,
     }
-    assert post(troll, "/api/v1/assignments/", {"project": built.project.slug, "lang": "en"}).status_code in (
+    assert post(
+        troll, "/api/v1/assignments/", {"project": built.project.slug, "lang": "en"}
+    ).status_code in (
         201,
         204,
     )
@@ -707,13 +741,13 @@ def test_a_ban_hides_messages_only_when_asked_and_unban_restores_only_those(mode
 
     assert response.status_code == 200
     hidden = [reply.pk, world["waiting_review"].pk, world["waiting_lottery"].pk]
-    assert sorted(Message.objects.filter(author=troll, is_deleted=True).values_list("pk", flat=True)) == sorted(
-        [*hidden, deleted_before.pk]
-    )
+    assert sorted(
+        Message.objects.filter(author=troll, is_deleted=True).values_list("pk", flat=True)
+    ) == sorted([*hidden, deleted_before.pk])
     ban = last_event("user.banned")
-    assert list(Message.objects.filter(deletion_event=ban).order_by("pk").values_list("pk", flat=True)) == sorted(
-        hidden
-    )
+    assert list(
+        Message.objects.filter(deletion_event=ban).order_by("pk").values_list("pk", flat=True)
+    ) == sorted(hidden)
     assert ban.after["hidden_messages"] == 3
     # Reply A no longer counts: its tree asks for a replacement.
     assert needs(built.tree) == [("assistant_reply", root.pk, 3, 1, 2)]
@@ -722,9 +756,9 @@ def test_a_ban_hides_messages_only_when_asked_and_unban_restores_only_those(mode
     response = post(moderator, f"/api/v1/users/{troll.pk}/unban")
 
     assert response.status_code == 200
-    assert list(Message.objects.filter(author=troll, is_deleted=True).values_list("pk", flat=True)) == [
-        deleted_before.pk
-    ]
+    assert list(
+        Message.objects.filter(author=troll, is_deleted=True).values_list("pk", flat=True)
+    ) == [deleted_before.pk]
     assert state_of(deleted_before) == ("aborted_low_grade", "prompt_review")
     assert needs(built.tree) == [("assistant_reply", root.pk, 2, 1, 1)]
     assert state_of(world["waiting_review"]) == ("prompt_review", "")
@@ -762,7 +796,9 @@ def test_refused_bans_change_nothing(moderator):
     missing = post(moderator, "/api/v1/users/999999/ban")
     bad_flag = post(moderator, f"/api/v1/users/{built.author.pk}/ban", {"hide_messages": "maybe"})
 
-    assert [(r.status_code, r.json()["code"]) for r in (again, not_banned, an_admin, missing, bad_flag)] == [
+    assert [
+        (r.status_code, r.json()["code"]) for r in (again, not_banned, an_admin, missing, bad_flag)
+    ] == [
         (409, "already_banned"),
         (409, "not_banned"),
         (409, "cannot_ban_admin"),

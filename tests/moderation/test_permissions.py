@@ -34,7 +34,12 @@ class Call:
 
 
 def _report_item(built: Built) -> QueueItem:
-    assert post(built.voter, f"/api/v1/messages/{built.replies['a'].pk}/reports", {"reason": "spam"}).status_code == 201
+    assert (
+        post(
+            built.voter, f"/api/v1/messages/{built.replies['a'].pk}/reports", {"reason": "spam"}
+        ).status_code
+        == 201
+    )
     return QueueItem.objects.get()
 
 
@@ -54,22 +59,30 @@ SETUPS: dict[str, Callable[[Built], Call]] = {
     "queue": lambda built: (_report_item(built), Call("get", "/api/v1/moderation/queue"))[1],
     "claim": lambda built: Call("post", f"/api/v1/moderation/queue/{_report_item(built).pk}/claim"),
     "resolve": lambda built: Call(
-        "post", f"/api/v1/moderation/queue/{_report_item(built).pk}/resolve", {"action": "dismiss", "note": "ok"}
+        "post",
+        f"/api/v1/moderation/queue/{_report_item(built).pk}/resolve",
+        {"action": "dismiss", "note": "ok"},
     ),
     "trollboard": lambda built: Call("get", "/api/v1/moderation/trollboard"),
     "audit_log": lambda built: Call("get", "/api/v1/audit-log"),
     "audit_log_csv": lambda built: Call("get", "/api/v1/audit-log?format=csv"),
-    "halt": lambda built: Call("post", f"/api/v1/trees/{_another_tree(built).pk}/halt", {"reason": "r"}),
+    "halt": lambda built: Call(
+        "post", f"/api/v1/trees/{_another_tree(built).pk}/halt", {"reason": "r"}
+    ),
     "resume": lambda built: (
         _done_by_moderator(built, f"/api/v1/trees/{built.tree.pk}/halt"),
         Call("post", f"/api/v1/trees/{built.tree.pk}/resume", {"reason": "r"}),
     )[1],
-    "abort": lambda built: Call("post", f"/api/v1/trees/{_another_tree(built).pk}/abort", {"reason": "r"}),
+    "abort": lambda built: Call(
+        "post", f"/api/v1/trees/{_another_tree(built).pk}/abort", {"reason": "r"}
+    ),
     "reopen": lambda built: (
         _done_by_moderator(built, f"/api/v1/trees/{built.tree.pk}/abort"),
         Call("post", f"/api/v1/trees/{built.tree.pk}/reopen", {"reason": "r"}),
     )[1],
-    "delete": lambda built: Call("post", f"/api/v1/messages/{built.replies['a'].pk}/delete", {"reason": "r"}),
+    "delete": lambda built: Call(
+        "post", f"/api/v1/messages/{built.replies['a'].pk}/delete", {"reason": "r"}
+    ),
     "undelete": lambda built: (
         _done_by_moderator(built, f"/api/v1/messages/{built.replies['a'].pk}/delete"),
         Call("post", f"/api/v1/messages/{built.replies['a'].pk}/undelete", {"reason": "r"}),
@@ -78,7 +91,9 @@ SETUPS: dict[str, Callable[[Built], Call]] = {
         "post", f"/api/v1/messages/{built.replies['a'].pk}/edit", {"text": "Better.", "reason": "r"}
     ),
     "revert": lambda built: (
-        _done_by_moderator(built, f"/api/v1/messages/{built.replies['a'].pk}/edit", {"text": "Changed."}),
+        _done_by_moderator(
+            built, f"/api/v1/messages/{built.replies['a'].pk}/edit", {"text": "Changed."}
+        ),
         Call(
             "post",
             f"/api/v1/messages/{built.replies['a'].pk}/revert",
@@ -93,7 +108,10 @@ SETUPS: dict[str, Callable[[Built], Call]] = {
     )[1],
     "notes": lambda built: Call("get", f"/api/v1/users/{built.writers[1].pk}/notes"),
     "add_note": lambda built: Call(
-        "post", f"/api/v1/users/{built.writers[1].pk}/notes", {"text": "Watch this one."}, expected=201
+        "post",
+        f"/api/v1/users/{built.writers[1].pk}/notes",
+        {"text": "Watch this one."},
+        expected=201,
     ),
 }
 
@@ -189,7 +207,9 @@ def test_any_signed_in_user_may_report_a_message(role: str):
     user = user_of(role)
     before = everything()
 
-    response = post(user, f"/api/v1/messages/{reply.pk}/reports", {"reason": "pii", "text": "a phone number"})
+    response = post(
+        user, f"/api/v1/messages/{reply.pk}/reports", {"reason": "pii", "text": "a phone number"}
+    )
 
     if role == "anonymous":
         assert response.status_code == 401

@@ -10,6 +10,7 @@ from backend.audit.models import AuditEvent
 from backend.community.services import community_refresh
 from backend.trees.models import Tree
 from tests.factories import (
+    committed,
     growing_tree,
     live_item,
     people,
@@ -74,7 +75,8 @@ def test_profile_shows_my_messages_with_review_and_rank(web, volunteer, project)
     theirs = write_reply(root, writer)
     review(mine, [reviewer])
     review(theirs, [reviewer])
-    rank(root, reviewer, [mine, theirs])
+    with committed():  # scoring runs on commit
+        rank(root, reviewer, [mine, theirs])
     tree.refresh_from_db()
     assert tree.state == "ready_for_export"
     response = web.get("/me/")
@@ -107,8 +109,9 @@ def test_tree_viewer_orders_siblings_by_rank_and_hides_authors_from_volunteers(w
     first, second = write_reply(root, first_writer, "first written"), write_reply(root, second_writer, "second written")
     review(first, [reviewer])
     review(second, [reviewer])
-    rank(root, reviewer, [second, first])
-    response = web.get(f"/tree/{tree.pk}/".replace("/tree/", "/trees/"))
+    with committed():
+        rank(root, reviewer, [second, first])
+    response = web.get(f"/trees/{tree.pk}/")
     body = response.content.decode()
     assert body.index("second written") < body.index("first written")
     assert "rank #1" in body and "rank #2" in body

@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
-from scipy import stats
+from scipy import special
 
 from backend.consensus.loading import LabelVotes
 from backend.consensus.scoring.labels import STORED_DIGITS, FlagFit
@@ -174,7 +174,8 @@ def _ranking_agreement(
         # Under "rankings are random", τ against any fixed order has mean 0 and
         # variance 2(2k + 5) / (9k(k − 1)) for k candidates (Kendall 1938).
         variance = sum(2.0 * (2 * size + 5) / (9.0 * size * (size - 1)) for _, size in values)
-        row.random_p_value = float(stats.norm.sf(total / np.sqrt(variance)))
+        # One-sided: P(Z ≥ z) = Φ(−z).
+        row.random_p_value = float(special.ndtr(-total / np.sqrt(variance)))
         row.is_random = len(values) >= RANDOM_MIN_RANKINGS and row.random_p_value > RANDOM_P
 
     for user, user_picks in picks.items():
@@ -196,6 +197,10 @@ def _upper_tail(successes: int, sizes: Sequence[int]) -> float:
     of the shown order, if the place did not matter: a sum of Bernoulli(1/k)."""
     distribution = np.ones(1)
     for size, count in sorted(Counter(sizes).items()):
-        binomial = stats.binom.pmf(np.arange(count + 1), count, 1.0 / size)
+        outcomes = np.arange(count + 1)
+        chance = 1.0 / size
+        binomial = (
+            special.comb(count, outcomes) * chance**outcomes * (1 - chance) ** (count - outcomes)
+        )
         distribution = np.convolve(distribution, binomial)
     return float(min(1.0, distribution[successes:].sum()))

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from backend.consensus.algorithms.batched import GroupRanking, score_ranking_groups
-from backend.consensus.loading import RankingGroupVotes
+from backend.consensus.loading import RankingGroupVotes, moment
 
 STORED_DIGITS = 9  # scores are stored rounded, so recomputing gives identical rows
 
@@ -23,11 +23,15 @@ class ScoredGroup:
 
 
 def votes_digest(group: RankingGroupVotes) -> str:
-    """SHA-256 of the ballots in the order the rule reads them: who, when, what."""
-    digest = hashlib.sha256()
-    for user, created, ballot in zip(group.user_ids, group.created_at, group.ballots, strict=True):
-        digest.update(f"{user}|{created.isoformat()}|{','.join(map(str, ballot))};".encode())
-    return digest.hexdigest()
+    """SHA-256 of the ballots in the order the rule reads them: who, when (µs since
+    1970), what."""
+    text = ";".join(
+        f"{user}|{created}|{','.join(map(str, ballot))}"
+        for user, created, ballot in zip(
+            group.user_ids, group.created_us, group.ballots, strict=True
+        )
+    )
+    return hashlib.sha256(text.encode()).hexdigest()
 
 
 def score_groups(groups: Sequence[RankingGroupVotes]) -> list[ScoredGroup]:
@@ -38,7 +42,7 @@ def score_groups(groups: Sequence[RankingGroupVotes]) -> list[ScoredGroup]:
             ranking=ranking,
             scores=tuple(round(score, STORED_DIGITS) for score in ranking.scores),
             votes_digest=votes_digest(group),
-            last_vote_at=max(group.created_at),
+            last_vote_at=moment(max(group.created_us)),
         )
         for group, ranking in zip(groups, rankings, strict=True)
     ]

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Iterable
 from datetime import datetime
+from typing import Any
 
 import numpy as np
+import orjson
 from django.utils import timezone
 
 from backend.consensus import versions
@@ -22,21 +25,36 @@ from backend.projects.models import Project, VoteWeighting
 from backend.trees.models import Message
 
 
-def message_labels_build(
-    aggregate: MessageAggregate, *, project: Project, now: datetime
-) -> MessageLabels:
-    return MessageLabels(
-        message_id=aggregate.message_id,
-        project_id=project.pk,
-        algorithm=versions.LABEL_AGGREGATE[0],
-        algorithm_version=versions.LABEL_AGGREGATE[1],
-        labels=aggregate.labels,
-        acceptance_rule=project.acceptance_rule,
-        acceptance_score=aggregate.acceptance_score,
-        is_accepted=aggregate.is_accepted,
-        vote_count=aggregate.vote_count,
-        computed_at=now,
-    )
+def labels_digest(aggregate: MessageAggregate, *, rule: str) -> str:
+    """What identifies a stored result: its content and the rule and version."""
+    content = [
+        aggregate.labels,
+        rule,
+        aggregate.acceptance_score,
+        aggregate.is_accepted,
+        aggregate.vote_count,
+        versions.LABEL_AGGREGATE,
+    ]
+    return hashlib.sha1(orjson.dumps(content, option=orjson.OPT_SORT_KEYS)).hexdigest()
+
+
+def message_labels_values(
+    aggregate: MessageAggregate, *, project: Project, now: datetime, digest: str | None = None
+) -> dict[str, Any]:
+    """The stored row of one message's aggregates, as ``{attribute: value}``."""
+    return {
+        "message_id": aggregate.message_id,
+        "project_id": project.pk,
+        "algorithm": versions.LABEL_AGGREGATE[0],
+        "algorithm_version": versions.LABEL_AGGREGATE[1],
+        "labels": aggregate.labels,
+        "acceptance_rule": project.acceptance_rule,
+        "acceptance_score": aggregate.acceptance_score,
+        "is_accepted": aggregate.is_accepted,
+        "vote_count": aggregate.vote_count,
+        "digest": digest or labels_digest(aggregate, rule=project.acceptance_rule),
+        "computed_at": now,
+    }
 
 
 def flag_models(
@@ -111,7 +129,7 @@ def message_labels_score(*, message_id: int) -> MessageLabels:
         threshold=project.acceptance_threshold,
     )
     aggregate = aggregates[0] if aggregates else _no_votes(message_id, project, gold)
-    row = message_labels_build(aggregate, project=project, now=timezone.now())
+    row = MessageLabels(**message_labels_values(aggregate, project=project, now=timezone.now()))
     labels_upsert([row])
     return row
 
@@ -125,6 +143,7 @@ UPSERT_FIELDS = [
     "acceptance_score",
     "is_accepted",
     "vote_count",
+    "digest",
     "computed_at",
 ]
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 from django.db import transaction
 from django.db.models import Max
@@ -15,30 +16,30 @@ from backend.consensus.scoring.rankings import ScoredGroup, score_groups
 from backend.trees.models import Message, Tree
 
 
-def ranking_result_build(scored: ScoredGroup, *, project_id: int, now: datetime) -> RankingResult:
-    """The (unsaved) row for one scored group."""
+def ranking_result_values(scored: ScoredGroup, *, project_id: int, now: datetime) -> dict[str, Any]:
+    """The stored row of one scored group, as ``{attribute: value}``."""
     ranking = scored.ranking
     votes = scored.votes
-    return RankingResult(
-        project_id=project_id,
-        tree_id=votes.tree_id,
-        parent_id=votes.parent_id,
-        work_item_id=votes.work_item_id,
-        algorithm=versions.RANKED_PAIRS[0],
-        algorithm_version=versions.RANKED_PAIRS[1],
-        score_algorithm=versions.PLACKETT_LUCE[0],
-        score_algorithm_version=versions.PLACKETT_LUCE[1],
-        order=list(ranking.order),
-        margins=[list(row) for row in ranking.margins],
-        scores=list(scored.scores),
-        min_locked_margin=ranking.min_locked_margin,
-        tie_resolved=ranking.tie_resolved,
-        kendalls_w=None if ranking.kendalls_w is None else round(ranking.kendalls_w, 9),
-        voter_count=len(votes.ballots),
-        votes_digest=scored.votes_digest,
-        last_vote_at=scored.last_vote_at,
-        computed_at=now,
-    )
+    return {
+        "project_id": project_id,
+        "tree_id": votes.tree_id,
+        "parent_id": votes.parent_id,
+        "work_item_id": votes.work_item_id,
+        "algorithm": versions.RANKED_PAIRS[0],
+        "algorithm_version": versions.RANKED_PAIRS[1],
+        "score_algorithm": versions.PLACKETT_LUCE[0],
+        "score_algorithm_version": versions.PLACKETT_LUCE[1],
+        "order": list(ranking.order),
+        "margins": [list(row) for row in ranking.margins],
+        "scores": list(scored.scores),
+        "min_locked_margin": ranking.min_locked_margin,
+        "tie_resolved": ranking.tie_resolved,
+        "kendalls_w": None if ranking.kendalls_w is None else round(ranking.kendalls_w, 9),
+        "voter_count": len(votes.ballots),
+        "votes_digest": scored.votes_digest,
+        "last_vote_at": scored.last_vote_at,
+        "computed_at": now,
+    }
 
 
 def is_current(row: RankingResult, *, votes_digest: str) -> bool:
@@ -80,7 +81,9 @@ def ranking_group_score(*, parent_id: int, work_item_id: int | None = None) -> R
         stored = existing.first()
         if stored is not None and is_current(stored, votes_digest=scored.votes_digest):
             return stored
-        row = ranking_result_build(scored, project_id=project_id, now=timezone.now())
+        row = RankingResult(
+            **ranking_result_values(scored, project_id=project_id, now=timezone.now())
+        )
         if stored is not None:
             row.pk = stored.pk
         row.save()

@@ -29,7 +29,7 @@ from datetime import timedelta
 from typing import Any
 
 from django.db import IntegrityError, transaction
-from django.db.models import Count, Max
+from django.db.models import Count, F, Max
 from django.utils import timezone
 
 from backend.assignments.models import RANK_KINDS, WorkItem
@@ -59,8 +59,8 @@ from backend.consensus.scoring.labels import FlagFit, aggregate_messages, fit_fl
 from backend.consensus.scoring.quality import AnnotatorStats, annotator_stats
 from backend.consensus.scoring.rankings import ScoredGroup, score_groups
 from backend.consensus.services import bulk
-from backend.consensus.services.labels import labels_upsert, message_labels_build
-from backend.consensus.services.ranking import is_current, ranking_result_build
+from backend.consensus.services.labels import labels_digest, message_labels_values
+from backend.consensus.services.ranking import is_current, ranking_result_values
 from backend.projects.models import Project, VoteWeighting
 from backend.trees.models import Message, TreeState
 
@@ -72,8 +72,31 @@ Progress = Callable[[str, int, int], None]
 STALE_RUN_AFTER = timedelta(hours=2)
 
 
+@dataclass(frozen=True)
+class _Fingerprint:
+    """How many votes of each kind a project has and the newest vote id: votes are
+    only ever added (or removed with their message), so equal fingerprints mean the
+    votes read are still exactly the stored ones."""
+
+    ranking: tuple[int, int | None]
+    label: tuple[int, int | None]
+
+    @staticmethod
+    def of(project: Project) -> _Fingerprint:
+        ranking = RankingVote.objects.filter(parent__tree__project=project).aggregate(
+            count=Count("pk"), newest=Max("pk")
+        )
+        label = LabelVote.objects.filter(message__tree__project=project).aggregate(
+            count=Count("pk"), newest=Max("pk")
+        )
+        return _Fingerprint(
+            (ranking["count"], ranking["newest"]), (label["count"], label["newest"])
+        )
+
+
 @dataclass
 class _Computed:
+    fingerprint: _Fingerprint
     groups: list[ScoredGroup]
     votes: LabelVotes
     kinds: dict[str, str]
@@ -160,6 +183,8 @@ def _set_stage(run: RescoreRun, stage: str, fraction: float) -> None:
 
 
 def _compute(project: Project, run: RescoreRun, report: Progress) -> _Computed:
+    # Taken before reading, so a vote stored while reading shows up as a change.
+    fingerprint = _Fingerprint.of(project)
     report("rankings", 0, 1)
     _set_stage(run, "rankings", 0.0)
     ranking_groups = load_ranking_groups(project_id=project.pk)
@@ -209,7 +234,7 @@ def _compute(project: Project, run: RescoreRun, report: Progress) -> _Computed:
     _set_stage(run, "agreement", 0.8)
     agreement = label_agreement(votes, kinds) + ranking_agreement(groups)
     report("agreement", len(agreement), len(agreement))
-    return _Computed(groups, votes, kinds, gold, fits, people, aggregates, agreement)
+    return _Computed(fingerprint, groups, votes, kinds, gold, fits, people, aggregates, agreement)
 
 
 # --- Writing --------------------------------------------------------------------------
@@ -218,12 +243,18 @@ def _compute(project: Project, run: RescoreRun, report: Progress) -> _Computed:
 def _write(project: Project, computed: _Computed) -> dict[str, int]:
     now = timezone.now()
     counts: dict[str, int] = {}
-    fresh_groups = _unchanged_since_read(project, computed.groups, counts)
+    fingerprint = _Fingerprint.of(project)
+    if fingerprint.ranking == computed.fingerprint.ranking:
+        fresh_groups = list(computed.groups)
+        counts["ranking_groups_changed_meanwhile"] = 0
+    else:
+        fresh_groups = _unchanged_since_read(project, computed.groups, counts)
+    labels_unchanged = fingerprint.label == computed.fingerprint.label
     counts.update(_write_rankings(project, fresh_groups, now))
     counts.update(_write_ranks(project, computed.groups))
     counts.update(_write_label_models(project, computed.fits, now))
     counts.update(_write_annotators(project, computed.people, now))
-    counts.update(_write_labels(project, computed, now))
+    counts.update(_write_labels(project, computed, now, votes_unchanged=labels_unchanged))
     AgreementSnapshot.objects.bulk_create(
         [
             AgreementSnapshot(
@@ -263,6 +294,7 @@ def _unchanged_since_read(
         .values("parent_id", "work_item_id")
         .annotate(count=Count("pk"), last=Max("created_at"))
     }
+    # Compared at the precision the scoring used.
     fresh = [
         group
         for group in groups
@@ -287,7 +319,7 @@ def _write_rankings(project: Project, groups: Sequence[ScoredGroup], now: Any) -
         )
     }
     replaced: list[int] = []
-    new_rows: list[RankingResult] = []
+    new_rows: list[dict[str, Any]] = []
     for group in groups:
         existing = stored.get(group.votes.key)
         if existing is not None:
@@ -299,7 +331,7 @@ def _write_rankings(project: Project, groups: Sequence[ScoredGroup], now: Any) -
             if is_current(probe, votes_digest=group.votes_digest):
                 continue
             replaced.append(existing[0])
-        new_rows.append(ranking_result_build(group, project_id=project.pk, now=now))
+        new_rows.append(ranking_result_values(group, project_id=project.pk, now=now))
     bulk.delete_by_pk(RankingResult, replaced)
     bulk.insert(RankingResult, new_rows)
     return {"ranking_results_written": len(new_rows)}
@@ -434,75 +466,56 @@ def _write_annotators(
         if stored.get(user) == values:
             continue
         changed.append(
-            AnnotatorQuality(
-                project=project,
-                user_id=user,
-                algorithm=versions.ANNOTATOR_QUALITY[0],
-                algorithm_version=versions.ANNOTATOR_QUALITY[1],
-                computed_at=now,
+            {
+                "project_id": project.pk,
+                "user_id": user,
+                "algorithm": versions.ANNOTATOR_QUALITY[0],
+                "algorithm_version": versions.ANNOTATOR_QUALITY[1],
+                "computed_at": now,
                 **{name: row[name] for name in _QUALITY_FIELDS},
-            )
+            }
         )
-    AnnotatorQuality.objects.bulk_create(
-        changed,
-        batch_size=2000,
-        update_conflicts=True,
-        unique_fields=["project", "user"],
-        update_fields=[*_QUALITY_FIELDS, "algorithm", "algorithm_version", "computed_at"],
-    )
-    gone = set(stored) - set(people)
-    AnnotatorQuality.objects.filter(project=project, user_id__in=list(gone)).delete()
+    replaced = [row["user_id"] for row in changed if row["user_id"] in stored]
+    gone = [user for user in stored if user not in people]
+    for batch in bulk.chunks([*replaced, *gone]):
+        AnnotatorQuality.objects.filter(project=project, user_id__in=batch).delete()
+    bulk.insert(AnnotatorQuality, changed)
     return {"annotators_changed": len(changed)}
 
 
-def _write_labels(project: Project, computed: _Computed, now: Any) -> dict[str, int]:
-    current_counts = dict(
-        LabelVote.objects.filter(message__tree__project=project)
-        .order_by()
-        .values("message_id")
-        .annotate(count=Count("pk"))
-        .values_list("message_id", "count")
-    )
-    stored = {
-        row[0]: tuple(row[1:])
-        for row in MessageLabels.objects.filter(project=project).values_list(
-            "message_id",
-            "labels",
-            "acceptance_rule",
-            "acceptance_score",
-            "is_accepted",
-            "vote_count",
-            "algorithm_version",
+def _write_labels(
+    project: Project, computed: _Computed, now: Any, *, votes_unchanged: bool
+) -> dict[str, int]:
+    current_counts: dict[int, int] | None = None
+    if not votes_unchanged:
+        current_counts = dict(
+            LabelVote.objects.filter(message__tree__project=project)
+            .order_by()
+            .values("message_id")
+            .annotate(count=Count("pk"))
+            .values_list("message_id", "count")
         )
-    }
+    stored = dict(MessageLabels.objects.filter(project=project).values_list("message_id", "digest"))
     changed = []
     changed_meanwhile = 0
     for aggregate in computed.aggregates:
-        if current_counts.get(aggregate.message_id) != aggregate.vote_count:
+        if current_counts is not None and (
+            current_counts.get(aggregate.message_id) != aggregate.vote_count
+        ):
             changed_meanwhile += 1
             continue
-        values = (
-            aggregate.labels,
-            project.acceptance_rule,
-            aggregate.acceptance_score,
-            aggregate.is_accepted,
-            aggregate.vote_count,
-            versions.LABEL_AGGREGATE[1],
-        )
-        if stored.get(aggregate.message_id) == values:
+        digest = labels_digest(aggregate, rule=project.acceptance_rule)
+        if stored.get(aggregate.message_id) == digest:
             continue
-        changed.append(message_labels_build(aggregate, project=project, now=now))
-    labels_upsert(changed)
-    decided = dict(
-        Message.objects.filter(tree__project=project, review_result__isnull=False).values_list(
-            "pk", "review_result"
-        )
+        changed.append(message_labels_values(aggregate, project=project, now=now, digest=digest))
+    bulk.delete_by_pk(
+        MessageLabels, [row["message_id"] for row in changed if row["message_id"] in stored]
     )
-    disagreements = sum(
-        1
-        for aggregate in computed.aggregates
-        if aggregate.message_id in decided
-        and decided[aggregate.message_id] != aggregate.is_accepted
+    bulk.insert(MessageLabels, changed)
+    disagreements = (
+        MessageLabels.objects.filter(project=project, message__review_result__isnull=False)
+        .exclude(message__review_result=F("is_accepted"))
+        .count()
     )
     return {
         "message_labels_written": len(changed),

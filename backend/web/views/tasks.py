@@ -109,9 +109,11 @@ def _task_context(
         position = {pk: index for index, pk in enumerate(posted_ranking)}
         candidates = sorted(candidates, key=lambda message: position.get(message.pk, len(position)))
     shown_ids = [message.pk for message in conversation] + [message.pk for message in candidates]
+    errors = errors or ShownErrors()
     labels = [label_widget(spec) for spec in context["labels"]]
     for widget in labels:
         widget["value"] = (values.get("labels") or {}).get(widget["name"], "")
+        widget["error"] = errors.fields.get(f"labels.{widget['name']}", "")
     project = assignment.project
     kind = assignment.kind
     return {
@@ -130,7 +132,7 @@ def _task_context(
         "labels": labels,
         "reactions": reaction_bars(message_ids=shown_ids, user=_user(request)),
         "values": values,
-        "errors": errors or ShownErrors(),
+        "errors": errors,
         "notice": notice,
         "next_kind": _next_kind_for(request, assignment),
         "idempotency_key": uuid.uuid4().hex,

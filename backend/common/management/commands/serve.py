@@ -24,15 +24,19 @@ from django.core.management.base import BaseCommand, CommandParser
 def _sweep_forever(interval: float, stop: threading.Event) -> None:
     from django.db import connections
 
+    from backend.community.services import community_refresh
     from backend.trees.sweep import sweep_run
 
+    # Beat's periodic work, in embedded mode: the sweep, then the points ledger and the
+    # leaderboards (so the web app's leaderboard moves without Redis too).
     while not stop.wait(interval):
-        try:
-            sweep_run()
-        except Exception as error:  # noqa: BLE001 - keep sweeping; the next run retries
-            sys.stderr.write(f"sweep failed: {error}\n")
-        finally:
-            connections.close_all()
+        for job in (sweep_run, community_refresh):
+            try:
+                job()
+            except Exception as error:  # noqa: BLE001 - keep going; the next run retries
+                sys.stderr.write(f"{job.__name__} failed: {error}\n")
+            finally:
+                connections.close_all()
 
 
 class Command(BaseCommand):
