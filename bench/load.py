@@ -536,8 +536,8 @@ def parse_arguments(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument(
         "--workers",
         type=int,
-        default=3,
-        help="uvicorn worker processes (3 measured best on 2 cores; see bench/README.md)",
+        default=2,
+        help="server worker processes (one per core: see bench/README.md)",
     )
     parser.add_argument(
         "--server",

@@ -95,7 +95,9 @@ def user_profile_update(
     for code in languages:
         code = code.strip()
         if not code or len(code) > 32 or not code.replace("-", "").replace("_", "").isalnum():
-            raise ValidationFailed("languages", "invalid_language", f"{code!r} is not a language code.")
+            raise ValidationFailed(
+                "languages", "invalid_language", f"{code!r} is not a language code."
+            )
         if code not in cleaned:
             cleaned.append(code)
     with transaction.atomic():

@@ -72,3 +72,10 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
             response["Retry-After"] = str(int(exc.wait))  # type: ignore[attr-defined]
         return response
     return None
+
+
+def actor_id(request: Any) -> int:
+    """The signed-in user's id in a view that requires authentication."""
+    user_id = request.user.pk
+    assert user_id is not None, "view must require authentication"
+    return int(user_id)

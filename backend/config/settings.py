@@ -190,7 +190,11 @@ SOCIAL_PROVIDERS: dict[str, dict[str, str]] = json.loads(
 )
 INSTALLED_APPS += [f"allauth.socialaccount.providers.{name}" for name in SOCIAL_PROVIDERS]
 SOCIALACCOUNT_PROVIDERS = {
-    name: {"APPS": [{"client_id": app["client_id"], "secret": app["secret"], "key": app.get("key", "")}]}
+    name: {
+        "APPS": [
+            {"client_id": app["client_id"], "secret": app["secret"], "key": app.get("key", "")}
+        ]
+    }
     for name, app in SOCIAL_PROVIDERS.items()
 }
 

@@ -13,7 +13,7 @@ across batches, so a tree is always self-consistent).
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Generator, Iterator
 from typing import Any
 
 from django.db import connection
@@ -53,7 +53,7 @@ def export_batches(
     *,
     batch_trees: int = DEFAULT_BATCH_TREES,
     quality: QualityProvider | None = None,
-) -> Iterator[BatchRows]:
+) -> Generator[BatchRows, None, None]:
     trees = export_trees(options).order_by("pk")
     needs_label_means = options.with_labels or options.pii != "keep"
     needs_rankings = options.with_events or options.format == ExportFormat.PREFERENCES

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
 
 from django.http import StreamingHttpResponse
@@ -16,6 +17,7 @@ from rest_framework.views import APIView
 from backend.accounts.api import MeSerializer
 from backend.accounts.models import User
 from backend.accounts.services import roles_of
+from backend.common.api import actor_id
 from backend.common.errors import NotFound, ValidationFailed
 from backend.common.fields import StrictCharField, StrictIntegerField
 from backend.common.permissions import IsModerator, IsNotBanned
@@ -78,7 +80,7 @@ class TreeActionView(APIView):
             "abort": curation.tree_abort,
             "reopen": curation.tree_reopen,
         }
-        tree = actions[self.action_name](tree_id=tree_id, actor_id=request.user.pk, reason=reason)
+        tree = actions[self.action_name](tree_id=tree_id, actor_id=actor_id(request), reason=reason)
         tree = Tree.objects.select_related("project").get(pk=tree.pk)
         return Response(render_tree(tree))
 
@@ -93,7 +95,7 @@ class MessageActionView(APIView):
     def post(self, request: Request, message_id: int) -> Response:
         reason = _reason(request)
         action = curation.message_delete if self.action_name == "delete" else curation.message_undelete
-        message = action(message_id=message_id, actor_id=request.user.pk, reason=reason)
+        message = action(message_id=message_id, actor_id=actor_id(request), reason=reason)
         return Response(render_message(message))
 
 
@@ -111,7 +113,7 @@ class MessageEditView(APIView):
         data.is_valid(raise_exception=True)
         message = curation.message_edit(
             message_id=message_id,
-            actor_id=request.user.pk,
+            actor_id=actor_id(request),
             text=data.validated_data["text"],
             reason=data.validated_data["reason"],
         )
@@ -133,7 +135,7 @@ class MessageRevertView(APIView):
         message = curation.message_revert(
             message_id=message_id,
             revision_id=data.validated_data["revision"],
-            actor_id=request.user.pk,
+            actor_id=actor_id(request),
             reason=data.validated_data["reason"],
         )
         return Response(render_message(message))
@@ -192,7 +194,7 @@ class MessageReportView(APIView):
         data.is_valid(raise_exception=True)
         report = services.report_create(
             message_id=message_id,
-            reporter_id=request.user.pk,
+            reporter_id=actor_id(request),
             reason=data.validated_data["reason"],
             text=data.validated_data["text"],
         )
@@ -231,7 +233,7 @@ class UserBanView(APIView):
         data.is_valid(raise_exception=True)
         user = services.user_ban(
             user_id=user_id,
-            actor_id=request.user.pk,
+            actor_id=actor_id(request),
             reason=data.validated_data["reason"],
             hide_messages=data.validated_data["hide_messages"],
         )
@@ -243,7 +245,7 @@ class UserUnbanView(APIView):
 
     @extend_schema(request=ReasonInputSerializer, responses=MeSerializer, summary="Lift a ban")
     def post(self, request: Request, user_id: int) -> Response:
-        user = services.user_unban(user_id=user_id, actor_id=request.user.pk, reason=_reason(request))
+        user = services.user_unban(user_id=user_id, actor_id=actor_id(request), reason=_reason(request))
         return Response(render_user(user))
 
 
@@ -276,7 +278,7 @@ class UserNotesView(APIView):
     def post(self, request: Request, user_id: int) -> Response:
         data = NoteInputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        note = services.user_note_add(user_id=user_id, author_id=request.user.pk, text=data.validated_data["text"])
+        note = services.user_note_add(user_id=user_id, author_id=actor_id(request), text=data.validated_data["text"])
         return Response(NoteSerializer(render_note(note)).data, status=201)
 
 
@@ -358,7 +360,7 @@ class QueueClaimView(APIView):
 
     @extend_schema(request=None, responses=QueueItemSerializer, summary="Claim a queue item")
     def post(self, request: Request, item_id: int) -> Response:
-        item = services.queue_item_claim(item_id=item_id, moderator_id=request.user.pk)
+        item = services.queue_item_claim(item_id=item_id, moderator_id=actor_id(request))
         return Response(render_queue_item(_queue_item(item.pk)))
 
 
@@ -377,7 +379,7 @@ class QueueResolveView(APIView):
         data.is_valid(raise_exception=True)
         item = services.queue_item_resolve(
             item_id=item_id,
-            moderator_id=request.user.pk,
+            moderator_id=actor_id(request),
             action=data.validated_data["action"],
             note=data.validated_data["note"],
             hide_messages=data.validated_data["hide_messages"],
@@ -420,8 +422,9 @@ class CsvFormatNegotiation(DefaultContentNegotiation):
     and anything else (errors included) is rendered as usual."""
 
     def select_renderer(
-        self, request: Request, renderers: list[Any], format_suffix: str | None = None
+        self, request: Request, renderers: Iterable[Any], format_suffix: str | None = None
     ) -> tuple[Any, str]:
+        renderers = list(renderers)
         if request.query_params.get("format") == "csv":
             return renderers[0], renderers[0].media_type
         return super().select_renderer(request, renderers, format_suffix)

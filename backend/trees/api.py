@@ -7,6 +7,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from backend.common.api import actor_id
 from backend.common.errors import NotFound
 from backend.consensus.api import MessageConsensusSerializer, RankingGroupSerializer
 from backend.consensus.selectors import message_consensus_extras, tree_ranking_groups
@@ -143,7 +144,7 @@ class MessageReactionView(APIView):
         data = ReactionInputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         emoji = data.validated_data["emoji"]
-        message, created = message_react(message_id=message_id, user_id=request.user.pk, emoji=emoji)
+        message, created = message_react(message_id=message_id, user_id=actor_id(request), emoji=emoji)
         body = {
             "message_id": message.pk,
             "emoji": emoji,

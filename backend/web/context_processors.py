@@ -22,7 +22,8 @@ def _client_strings() -> dict[str, str]:
         "cancelled": _("Assignment #{assignment} was cancelled: the work is no longer needed."),
         "view": _("View"),
         "server_error": _(
-            "The server could not take this right now (error {status}). Nothing you typed is lost: try again."
+            "The server could not take this right now (error {status}). "
+            "Nothing you typed is lost: try again."
         ),
         "network_error": _("No connection to the server. Nothing you typed is lost: try again."),
         "moved": _("Moved to position {position} of {count}."),
@@ -35,11 +36,28 @@ def _client_strings() -> dict[str, str]:
     }
 
 
+def _demo_login() -> dict[str, str] | None:
+    """The demo volunteer's log-in when ``seed_demo`` made it and DEBUG is on, so that
+    someone trying ``make run`` can start at once (the passwords are public anyway)."""
+    from backend.accounts.models import User
+    from backend.projects.demo import DEMO_PASSWORD_SUFFIX
+
+    if not settings.DEBUG or not User.objects.filter(username="volunteer").exists():
+        return None
+    return {"username": "volunteer", "password": f"volunteer{DEMO_PASSWORD_SUFFIX}"}
+
+
 def site(request: HttpRequest) -> dict[str, Any]:
     user = request.user
     console_email = settings.EMAIL_BACKEND.endswith("console.EmailBackend")
     if not user.is_authenticated:
-        return {"arbor_roles": [], "arbor_ws_path": None, "arbor_console_email": console_email}
+        return {
+            "arbor_roles": [],
+            "arbor_ws_path": None,
+            "arbor_console_email": console_email,
+            # Only read by the log-in page; only in development (DEBUG) with the demo.
+            "arbor_demo_login": SimpleLazyObject(_demo_login),
+        }
     return {
         "arbor_console_email": console_email,
         # Lazy: pages that never show the menu's role links never query the groups.

@@ -22,7 +22,9 @@ def _messages() -> dict[str, str]:
         "invalid_value": _("Choose one of the options."),
         "out_of_range": _("Choose one of the options."),
         "not_a_permutation": _("Put every reply in the list exactly once."),
-        "rate_limited": _("You are faster than this project allows: wait a minute, then try again."),
+        "rate_limited": _(
+            "You are faster than this project allows: wait a minute, then try again."
+        ),
         "candidates_changed": _(
             "The replies to rank changed since you got this task: skip it to get a new one."
         ),

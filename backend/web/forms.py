@@ -59,5 +59,7 @@ class ProfileForm(forms.Form):
 
     def __init__(self, *args: Any, language_codes: list[str], **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        codes = list(dict.fromkeys([*language_codes, *(code for code, _name in settings.LANGUAGES)]))
+        codes = list(
+            dict.fromkeys([*language_codes, *(code for code, _name in settings.LANGUAGES)])
+        )
         self.fields["languages"].choices = [(code, language_name(code)) for code in codes]  # type: ignore[attr-defined]

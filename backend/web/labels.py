@@ -23,17 +23,21 @@ KIND_TITLES: dict[str, Promise] = {
 KIND_INSTRUCTIONS: dict[str, Promise] = {
     "any": _("Whatever the conversations need most right now."),
     "initial_prompt": _(
-        "Start a new conversation: write a question or request a real person might ask an assistant."
+        "Start a new conversation: write a question or request a real person might "
+        "ask an assistant."
     ),
     "prompter_reply": _(
         "Continue the conversation as the user: ask a follow-up, give more detail or push back."
     ),
     "assistant_reply": _(
-        "Write the assistant's next message: helpful, correct, honest and kind. Say when you are unsure."
+        "Write the assistant's next message: helpful, correct, honest and kind. "
+        "Say when you are unsure."
     ),
     "label_initial_prompt": _("Read the prompt and answer the questions about it."),
     "label_prompter_reply": _("Read the user's last message and answer the questions about it."),
-    "label_assistant_reply": _("Read the assistant's last message and answer the questions about it."),
+    "label_assistant_reply": _(
+        "Read the assistant's last message and answer the questions about it."
+    ),
     "rank_prompter_replies": _("Order the user replies from best to worst."),
     "rank_assistant_replies": _("Order the assistant replies from best to worst."),
 }
@@ -106,7 +110,11 @@ def label_widget(spec: dict[str, object]) -> dict[str, object]:
     """What the template needs to draw one label: its name, kind, words and steps."""
     name = str(spec["name"])
     kind = str(spec["kind"])
-    widget: dict[str, object] = {"name": name, "kind": kind, "mandatory": bool(spec.get("mandatory"))}
+    widget: dict[str, object] = {
+        "name": name,
+        "kind": kind,
+        "mandatory": bool(spec.get("mandatory")),
+    }
     # Plain strings (translated now, in the request's language): a lazy one would be
     # translated again at every use in the template.
     if kind == "flag":

@@ -22,7 +22,9 @@ def volunteer_page(view: View) -> View:
 
     @wraps(view)
     def wrapped(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
-        if request.method not in ("GET", "HEAD", "OPTIONS") and getattr(request.user, "is_banned", False):
+        if request.method not in ("GET", "HEAD", "OPTIONS") and getattr(
+            request.user, "is_banned", False
+        ):
             raise PermissionDenied(_("Your account is banned."))
         return view(request, *args, **kwargs)
 

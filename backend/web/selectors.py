@@ -96,7 +96,11 @@ def messages_of(*, user: User, limit: int = 50) -> list[Message]:
     return list(
         Message.objects.filter(author=user)
         .select_related("tree__project")
-        .annotate(ranked_siblings=Count("parent__children", filter=Q(parent__children__rank__isnull=False)))
+        .annotate(
+            ranked_siblings=Count(
+                "parent__children", filter=Q(parent__children__rank__isnull=False)
+            )
+        )
         .order_by("-created_at", "-pk")[:limit]
     )
 

@@ -79,8 +79,8 @@ def test_aggregates_with_confidence_intervals_are_stored_when_the_review_ends():
 
 
 def adversarial_history(project: Project, honest: list[Any], flippers: list[Any]) -> None:
-    """30 prompts, each reviewed by two honest people and one who flips every flag;
-    a third of them are spam."""
+    """30 prompts, each reviewed by two honest people and one who flips the spam flag;
+    a third of them are spam, none is in the wrong language."""
     author = people(1)[0]
     for number in range(30):
         prompt = write_prompt(project, author)
@@ -92,7 +92,7 @@ def adversarial_history(project: Project, honest: list[Any], flippers: list[Any]
             [
                 {"spam": int(spam), "lang_mismatch": 0},
                 {"spam": int(spam), "lang_mismatch": 0},
-                {"spam": int(not spam), "lang_mismatch": 1},
+                {"spam": int(not spam), "lang_mismatch": 0},
             ],
         )
 
@@ -129,9 +129,10 @@ def test_dawid_skene_acceptance_beats_the_mean_rule_on_adversarial_reviewers(rul
         quality = AnnotatorQuality.objects.get(project=project, user=flipper)
         assert quality.labels["spam"]["sensitivity"] < 0.2
         assert quality.labels["spam"]["specificity"] < 0.2
-        assert quality.ds_accuracy < 0.2
+        assert quality.labels["spam"]["accuracy"] < 0.2
+        assert quality.labels["lang_mismatch"]["accuracy"] > 0.9  # they only flip spam
     for person in honest:
-        assert AnnotatorQuality.objects.get(project=project, user=person).ds_accuracy > 0.8
+        assert AnnotatorQuality.objects.get(project=project, user=person).ds_accuracy > 0.9
 
     spam = contested(project, honest[0], flippers, spam=True)
     clean = contested(project, honest[1], flippers, spam=False)
@@ -177,7 +178,9 @@ def test_reliability_weighting_silences_flippers_in_the_mean_rule():
     adversarial_history(project, honest, flippers)
     project_rescore(project_id=project.pk)
     for flipper in flippers:
-        assert AnnotatorQuality.objects.get(project=project, user=flipper).weight == 0.0
+        quality = AnnotatorQuality.objects.get(project=project, user=flipper)
+        assert quality.labels["spam"]["weight"] == 0.0
+        assert quality.labels["lang_mismatch"]["weight"] > 0.8
 
     spam = contested(project, honest[0], flippers, spam=True)
 

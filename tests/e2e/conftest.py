@@ -41,7 +41,10 @@ BUILT_SCRIPT = Path(settings.BASE_DIR) / "frontend" / "build" / "arbor" / "app.j
 
 def _missing() -> str | None:
     if not CHROMIUM.exists():
-        return "needs Debian's chromium at /usr/bin/chromium (apt-get install chromium; .ci/run installs it)"
+        return (
+            "needs Debian's chromium at /usr/bin/chromium "
+            "(apt-get install chromium; .ci/run installs it)"
+        )
     try:
         import playwright.sync_api  # noqa: F401
     except ImportError:

@@ -60,7 +60,9 @@ def every_kind_project(slug: str = "e2e", **overrides: Any) -> EveryKind:
     # Reply as the user + review a user reply: two accepted assistant replies, one user
     # reply under review and one user slot open.
     reply_tree, root = growing_tree(project, author, [reviewer])
-    first = write_reply(root, writer, "Sure! Here is a **short** answer with a list:\n\n- one\n- two")
+    first = write_reply(
+        root, writer, "Sure! Here is a **short** answer with a list:\n\n- one\n- two"
+    )
     second = write_reply(root, helper, "Here is another answer with code:\n\n```\nx = 1\n```")
     review(first, [reviewer])
     review(second, [reviewer])

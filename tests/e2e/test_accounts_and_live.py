@@ -64,7 +64,9 @@ def test_my_reply_accepted_arrives_over_the_websocket(new_page, log_in):
     author_page.click("[data-nav-item][value='assistant_reply']")
     ready(author_page)
     expect(author_page.locator("[data-live-status]")).to_have_class(re.compile("is-live"))
-    author_page.locator("#reply-text").fill("Tides follow the Moon: two bulges of water, twice a day.")
+    author_page.locator("#reply-text").fill(
+        "Tides follow the Moon: two bulges of water, twice a day."
+    )
     author_page.keyboard.press("Control+Enter")
     expect(author_page.locator(".notice")).to_have_text("Thank you! Saved.")
     message = author.messages.get()
@@ -73,7 +75,9 @@ def test_my_reply_accepted_arrives_over_the_websocket(new_page, log_in):
     reviewer_page.goto("/dashboard/")
     reviewer_page.click("[data-nav-item][value='label_assistant_reply']")
     ready(reviewer_page)
-    while reviewer_page.locator(".message.target").get_attribute("data-message-id") != str(message.pk):
+    while reviewer_page.locator(".message.target").get_attribute("data-message-id") != str(
+        message.pk
+    ):
         reviewer_page.keyboard.press("s")
         reviewer_page.keyboard.press("Enter")
         expect(reviewer_page.locator(".notice")).to_contain_text("Skipped")

@@ -51,7 +51,9 @@ def start_with_keyboard(page: Any, kind: str) -> None:
 def answer_with_keyboard(page: Any, kind: str, serial: int) -> None:
     if kind in ("initial_prompt", "assistant_reply", "prompter_reply"):
         expect(page.locator("#reply-text")).to_be_focused()
-        page.keyboard.type(f"A keyboard-only {kind.replace('_', ' ')} number {serial}, with **markdown**.")
+        page.keyboard.type(
+            f"A keyboard-only {kind.replace('_', ' ')} number {serial}, with **markdown**."
+        )
         expect(page.locator("[data-char-count]")).to_contain_text(" / ")
     elif kind.startswith("label_"):
         label_kinds = page.locator("[data-label-row]").evaluate_all(
@@ -68,7 +70,7 @@ def answer_with_keyboard(page: Any, kind: str, serial: int) -> None:
 
 
 def test_every_kind_with_the_keyboard_alone_then_the_leaderboard(page, log_in):
-    every_kind_project()
+    scenario = every_kind_project()
     volunteer = UserFactory(username="keyboard")
     log_in(page, volunteer)
     page.goto("/dashboard/")
@@ -90,15 +92,21 @@ def test_every_kind_with_the_keyboard_alone_then_the_leaderboard(page, log_in):
     done = Assignment.objects.filter(user=volunteer, state=AssignmentState.SUBMITTED)
     assert sorted(done.values_list("kind", flat=True)) == sorted(KINDS_IN_ORDER)
     assert Message.objects.filter(author=volunteer).count() == 3
-    spam_votes = LabelVote.objects.filter(user=volunteer, label="spam").values_list("value", flat=True)
+    spam_votes = LabelVote.objects.filter(user=volunteer, label="spam").values_list(
+        "value", flat=True
+    )
     assert list(spam_votes) == [0.0, 0.0, 0.0]
-    assert set(LabelVote.objects.filter(user=volunteer, label="quality").values_list("value", flat=True)) == {0.75}
+    assert set(
+        LabelVote.objects.filter(user=volunteer, label="quality").values_list("value", flat=True)
+    ) == {0.75}
     assert RankingVote.objects.filter(user=volunteer).count() == 2
 
     # The leaderboard shows the new points once the community pass has run (beat does it).
     community_refresh()
     expected = LeaderboardEntry.objects.get(window="day", project=None, user=volunteer).points
-    assert expected >= 4 + 2 * 4 + 3 * 1 + 2 * 2  # a prompt, two replies, three reviews, two rankings
+    assert (
+        expected >= 4 + 2 * 4 + 3 * 1 + 2 * 2
+    )  # a prompt, two replies, three reviews, two rankings
     page.goto("/leaderboard/?window=day")
     row = page.locator("tr.me")
     expect(row).to_contain_text("keyboard")
@@ -107,6 +115,13 @@ def test_every_kind_with_the_keyboard_alone_then_the_leaderboard(page, log_in):
     page.goto("/me/")
     expect(page.locator("[data-stat=points]")).to_have_text(str(expected))
     shot(page, "profile")
+
+    # Both rankings were the last ones the tree needed: it was scored, and the tree
+    # viewer shows the ranks.
+    page.goto(f"/trees/{scenario.ranking_tree.pk}/")
+    expect(page.locator(".rank-badge")).to_have_count(4)
+    expect(page.locator(".rank-badge.rank-0")).to_have_count(2)
+    shot(page, "tree")
 
 
 def test_a_ranking_by_drag_and_drop(page, log_in):
@@ -118,7 +133,9 @@ def test_a_ranking_by_drag_and_drop(page, log_in):
     ready(page)
     items = page.locator(".rank-item")
     expect(items).to_have_count(2)
-    order = [int(value) for value in items.evaluate_all("items => items.map(item => item.dataset.id)")]
+    order = [
+        int(value) for value in items.evaluate_all("items => items.map(item => item.dataset.id)")
+    ]
 
     first, second = items.nth(0).bounding_box(), items.nth(1).bounding_box()
     page.mouse.move(first["x"] + first["width"] / 2, first["y"] + 20)
@@ -126,7 +143,9 @@ def test_a_ranking_by_drag_and_drop(page, log_in):
     page.mouse.move(second["x"] + second["width"] / 2, second["y"] + second["height"] - 5, steps=12)
     page.mouse.up()
 
-    dragged = [int(value) for value in items.evaluate_all("items => items.map(item => item.dataset.id)")]
+    dragged = [
+        int(value) for value in items.evaluate_all("items => items.map(item => item.dataset.id)")
+    ]
     assert dragged == [order[1], order[0]]
     assert page.locator("[data-ranking-input]").input_value() == f"{order[1]},{order[0]}"
     expect(items.nth(0).locator("[data-rank-position]")).to_have_text("1")
@@ -198,7 +217,9 @@ def test_skip_report_react_guidelines_and_hotkey_sheet(page, log_in):
 
     target_id = int(page.locator(".message.target").get_attribute("data-message-id"))
     page.locator(f"#reactions-{target_id} button[value='+1']").click()
-    expect(page.locator(f"#reactions-{target_id} button[value='+1']")).to_have_attribute("aria-pressed", "true")
+    expect(page.locator(f"#reactions-{target_id} button[value='+1']")).to_have_attribute(
+        "aria-pressed", "true"
+    )
     expect(page.locator(f"#reactions-{target_id} button[value='+1'] .count")).to_have_text("1")
 
     page.keyboard.press("r")
@@ -213,7 +234,11 @@ def test_skip_report_react_guidelines_and_hotkey_sheet(page, log_in):
     from backend.moderation.models import Report
 
     report = Report.objects.get(reporter=volunteer)
-    assert (report.message_id, report.reason, report.text) == (target_id, "pii", "Contains a phone number.")
+    assert (report.message_id, report.reason, report.text) == (
+        target_id,
+        "pii",
+        "Contains a phone number.",
+    )
 
     assignment_id = int(page.locator("[data-task]").get_attribute("data-assignment"))
     page.keyboard.press("s")

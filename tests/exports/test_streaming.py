@@ -3,9 +3,15 @@ and the batch size never changes the output."""
 
 from __future__ import annotations
 
+import tempfile
+import threading
+from pathlib import Path
+
 import pytest
 from django.db import connection
 
+from backend.exports.options import export_options_build
+from backend.exports.services import export_write
 from tests.exports.builders import label, make_message, make_tree, rank, react
 
 pytestmark = pytest.mark.django_db
@@ -60,3 +66,51 @@ def test_queries_per_batch_are_fixed(
     session = 2 if connection.vendor == "postgresql" else 0
     with django_assert_num_queries(1 + batches * per_batch + 1 + session):  # count, …, empty page
         run_export(forest, "oasst-trees", batch_trees=2, **filters)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_reader_thread_gives_the_same_file(forest, run_export):
+    _, direct, _ = run_export(forest, "oasst-trees", secret="s", with_events=True, batch_trees=2)
+    options = export_options_build(
+        project=forest, format="oasst-trees", filters={"with_events": True}
+    )
+    with tempfile.TemporaryDirectory() as directory:
+        threaded = export_write(
+            options=options,
+            destination=Path(directory) / "t.jsonl",
+            secret="s",
+            batch_trees=2,
+            prefetch=True,
+        )
+    assert threaded.sha256 == direct.sha256
+    assert not [thread for thread in threading.enumerate() if thread.name == "export-reader"]
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize("failing", ["reader", "writer"])
+def test_a_failure_on_either_side_stops_both(forest, tmp_path, monkeypatch, failing):
+    calls = {"n": 0}
+
+    def fail_on_second(original):
+        def wrapped(*args, **kwargs):
+            calls["n"] += 1
+            if calls["n"] == 2:
+                raise RuntimeError(f"{failing} broke")
+            return original(*args, **kwargs)
+
+        return wrapped
+
+    if failing == "reader":
+        from backend.exports import selectors
+
+        monkeypatch.setattr(selectors, "_fetch", fail_on_second(selectors._fetch))
+    else:
+        from backend.exports.services import exports
+
+        monkeypatch.setattr(exports, "build_trees", fail_on_second(exports.build_trees))
+    options = export_options_build(project=forest, format="sft", filters={})
+    with pytest.raises(RuntimeError, match=f"{failing} broke"):
+        export_write(
+            options=options, destination=tmp_path / "x.jsonl", batch_trees=2, prefetch=True
+        )
+    assert not [thread for thread in threading.enumerate() if thread.name == "export-reader"]

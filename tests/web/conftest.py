@@ -5,8 +5,8 @@ from typing import Any
 import pytest
 from django.test import Client
 
-from tests.factories import SMALL_TREE, UserFactory
 from backend.projects.services import project_create
+from tests.factories import SMALL_TREE, UserFactory
 
 
 @pytest.fixture
@@ -24,7 +24,9 @@ def web(volunteer: Any) -> Client:
 
 @pytest.fixture
 def project(db: None) -> Any:
-    return project_create(slug="web", name="Web project", settings=dict(SMALL_TREE), languages=["en", "de"])
+    return project_create(
+        slug="web", name="Web project", settings=dict(SMALL_TREE), languages=["en", "de"]
+    )
 
 
 HTMX = {"HTTP_HX_REQUEST": "true"}

@@ -35,7 +35,9 @@ def _po_entries(path: Path) -> dict[str, str | tuple[str, ...]]:
             continue
         assert not fuzzy, f"fuzzy translation: {fields['msgid']!r}"
         if "msgid_plural" in fields:
-            entries[fields["msgid"]] = tuple(fields[key] for key in sorted(fields) if key.startswith("msgstr["))
+            entries[fields["msgid"]] = tuple(
+                fields[key] for key in sorted(fields) if key.startswith("msgstr[")
+            )
         else:
             entries[fields["msgid"]] = fields["msgstr"]
     return entries
@@ -46,7 +48,11 @@ def test_every_string_is_translated_and_compiled(language):
     po = LOCALE / language / "LC_MESSAGES" / "django.po"
     entries = _po_entries(po)
     assert len(entries) > 300
-    untranslated = [msgid for msgid, msgstr in entries.items() if not all(msgstr if isinstance(msgstr, tuple) else [msgstr])]
+    untranslated = [
+        msgid
+        for msgid, msgstr in entries.items()
+        if not all(msgstr if isinstance(msgstr, tuple) else [msgstr])
+    ]
     assert untranslated == []
     with (LOCALE / language / "LC_MESSAGES" / "django.mo").open("rb") as handle:
         compiled = gettext.GNUTranslations(handle)
@@ -65,7 +71,9 @@ def test_the_interface_language_is_independent_of_the_work_language(make_user, p
     dashboard = client.get("/dashboard/").content.decode()
     assert "Was möchtest du tun?" in dashboard
     assert '<html lang="de">' in dashboard
-    assignment = assignment_claim_next(user=volunteer, project=project, lang="en", kind="initial_prompt")
+    assignment = assignment_claim_next(
+        user=volunteer, project=project, lang="en", kind="initial_prompt"
+    )
     task = client.get(f"/task/{assignment.pk}/").content.decode()
     assert "Eine Anfrage schreiben" in task
     assert '<span lang="en">en</span>' in task

@@ -5,10 +5,9 @@ from __future__ import annotations
 import pytest
 
 from backend.accounts.models import User
-from backend.assignments.models import LABEL_KINDS, RANK_KINDS
+from backend.assignments.models import LABEL_KINDS
 from backend.audit.models import AuditEvent
 from backend.community.services import community_refresh
-from backend.trees.models import Tree
 from tests.factories import (
     committed,
     growing_tree,
@@ -54,7 +53,7 @@ def test_dashboard_offers_my_languages_first_and_swaps_its_work_list(web, volunt
 
 
 def test_leaderboard_reads_the_community_boards(web, volunteer, project):
-    author, reviewer = people(2)
+    author, _reviewer = people(2)
     User.objects.filter(pk=author.pk).update(display_name="Author A")
     write_prompt(project, author)
     community_refresh()
@@ -94,7 +93,11 @@ def test_profile_settings_are_saved_through_the_service(web, volunteer, project)
     )
     assert response.status_code == 302
     volunteer.refresh_from_db()
-    assert (volunteer.display_name, volunteer.languages, volunteer.show_on_leaderboard) == ("Ada", ["de", "en"], False)
+    assert (volunteer.display_name, volunteer.languages, volunteer.show_on_leaderboard) == (
+        "Ada",
+        ["de", "en"],
+        False,
+    )
     event = AuditEvent.objects.get(action="user.profile_updated")
     assert event.before["show_on_leaderboard"] is True
     refused = web.post("/me/", {"display_name": "x" * 151, "languages": ["klingon"]})
@@ -106,7 +109,10 @@ def test_profile_settings_are_saved_through_the_service(web, volunteer, project)
 def test_tree_viewer_orders_siblings_by_rank_and_hides_authors_from_volunteers(web, project):
     author, first_writer, second_writer, reviewer = people(4)
     tree, root = growing_tree(project, author, [reviewer])
-    first, second = write_reply(root, first_writer, "first written"), write_reply(root, second_writer, "second written")
+    first, second = (
+        write_reply(root, first_writer, "first written"),
+        write_reply(root, second_writer, "second written"),
+    )
     review(first, [reviewer])
     review(second, [reviewer])
     with committed():

@@ -62,7 +62,12 @@ def test_role_page_refuses_other_roles(make_user):
         return HttpResponse("queue")
 
     factory = RequestFactory()
-    for role, status in (("volunteer", 403), ("researcher", 403), ("moderator", 200), ("admin", 200)):
+    for role, status in (
+        ("volunteer", 403),
+        ("researcher", 403),
+        ("moderator", 200),
+        ("admin", 200),
+    ):
         request = factory.get("/moderation/")
         request.user = make_user(role)
         if status == 403:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from backend.assignments.models import Assignment, AssignmentState
+from backend.assignments.models import LABEL_KINDS, RANK_KINDS, Assignment, AssignmentState
 from backend.consensus.models import LabelVote, RankingVote
 from backend.moderation.models import Report
 from backend.trees.models import Message, Reaction
@@ -17,7 +17,6 @@ from tests.factories import (
     write_prompt,
     write_reply,
 )
-from backend.assignments.models import LABEL_KINDS, RANK_KINDS
 from tests.web.conftest import HTMX
 
 pytestmark = pytest.mark.django_db
@@ -52,7 +51,11 @@ def test_submitting_a_text_stores_it_and_swaps_in_the_next_task(web, volunteer, 
     assignment = Assignment.objects.get(user=volunteer)
     response = web.post(
         f"/task/{assignment.pk}/submit",
-        {"text": "  How do magnets work?  ", "next_kind": "initial_prompt", "idempotency_key": "k1"},
+        {
+            "text": "  How do magnets work?  ",
+            "next_kind": "initial_prompt",
+            "idempotency_key": "k1",
+        },
         **HTMX,
     )
     assert response.status_code == 200
@@ -70,7 +73,11 @@ def test_submitting_a_text_stores_it_and_swaps_in_the_next_task(web, volunteer, 
 def test_a_retried_submit_with_the_same_key_stores_nothing_twice(web, volunteer, project):
     claim(web, project, "initial_prompt")
     assignment = Assignment.objects.get(user=volunteer)
-    data = {"text": "What is a rainbow?", "idempotency_key": "same-key", "next_kind": "initial_prompt"}
+    data = {
+        "text": "What is a rainbow?",
+        "idempotency_key": "same-key",
+        "next_kind": "initial_prompt",
+    }
     web.post(f"/task/{assignment.pk}/submit", data, **HTMX)
     again = web.post(f"/task/{assignment.pk}/submit", data, **HTMX)
     assert again.status_code == 200
@@ -96,7 +103,7 @@ def test_a_refused_text_is_shown_next_to_the_field_and_kept(web, volunteer, proj
 
 
 def test_labels_from_the_form_become_votes(web, volunteer, project):
-    author, reviewer = people(2)
+    author, _reviewer = people(2)
     root = write_prompt(project, author)
     assignment = reserve(volunteer, live_item(root, LABEL_KINDS))
     response = web.post(
@@ -124,20 +131,22 @@ def test_a_missing_mandatory_label_is_shown_on_its_question(web, volunteer, proj
 
 def test_a_ranking_from_the_form_becomes_a_vote(web, volunteer, project):
     author, writer, helper, reviewer = people(4)
-    tree, root = growing_tree(project, author, [reviewer])
+    _tree, root = growing_tree(project, author, [reviewer])
     replies = [write_reply(root, writer), write_reply(root, helper)]
     for reply in replies:
         review(reply, [reviewer])
     assignment = reserve(volunteer, live_item(root, RANK_KINDS))
     order = [replies[1].pk, replies[0].pk]
-    response = web.post(f"/task/{assignment.pk}/submit", {"ranking": f"{order[0]},{order[1]}"}, **HTMX)
+    response = web.post(
+        f"/task/{assignment.pk}/submit", {"ranking": f"{order[0]},{order[1]}"}, **HTMX
+    )
     assert response.status_code == 200, response.content
     assert RankingVote.objects.get(user=volunteer).ranking == order
 
 
 def test_a_bad_ranking_is_refused_and_the_order_kept(web, volunteer, project):
     author, writer, helper, reviewer = people(4)
-    tree, root = growing_tree(project, author, [reviewer])
+    _tree, root = growing_tree(project, author, [reviewer])
     replies = [write_reply(root, writer), write_reply(root, helper)]
     for reply in replies:
         review(reply, [reviewer])
@@ -152,11 +161,16 @@ def test_skipping_records_the_reason_and_shows_the_next_task(web, volunteer, pro
     claim(web, project, "initial_prompt")
     assignment = Assignment.objects.get(user=volunteer)
     response = web.post(
-        f"/task/{assignment.pk}/skip", {"reason": "language", "note": "not my topic", "next_kind": "initial_prompt"}, **HTMX
+        f"/task/{assignment.pk}/skip",
+        {"reason": "language", "note": "not my topic", "next_kind": "initial_prompt"},
+        **HTMX,
     )
     assert response.status_code == 200
     assignment.refresh_from_db()
-    assert (assignment.state, assignment.skip_reason) == (AssignmentState.SKIPPED, "language: not my topic")
+    assert (assignment.state, assignment.skip_reason) == (
+        AssignmentState.SKIPPED,
+        "language: not my topic",
+    )
     assert "Skipped." in response.content.decode()
 
 
@@ -173,7 +187,9 @@ def test_someone_elses_task_is_not_found(web, project):
     other = people(1)[0]
     from backend.assignments.services import assignment_claim_next
 
-    assignment = assignment_claim_next(user=other, project=project, lang="en", kind="initial_prompt")
+    assignment = assignment_claim_next(
+        user=other, project=project, lang="en", kind="initial_prompt"
+    )
     assert web.get(f"/task/{assignment.pk}/").status_code == 404
     assert web.post(f"/task/{assignment.pk}/submit", {"text": "mine now"}).status_code == 404
     assert web.post(f"/task/{assignment.pk}/skip", {}).status_code == 404
@@ -182,8 +198,12 @@ def test_someone_elses_task_is_not_found(web, project):
 
 
 def test_conversation_markdown_is_rendered_and_sanitised(web, volunteer, project):
-    author, reviewer = people(2)
-    root = write_prompt(project, author, "Look: **bold** <script>alert(1)</script> <b onclick=x>hi</b>\n\n```\nx < y\n```")
+    author, _reviewer = people(2)
+    root = write_prompt(
+        project,
+        author,
+        "Look: **bold** <script>alert(1)</script> <b onclick=x>hi</b>\n\n```\nx < y\n```",
+    )
     reserve(volunteer, live_item(root, LABEL_KINDS))
     assignment = Assignment.objects.get(user=volunteer)
     body = web.get(f"/task/{assignment.pk}/").content.decode()

@@ -10,7 +10,7 @@ from collections.abc import Hashable, Sequence
 from typing import Any, Literal, cast
 
 import numpy as np
-from scipy.stats import rankdata
+from scipy import sparse
 
 MeasurementLevel = Literal["nominal", "ordinal", "interval"]
 
@@ -45,6 +45,10 @@ def kendalls_w(rankings: Sequence[Sequence[float]]) -> float:
         raise ValueError("every rater must rate the same items")
     if item_count < 2:
         raise ValueError("Kendall's W needs at least two items")
+
+    # Imported here: scipy.stats takes seconds to import, and every web process
+    # imports this module (for the vectorised functions below) without needing it.
+    from scipy.stats import rankdata
 
     rater_count = len(rankings)
     mid_ranks = np.vstack([rankdata(np.asarray(row, dtype=np.float64)) for row in rankings])
@@ -236,8 +240,6 @@ def _long_form_coincidences(
 ]:
     """The coincidence matrix with its values, and the counts of each (unit, value)
     with the number of values of each unit; Nones when no unit has two values."""
-    from scipy import sparse
-
     unit_array = np.asarray(units)
     value_array = np.asarray(values, dtype=np.float64)
     if len(unit_array) != len(value_array):

@@ -7,7 +7,9 @@ in Python overhead, minutes in all; here the groups are processed in arrays, one
 bucket per group size, and give the same results (the tests compare every output
 with the per-group reference functions on random data).
 
-For each group, :func:`score_ranking_groups` returns:
+The input is :class:`BallotArrays` — every ballot a row of candidate ids, the ballots
+of a group consecutive and earliest first — and for each group
+:func:`score_ballot_arrays` returns (:class:`GroupScores`):
 
 * the ranked pairs order, margins, smallest locked margin and ``tie_resolved``,
   exactly as :func:`ranked_pairs` defines them;
@@ -15,10 +17,12 @@ For each group, :func:`score_ranking_groups` returns:
   :func:`bradley_terry_scores` (same penalty, same Newton iteration and stopping
   rules, run for all groups of a bucket together: the problems are independent,
   so the Hessian is block diagonal);
-* Kendall's W of the group's ballots (None with fewer than two voters);
+* Kendall's W of the group's ballots (NaN with fewer than two voters);
 * for every ballot, Kendall's τ between it and the ranked pairs consensus of the
-  group's OTHER ballots (leave-one-out; None with fewer than two voters). Ballots
-  are strict full rankings, so τ-b equals τ-a here.
+  group's OTHER ballots (leave-one-out; NaN with fewer than two voters). Ballots
+  are strict full rankings, so τ-b equals τ-a here;
+* every ballot's verdict on every pair of its group's candidates, the data of
+  Krippendorff's alpha over sibling pairs.
 
 Why the fast path gives the ranked pairs result: every unordered pair of candidates
 is considered by ranked pairs in exactly one direction — toward the winner of its
@@ -28,9 +32,9 @@ cycle (all out-degrees differ), no pair is ever skipped, every pair is locked, a
 the result is the tournament's unique topological order: candidates sorted by
 out-degree. Then ties among equal margins cannot conflict, so ``tie_resolved`` is
 only whether some neighbours in the order are separated by a zero margin. Groups
-whose tournament has a cycle (a Condorcet cycle, a few percent of groups) and groups
-whose ballots do not all rank the same candidates go through :func:`ranked_pairs`
-itself.
+whose tournament has a cycle (a Condorcet cycle, a few percent of groups) take their
+order from :func:`ranked_pairs` itself, and groups whose ballots do not all rank the
+same candidates go through the per-group reference functions entirely.
 """
 
 from __future__ import annotations
@@ -50,6 +54,7 @@ C = TypeVar("C", bound=Hashable)
 
 FloatArray = NDArray[np.float64]
 IndexArray = NDArray[np.intp]
+IdArray = NDArray[np.int64]
 
 # The stopping rules of ``bradley_terry._minimise_convex``, kept identical so that
 # both give the same scores.
@@ -58,23 +63,71 @@ _MAXIMUM_ITERATIONS = 200
 _FULL_STEP_DECREMENT = 1e-8
 _CONVERGED_DECREMENT = 1e-24
 
+PAD = -1  # fills rows shorter than the widest ballot; candidate ids are ≥ 0
+
+
+@dataclass(frozen=True)
+class BallotArrays:
+    """The ballots of many groups.
+
+    ``ranking[n]`` is ballot n's candidate ids, best first, padded with ``PAD``; the
+    ballots of group g are rows ``group_start[g]`` … ``+ group_count[g] − 1``,
+    earliest first (the earliest breaks ties).
+    """
+
+    group_start: IndexArray
+    group_count: IndexArray
+    ranking: IdArray
+
+    @staticmethod
+    def from_lists(groups: Sequence[Sequence[Sequence[int]]]) -> BallotArrays:
+        counts = np.asarray([len(ballots) for ballots in groups], dtype=np.intp)
+        width = max((len(ballot) for ballots in groups for ballot in ballots), default=0)
+        ranking = np.full((int(counts.sum()), width), PAD, dtype=np.int64)
+        row = 0
+        for ballots in groups:
+            for ballot in ballots:
+                ranking[row, : len(ballot)] = ballot
+                row += 1
+        starts = np.concatenate([[0], np.cumsum(counts)[:-1]]).astype(np.intp)
+        return BallotArrays(group_start=starts, group_count=counts, ranking=ranking)
+
+    def ballots_of(self, group: int) -> list[list[int]]:
+        rows = self.ranking[
+            self.group_start[group] : self.group_start[group] + self.group_count[group]
+        ]
+        return [[int(candidate) for candidate in row if candidate != PAD] for row in rows]
+
+
+@dataclass
+class GroupScores:
+    """Per group (first axis G) and per ballot (first axis N) results.
+
+    ``order[g, :size[g]]`` is the ranked pairs order (candidate ids, best first);
+    ``margins[g, a, b]`` the margin of ``order[g, a]`` over ``order[g, b]``;
+    ``scores[g, a]`` the Plackett–Luce log-strength of ``order[g, a]``;
+    ``min_locked_margin[g]`` is −1 where undefined (fewer than two candidates);
+    ``kendalls_w`` and ``ballot_tau`` are NaN where undefined. ``pair_units`` /
+    ``pair_values`` are the pair verdicts (a unit is a pair of candidates of one
+    group, ``pair_unit_group`` its group).
+    """
+
+    size: IndexArray
+    order: IdArray
+    margins: NDArray[np.int64]
+    min_locked_margin: NDArray[np.int64]
+    tie_resolved: NDArray[np.bool_]
+    scores: FloatArray
+    kendalls_w: FloatArray
+    ballot_tau: FloatArray
+    pair_units: NDArray[np.int64]
+    pair_values: NDArray[np.int8]
+    pair_unit_group: IndexArray
+
 
 @dataclass(frozen=True)
 class GroupRanking(Generic[C]):
-    """The consensus of one sibling group.
-
-    Attributes:
-        order: the ranked pairs order, best first (the candidates on every ballot).
-        margins: ``margins[a][b]``: voters preferring ``order[a]`` to ``order[b]``
-            minus voters preferring ``order[b]`` to ``order[a]``.
-        min_locked_margin: as :class:`RankedPairsResult` (None for one candidate).
-        tie_resolved: as :class:`RankedPairsResult`.
-        scores: Plackett–Luce log-strength of each candidate of ``order``, in that
-            order; zero-centred within the group.
-        kendalls_w: Kendall's W of the ballots; None with fewer than two voters.
-        ballot_taus: per ballot, in the order given, Kendall's τ against the
-            ranked pairs order of the other ballots; None with one voter.
-    """
+    """One group's results as Python values (see :func:`score_ranking_groups`)."""
 
     order: tuple[C, ...]
     margins: tuple[tuple[int, ...], ...]
@@ -88,11 +141,50 @@ class GroupRanking(Generic[C]):
 def score_ranking_groups(
     groups: Sequence[Sequence[Sequence[C]]], regularization: float = 0.01
 ) -> list[GroupRanking[C]]:
-    """Score every group; ``groups[g]`` is that group's ballots, earliest first.
+    """:func:`score_ballot_arrays` for ballots given as lists of any hashable ids."""
+    number: dict[C, int] = {}
+    for ballots in groups:
+        if len(ballots) == 0:
+            raise ValueError("every group needs at least one ballot")
+        for ballot in ballots:
+            for candidate in ballot:
+                number.setdefault(candidate, len(number))
+    name = list(number)
+    arrays = BallotArrays.from_lists(
+        [[[number[candidate] for candidate in ballot] for ballot in ballots] for ballots in groups]
+    )
+    result = score_ballot_arrays(arrays, regularization)
+    rankings = []
+    for group in range(len(groups)):
+        size = int(result.size[group])
+        start, count = int(arrays.group_start[group]), int(arrays.group_count[group])
+        minimum = int(result.min_locked_margin[group])
+        concordance = float(result.kendalls_w[group])
+        rankings.append(
+            GroupRanking(
+                order=tuple(name[int(index)] for index in result.order[group, :size]),
+                margins=tuple(
+                    tuple(int(value) for value in row[:size])
+                    for row in result.margins[group, :size]
+                ),
+                min_locked_margin=None if minimum < 0 else minimum,
+                tie_resolved=bool(result.tie_resolved[group]),
+                scores=tuple(float(value) for value in result.scores[group, :size]),
+                kendalls_w=None if np.isnan(concordance) else concordance,
+                ballot_taus=tuple(
+                    None if np.isnan(value) else float(value)
+                    for value in result.ballot_tau[start : start + count]
+                ),
+            )
+        )
+    return rankings
 
-    Each ballot is a ranking, best first. The candidates of a group are those on
-    every one of its ballots (as in :func:`ranked_pairs`); ballots are restricted to
-    them for every output.
+
+def score_ballot_arrays(ballots: BallotArrays, regularization: float = 0.01) -> GroupScores:
+    """Score every group (see the module docstring).
+
+    The candidates of a group are those on every one of its ballots (as in
+    :func:`ranked_pairs`); ballots are restricted to them for every output.
 
     Raises:
         ValueError: for a group without ballots, a ballot naming a candidate twice,
@@ -100,80 +192,136 @@ def score_ranking_groups(
     """
     if not (regularization > 0 and np.isfinite(regularization)):
         raise ValueError("regularization must be positive and finite to keep scores finite")
-    results: list[GroupRanking[C] | None] = [None] * len(groups)
-    buckets: dict[int, list[int]] = {}
-    for group_index, ballots in enumerate(groups):
-        if len(ballots) == 0:
-            raise ValueError(f"group {group_index} has no ballots")
-        first = ballots[0]
-        candidates = set(first)
-        size = len(first)
-        uniform = (
-            size >= 2
-            and len(candidates) == size
-            and all(len(ballot) == size and set(ballot) == candidates for ballot in ballots)
+    group_count = len(ballots.group_count)
+    if np.any(ballots.group_count < 1):
+        raise ValueError("every group needs at least one ballot")
+    if group_count == 0:
+        return GroupScores(
+            size=np.zeros(0, np.intp),
+            order=np.zeros((0, 0), np.int64),
+            margins=np.zeros((0, 0, 0), np.int64),
+            min_locked_margin=np.zeros(0, np.int64),
+            tie_resolved=np.zeros(0, bool),
+            scores=np.zeros((0, 0)),
+            kendalls_w=np.zeros(0),
+            ballot_tau=np.zeros(0),
+            pair_units=np.zeros(0, np.int64),
+            pair_values=np.zeros(0, np.int8),
+            pair_unit_group=np.zeros(0, np.intp),
         )
-        if uniform:
-            buckets.setdefault(size, []).append(group_index)
-        else:
-            results[group_index] = _score_group_reference(ballots, regularization)
-    for size, group_indices in sorted(buckets.items()):
-        for group_index, result in zip(
-            group_indices,
-            _score_bucket([groups[index] for index in group_indices], size, regularization),
-            strict=True,
-        ):
-            results[group_index] = result
-    return [result for result in results if result is not None]
+    ranking = ballots.ranking
+    ballot_total, width = ranking.shape
+    present = ranking != PAD
+    length = present.sum(axis=1)
+    # Candidates in increasing order, padding last: equal rows hold equal sets.
+    ordered = np.sort(np.where(present, ranking, np.iinfo(np.int64).max), axis=1)
+    repeated = (ordered[:, 1:] == ordered[:, :-1]) & (ordered[:, 1:] != np.iinfo(np.int64).max)
+    if np.any(repeated):
+        culprit = int(np.flatnonzero(repeated.any(axis=1))[0])
+        raise ValueError(f"ballot {culprit} names a candidate more than once")
+    group_of_ballot = np.repeat(np.arange(group_count), ballots.group_count)
+    first_row = ballots.group_start[group_of_ballot]
+    same_set = (
+        np.all(ordered == ordered[first_row], axis=1) if width else np.ones(ballot_total, bool)
+    )
+    uniform = np.minimum.reduceat(same_set.astype(np.int8), ballots.group_start) == 1
+    sizes = length[ballots.group_start]
+
+    result = GroupScores(
+        size=np.zeros(group_count, dtype=np.intp),
+        order=np.full((group_count, width), PAD, dtype=np.int64),
+        margins=np.zeros((group_count, width, width), dtype=np.int64),
+        min_locked_margin=np.full(group_count, -1, dtype=np.int64),
+        tie_resolved=np.zeros(group_count, dtype=bool),
+        scores=np.full((group_count, width), np.nan),
+        kendalls_w=np.full(group_count, np.nan),
+        ballot_tau=np.full(ballot_total, np.nan),
+        pair_units=np.zeros(0, np.int64),
+        pair_values=np.zeros(0, np.int8),
+        pair_unit_group=np.zeros(0, np.intp),
+    )
+    unit_parts: list[NDArray[np.int64]] = []
+    value_parts: list[NDArray[np.int8]] = []
+    group_parts: list[IndexArray] = []
+    next_unit = 0
+    for size in np.unique(sizes[uniform & (sizes >= 2)]).tolist():
+        members = np.flatnonzero(uniform & (sizes == size))
+        next_unit = _score_bucket(
+            ballots, members, int(size), group_of_ballot, regularization, result,
+            (unit_parts, value_parts, group_parts), next_unit,
+        )  # fmt: skip
+    for group in np.flatnonzero(~(uniform & (sizes >= 2))).tolist():
+        next_unit = _score_group_reference(
+            ballots, int(group), regularization, result, (unit_parts, value_parts, group_parts),
+            next_unit,
+        )  # fmt: skip
+    if unit_parts:
+        result.pair_units = np.concatenate(unit_parts)
+        result.pair_values = np.concatenate(value_parts)
+        result.pair_unit_group = np.concatenate(group_parts)
+    return result
+
+
+_Parts = tuple[list[NDArray[np.int64]], list[NDArray[np.int8]], list[IndexArray]]
 
 
 # --- The reference path: one group at a time ------------------------------------------
 
 
 def _score_group_reference(
-    ballots: Sequence[Sequence[C]], regularization: float
-) -> GroupRanking[C]:
-    for ballot_index, ballot in enumerate(ballots):
-        if len(set(ballot)) != len(ballot):
-            raise ValueError(f"ballot {ballot_index} names a candidate more than once")
-    result = ranked_pairs(ballots)
-    order = result.order
-    common = set(order)
-    restricted = [[candidate for candidate in ballot if candidate in common] for ballot in ballots]
-    margins = tuple(
-        tuple(0 if first == second else result.margins[(first, second)] for second in order)
-        for first in order
-    )
-    if len(order) < 2:
-        scores = tuple(0.0 for _ in order)
-        return GroupRanking(
-            order=order,
-            margins=margins,
-            min_locked_margin=result.min_locked_margin,
-            tie_resolved=result.tie_resolved,
-            scores=scores,
-            kendalls_w=None,
-            ballot_taus=tuple(None for _ in ballots),
-        )
+    ballots: BallotArrays,
+    group: int,
+    regularization: float,
+    result: GroupScores,
+    parts: _Parts,
+    next_unit: int,
+) -> int:
+    """A group whose ballots do not all rank the same candidates (or rank fewer than
+    two): the per-group reference functions on the ballots restricted to the
+    candidates on every ballot."""
+    lists = ballots.ballots_of(group)
+    common = set(lists[0]).intersection(*lists[1:])
+    restricted = [[candidate for candidate in ballot if candidate in common] for ballot in lists]
+    reference = ranked_pairs(restricted)
+    order = list(reference.order)
+    size = len(order)
+    result.size[group] = size
+    result.order[group, :size] = order
+    for a, first in enumerate(order):
+        for b, second in enumerate(order):
+            if a != b:
+                result.margins[group, a, b] = reference.margins[(first, second)]
+    result.tie_resolved[group] = reference.tie_resolved
+    start = int(ballots.group_start[group])
+    if size < 2:
+        result.scores[group, :size] = 0.0
+        return next_unit
+    result.min_locked_margin[group] = reference.min_locked_margin or 0
     strengths = bradley_terry_scores(restricted, regularization=regularization)
-    position_rows = [[ballot.index(candidate) for candidate in order] for ballot in restricted]
-    taus: list[float | None] = []
-    for left_out, ballot in enumerate(restricted):
-        others = restricted[:left_out] + restricted[left_out + 1 :]
-        if not others:
-            taus.append(None)
-            continue
-        consensus = ranked_pairs(others).order
-        taus.append(_tau(ballot, consensus))
-    return GroupRanking(
-        order=order,
-        margins=margins,
-        min_locked_margin=result.min_locked_margin,
-        tie_resolved=result.tie_resolved,
-        scores=tuple(strengths[candidate] for candidate in order),
-        kendalls_w=kendalls_w(position_rows) if len(ballots) >= 2 else None,
-        ballot_taus=tuple(taus),
-    )
+    result.scores[group, :size] = [strengths[candidate] for candidate in order]
+    if len(restricted) >= 2:
+        result.kendalls_w[group] = kendalls_w(
+            [[ballot.index(candidate) for candidate in order] for ballot in restricted]
+        )
+        for left_out, ballot in enumerate(restricted):
+            others = restricted[:left_out] + restricted[left_out + 1 :]
+            result.ballot_tau[start + left_out] = _tau(ballot, ranked_pairs(others).order)
+    # Pair verdicts, candidates numbered by the earliest ballot as in the fast path.
+    pairs = [
+        (first, second)
+        for index, first in enumerate(restricted[0])
+        for second in restricted[0][index + 1 :]
+    ]
+    units, values = [], []
+    for ballot in restricted:
+        position = {candidate: index for index, candidate in enumerate(ballot)}
+        for pair_index, (first, second) in enumerate(pairs):
+            units.append(next_unit + pair_index)
+            values.append(1 if position[first] < position[second] else 0)
+    parts[0].append(np.asarray(units, dtype=np.int64))
+    parts[1].append(np.asarray(values, dtype=np.int8))
+    parts[2].append(np.full(len(pairs), group, dtype=np.intp))
+    return next_unit + len(pairs)
 
 
 def _tau(ballot: Sequence[C], consensus: Sequence[C]) -> float:
@@ -193,153 +341,82 @@ def _tau(ballot: Sequence[C], consensus: Sequence[C]) -> float:
 
 
 def _score_bucket(
-    groups: Sequence[Sequence[Sequence[C]]], size: int, regularization: float
-) -> list[GroupRanking[C]]:
+    ballots: BallotArrays,
+    members: IndexArray,
+    size: int,
+    group_of_ballot: IndexArray,
+    regularization: float,
+    result: GroupScores,
+    parts: _Parts,
+    next_unit: int,
+) -> int:
     """Groups whose ballots all rank the same ``size`` candidates."""
-    ranked, place, counts = _local_ballots(groups, size)
+    counts = ballots.group_count[members].astype(np.intp)
+    rows = np.flatnonzero(np.isin(group_of_ballot, members))
+    ids = ballots.ranking[rows, :size]
+    # Candidates are numbered by their place on the group's earliest ballot, which is
+    # also the tie-breaking ranking of candidates: a lower number ranks higher.
+    firsts = ballots.ranking[ballots.group_start[members], :size]
+    first_of_row = np.repeat(firsts, counts, axis=0)
+    # ranked[n, r]: the candidate ballot n puts in place r; place[n, i]: where it
+    # puts candidate i.
+    ranked = np.argmax(ids[:, :, None] == first_of_row[:, None, :], axis=2).astype(np.intp)
+    place = np.argsort(ranked, axis=1).astype(np.intp)
     starts = np.concatenate([[0], np.cumsum(counts)[:-1]]).astype(np.intp)
-    group_of_ballot = np.repeat(np.arange(len(groups)), counts)
+    local_group = np.repeat(np.arange(len(members)), counts)
 
     # preference[n, i, j] = +1 when ballot n puts i above j, −1 below, 0 for i = j.
     preference = np.sign(place[:, None, :] - place[:, :, None]).astype(np.int32)
     margins = np.add.reduceat(preference, starts, axis=0)
-
-    identity_ranking = np.broadcast_to(np.arange(size), (len(groups), size))
+    identity_ranking = np.broadcast_to(np.arange(size), (len(members), size))
     consensus_place, acyclic = _tournament_places(margins, identity_ranking)
 
-    strengths = _plackett_luce(ranked, place, starts, len(groups), size, regularization)
-    concordance = _kendalls_w(place, starts, counts, size)
-    taus = _leave_one_out_taus(
-        ranked, place, preference, margins, starts, counts, group_of_ballot, size
+    strengths = _plackett_luce(ranked, place, starts, len(members), size, regularization)
+    result.kendalls_w[members] = _kendalls_w(place, starts, counts, size)
+    result.ballot_tau[rows] = _leave_one_out_taus(
+        ranked, place, preference, margins, starts, counts, local_group, size
     )
 
-    # Everything below per group at once, then converted to Python lists in one go.
-    group_count = len(groups)
     order_local = np.argsort(consensus_place, axis=1, kind="stable")
     ordered_margins = np.take_along_axis(margins, order_local[:, :, None], axis=1)
     ordered_margins = np.take_along_axis(ordered_margins, order_local[:, None, :], axis=2)
-    positive_minimum = np.where(ordered_margins > 0, ordered_margins, np.iinfo(np.int32).max).min(
-        axis=(1, 2)
-    )
-    has_positive = np.any(ordered_margins > 0, axis=(1, 2))
+    positive = ordered_margins > 0
+    smallest = np.where(positive, ordered_margins, np.iinfo(np.int32).max).min(axis=(1, 2))
     neighbours = ordered_margins[:, np.arange(size - 1), np.arange(1, size)]
-    tie_resolved = np.any(neighbours <= 0, axis=1)
-    ordered_scores = np.take_along_axis(strengths, order_local, axis=1)
+    result.size[members] = size
+    result.order[members, :size] = np.take_along_axis(firsts, order_local, axis=1)
+    result.margins[members, :size, :size] = ordered_margins
+    result.min_locked_margin[members] = np.where(positive.any(axis=(1, 2)), smallest, 0)
+    result.tie_resolved[members] = np.any(neighbours <= 0, axis=1)
+    result.scores[members, :size] = np.take_along_axis(strengths, order_local, axis=1)
 
-    order_lists = order_local.tolist()
-    margin_lists = ordered_margins.tolist()
-    minimum_list = np.where(has_positive, positive_minimum, 0).tolist()
-    tie_list = tie_resolved.tolist()
-    score_lists = ordered_scores.tolist()
-    concordance_list = [None if np.isnan(value) else value for value in concordance.tolist()]
-    tau_list = [None if np.isnan(value) else value for value in taus.tolist()]
-    start_list = starts.tolist()
+    for local in np.flatnonzero(~acyclic).tolist():
+        # A cycle among the pairs: ranked pairs has to skip some, so run it. The
+        # scores, W and τ do not depend on the order and stay vectorised.
+        group = int(members[local])
+        reference = ranked_pairs(ballots.ballots_of(group))
+        order = list(reference.order)
+        strength_of = dict(zip(firsts[local].tolist(), strengths[local].tolist(), strict=True))
+        result.order[group, :size] = order
+        result.margins[group, :size, :size] = [
+            [0 if first == second else reference.margins[(first, second)] for second in order]
+            for first in order
+        ]
+        result.min_locked_margin[group] = reference.min_locked_margin or 0
+        result.tie_resolved[group] = reference.tie_resolved
+        result.scores[group, :size] = [strength_of[candidate] for candidate in order]
 
-    results: list[GroupRanking[C]] = []
-    for group_index in range(group_count):
-        ballots = groups[group_index]
-        start = start_list[group_index]
-        ballot_taus = tuple(tau_list[start : start + len(ballots)])
-        if not acyclic[group_index]:
-            # A cycle among the pairs: ranked pairs has to skip some, so run it. The
-            # scores, W and τ do not depend on the order and stay vectorised.
-            reference = ranked_pairs(ballots)
-            strength_of = dict(zip(ballots[0], strengths[group_index].tolist(), strict=True))
-            results.append(
-                GroupRanking(
-                    order=reference.order,
-                    margins=tuple(
-                        tuple(
-                            0 if first == second else reference.margins[(first, second)]
-                            for second in reference.order
-                        )
-                        for first in reference.order
-                    ),
-                    min_locked_margin=reference.min_locked_margin,
-                    tie_resolved=reference.tie_resolved,
-                    scores=tuple(strength_of[candidate] for candidate in reference.order),
-                    kendalls_w=concordance_list[group_index],
-                    ballot_taus=ballot_taus,
-                )
-            )
-            continue
-        first_ballot = ballots[0]
-        results.append(
-            GroupRanking(
-                order=tuple(first_ballot[index] for index in order_lists[group_index]),
-                margins=tuple(tuple(row) for row in margin_lists[group_index]),
-                min_locked_margin=minimum_list[group_index],
-                tie_resolved=tie_list[group_index],
-                scores=tuple(score_lists[group_index]),
-                kendalls_w=concordance_list[group_index],
-                ballot_taus=ballot_taus,
-            )
-        )
-    return results
-
-
-def _local_ballots(
-    groups: Sequence[Sequence[Sequence[C]]], size: int
-) -> tuple[IndexArray, IndexArray, IndexArray]:
-    """Ballots with candidates numbered by their place on the group's earliest ballot.
-
-    That numbering is also the tie-breaking ranking of candidates: a lower number
-    ranks higher. Returns ``ranked[n, r]`` (the candidate ballot n puts in place r),
-    ``place[n, i]`` (where ballot n puts candidate i) and the ballots per group.
-    """
-    local_rows: list[list[int]] = []
-    ballot_counts: list[int] = []
-    for ballots in groups:
-        number = {candidate: index for index, candidate in enumerate(ballots[0])}
-        for ballot in ballots:
-            local_rows.append([number[candidate] for candidate in ballot])
-        ballot_counts.append(len(ballots))
-    ranked = np.asarray(local_rows, dtype=np.intp).reshape(len(local_rows), size)
-    place = np.argsort(ranked, axis=1).astype(np.intp)
-    return ranked, place, np.asarray(ballot_counts, dtype=np.intp)
-
-
-def ranking_pair_judgements(
-    groups: Sequence[Sequence[Sequence[C]]],
-) -> tuple[NDArray[np.int64], NDArray[np.int8], NDArray[np.intp]]:
-    """Every ballot's verdict on every pair of its group's candidates, in long form.
-
-    For Krippendorff's alpha "over sibling pairs": a unit is one pair of candidates
-    of one group, and each ballot judges it 1 (the candidate listed first on the
-    group's earliest ballot wins) or 0. Returns ``(units, values, group_of_unit)``,
-    one entry of ``units``/``values`` per judgement. Candidates are restricted to
-    those on every ballot of the group, as everywhere else.
-    """
-    unit_parts: list[NDArray[np.int64]] = []
-    value_parts: list[NDArray[np.int8]] = []
-    group_parts: list[NDArray[np.intp]] = []
-    next_unit = 0
-    by_size: dict[int, list[int]] = {}
-    restricted_groups: list[list[list[C]]] = []
-    for ballots in groups:
-        common = set(ballots[0]).intersection(*ballots[1:])
-        restricted_groups.append(
-            [[candidate for candidate in ballot if candidate in common] for ballot in ballots]
-        )
-    for group_index, ballots in enumerate(restricted_groups):
-        if len(ballots[0]) >= 2:
-            by_size.setdefault(len(ballots[0]), []).append(group_index)
-    for size, group_indices in sorted(by_size.items()):
-        _, place, counts = _local_ballots(
-            [restricted_groups[index] for index in group_indices], size
-        )
-        first, second = np.triu_indices(size, k=1)
-        pair_count = len(first)
-        verdicts = (place[:, first] < place[:, second]).astype(np.int8)
-        group_units = next_unit + np.arange(len(group_indices), dtype=np.int64) * pair_count
-        units = np.repeat(group_units, counts)[:, None] + np.arange(pair_count, dtype=np.int64)
-        unit_parts.append(units.ravel())
-        value_parts.append(verdicts.ravel())
-        group_parts.append(np.repeat(np.asarray(group_indices, dtype=np.intp), pair_count))
-        next_unit += len(group_indices) * pair_count
-    if not unit_parts:
-        return np.zeros(0, np.int64), np.zeros(0, np.int8), np.zeros(0, np.intp)
-    return np.concatenate(unit_parts), np.concatenate(value_parts), np.concatenate(group_parts)
+    # Pair verdicts: unit = (group, pair of local candidates), value 1 when the
+    # candidate listed first on the earliest ballot wins.
+    first, second = np.triu_indices(size, k=1)
+    pair_count = len(first)
+    verdicts = (place[:, first] < place[:, second]).astype(np.int8)
+    group_units = next_unit + np.arange(len(members), dtype=np.int64) * pair_count
+    units = np.repeat(group_units, counts)[:, None] + np.arange(pair_count, dtype=np.int64)
+    parts[0].append(units.ravel())
+    parts[1].append(verdicts.ravel())
+    parts[2].append(np.repeat(members.astype(np.intp), pair_count))
+    return next_unit + len(members) * pair_count
 
 
 def _tournament_places(

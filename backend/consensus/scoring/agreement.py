@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 import numpy as np
@@ -11,10 +11,9 @@ from backend.consensus.algorithms.agreement import (
     krippendorff_alpha_long,
     pairwise_agreement_long,
 )
-from backend.consensus.algorithms.batched import ranking_pair_judgements
 from backend.consensus.loading import RANK_ASSISTANT_REPLIES, RANK_PROMPTER_REPLIES, LabelVotes
 from backend.consensus.scoring.labels import STORED_DIGITS
-from backend.consensus.scoring.rankings import ScoredGroup
+from backend.consensus.scoring.rankings import ScoredRankings
 
 ALL_KINDS = ""
 
@@ -78,32 +77,25 @@ def label_agreement(votes: LabelVotes, kinds: Mapping[str, str]) -> list[Agreeme
     return rows
 
 
-def ranking_agreement(groups: Sequence[ScoredGroup]) -> list[AgreementRow]:
+def ranking_agreement(scored: ScoredRankings) -> list[AgreementRow]:
     """Krippendorff's alpha (nominal) and pairwise agreement over sibling pairs — a
     unit is one pair of replies of one group, each ballot's verdict on it a
     judgement — and the mean Kendall's W of the groups with two or more voters."""
-    if not groups:
+    if len(scored) == 0:
         return []
-    units, values, group_of_unit = ranking_pair_judgements(
-        [group.votes.ballots for group in groups]
-    )
-    kinds = np.asarray([group.votes.task_kind for group in groups])
-    concordance = np.asarray(
-        [
-            np.nan if group.ranking.kendalls_w is None else group.ranking.kendalls_w
-            for group in groups
-        ]
-    )
-    judgement_kind = kinds[group_of_unit[units]] if len(units) else np.zeros(0, dtype=kinds.dtype)
+    result = scored.result
+    units, values = result.pair_units, result.pair_values
+    kinds = scored.votes.task_kinds()
+    judgement_kind = kinds[result.pair_unit_group[units]] if len(units) else kinds[:0]
     rows: list[AgreementRow] = []
     for task_kind in (ALL_KINDS, RANK_PROMPTER_REPLIES, RANK_ASSISTANT_REPLIES):
-        in_scope = np.ones(len(groups), bool) if task_kind == ALL_KINDS else kinds == task_kind
+        in_scope = np.ones(len(kinds), bool) if task_kind == ALL_KINDS else kinds == task_kind
         if not np.any(in_scope):
             continue
         mask = np.ones(len(units), bool) if task_kind == ALL_KINDS else judgement_kind == task_kind
         scope_units, scope_values = units[mask], values[mask]
         unit_count, judgement_count = _pairable(scope_units)
-        scope_w = concordance[in_scope]
+        scope_w = result.kendalls_w[in_scope]
         scope_w = scope_w[~np.isnan(scope_w)]
         rows.append(
             AgreementRow(

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
-from scipy import stats
+from scipy import special
 
 from backend.consensus.acceptance import acceptance_score
 from backend.consensus.algorithms.dawid_skene import dawid_skene_binary_indexed
@@ -16,12 +16,13 @@ from backend.projects.models import AcceptanceRule
 
 STORED_DIGITS = 9
 CONFIDENCE = 0.95
-_Z = float(stats.norm.ppf(0.5 + CONFIDENCE / 2))
+_Z = float(special.ndtri(0.5 + CONFIDENCE / 2))
 # Dawid–Skene runs when at least this many messages have two or more votes on the flag.
 MIN_OVERLAP = 20
 
 GOLD = "gold"
 MAJORITY = "majority"
+ALL_LABELS = "*"
 
 
 def _rounded(value: float) -> float:
@@ -167,11 +168,12 @@ def aggregate_messages(
     kinds: Mapping[str, str],
     posteriors: PosteriorTable,
     gold: Mapping[tuple[int, str], float],
-    weights: Mapping[int, float] | None,
+    weights: Mapping[int, Mapping[str, float]] | None,
     rule: str,
     threshold: float,
 ) -> list[MessageAggregate]:
-    """Means (weighted when ``weights`` is given), 95 % intervals, posteriors and the
+    """Means (weighted when ``weights`` is given: per person, a weight per label and
+    one for all others under ``ALL_LABELS``), 95 % intervals, posteriors and the
     acceptance rule for every message with votes, in message id order.
 
     Intervals: Wilson's score interval for flags (a proportion), Student's t for
@@ -186,17 +188,26 @@ def aggregate_messages(
     starts = np.concatenate([[0], boundary])
     sizes = np.diff(np.append(starts, len(message)))
 
+    vote_weight = np.ones(len(message))
     if weights:
         known_users = np.asarray(sorted(weights), dtype=np.int64)
-        known_weights = np.asarray([weights[int(user)] for user in known_users])
-        position = np.clip(np.searchsorted(known_users, votes.user), 0, len(known_users) - 1)
-        vote_weight = np.where(
-            known_users[position] == votes.user, known_weights[position], 1.0
-        ).astype(np.float64)
+        for code, name in enumerate(votes.label_names):
+            # A label's own weight where the person has one, else their overall one.
+            known_weights = np.asarray(
+                [
+                    weights[int(user)].get(name, weights[int(user)][ALL_LABELS])
+                    for user in known_users
+                ]
+            )
+            of_label = np.flatnonzero(label == code)
+            position = np.clip(
+                np.searchsorted(known_users, votes.user[of_label]), 0, len(known_users) - 1
+            )
+            vote_weight[of_label] = np.where(
+                known_users[position] == votes.user[of_label], known_weights[position], 1.0
+            )
         weightless = np.add.reduceat(vote_weight, starts) <= 0
         vote_weight[np.repeat(weightless, sizes)] = 1.0
-    else:
-        vote_weight = np.ones(len(message))
     weight_sum = np.add.reduceat(vote_weight, starts)
     mean = np.add.reduceat(vote_weight * value, starts) / weight_sum
     effective = weight_sum**2 / np.add.reduceat(vote_weight**2, starts)
@@ -216,7 +227,7 @@ def aggregate_messages(
             * np.sqrt(mean * (1 - mean) / effective + _Z**2 / (4 * effective**2))
             / wilson_denominator
         )
-        t_half = stats.t.ppf(0.5 + CONFIDENCE / 2, np.maximum(effective - 1.0, 1.0)) * np.sqrt(
+        t_half = special.stdtrit(np.maximum(effective - 1.0, 1.0), 0.5 + CONFIDENCE / 2) * np.sqrt(
             variance / effective
         )
     unit_is_flag = np.asarray([kinds[name] == "flag" for name in votes.label_names])[label[starts]]

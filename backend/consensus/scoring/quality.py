@@ -13,7 +13,7 @@ from scipy import special
 
 from backend.consensus.loading import LabelVotes
 from backend.consensus.scoring.labels import STORED_DIGITS, FlagFit
-from backend.consensus.scoring.rankings import ScoredGroup
+from backend.consensus.scoring.rankings import ScoredRankings
 
 # τ is shrunk toward the project's mean τ as if that mean had been seen this many times.
 TAU_PRIOR_RANKINGS = 5.0
@@ -61,7 +61,7 @@ def annotator_stats(
     votes: LabelVotes,
     fits: Sequence[FlagFit],
     gold: Mapping[tuple[int, str], float],
-    groups: Sequence[ScoredGroup],
+    groups: ScoredRankings,
 ) -> dict[int, AnnotatorStats]:
     """Everything measured about every person who voted, by user id."""
     people: dict[int, AnnotatorStats] = {}
@@ -85,15 +85,33 @@ def annotator_stats(
 def _dawid_skene_accuracy(
     fits: Sequence[FlagFit], person: Any, people: dict[int, AnnotatorStats]
 ) -> None:
+    """Accuracy per flag and overall, and the weights of each person's votes.
+
+    A flag's weight is 2r − 1 clipped to [0, 1], r being the person's Dawid–Skene
+    accuracy on that flag shrunk toward the flag's mean accuracy (few votes say
+    little): a coin flipper (r = 0.5) and anyone worse weigh 0, a perfect annotator 1.
+    Per flag, because someone may flip one flag and answer the others well. The
+    overall weight (for Likert scales, which have no Dawid–Skene model) is the
+    vote-weighted mean of the flag weights.
+    """
     correct: Counter[int] = Counter()
     judged: Counter[int] = Counter()
+    weighted: Counter[int] = Counter()
     for fit in fits:
-        for user, sensitivity, specificity, accuracy, count in zip(
+        counts = fit.user_vote_counts.astype(np.float64)
+        total = float(counts.sum())
+        prior = float(fit.accuracy @ counts) / total if total else 0.5
+        shrunk = (fit.accuracy * counts + ACCURACY_PRIOR_VOTES * prior) / (
+            counts + ACCURACY_PRIOR_VOTES
+        )
+        weights = np.round(np.clip(2.0 * shrunk - 1.0, 0.0, 1.0), STORED_DIGITS)
+        for user, sensitivity, specificity, accuracy, count, weight in zip(
             fit.users.tolist(),
             fit.sensitivity.tolist(),
             fit.specificity.tolist(),
             fit.accuracy.tolist(),
             fit.user_vote_counts.tolist(),
+            weights.tolist(),
             strict=True,
         ):
             person(user).labels[fit.label] = {
@@ -102,18 +120,15 @@ def _dawid_skene_accuracy(
                 "accuracy": accuracy,
                 "votes": count,
                 "method": fit.method,
+                "weight": weight,
             }
             correct[user] += accuracy * count
             judged[user] += count
-    total_judged = sum(judged.values())
-    prior = sum(correct.values()) / total_judged if total_judged else 0.5
+            weighted[user] += weight * count
     for user, count in judged.items():
         stats_row = people[user]
         stats_row.ds_accuracy = correct[user] / count
-        # Few votes say little: shrink toward the project's mean accuracy. A coin
-        # flipper (accuracy 0.5) and anyone worse get weight 0, a perfect one 1.
-        shrunk = (correct[user] + ACCURACY_PRIOR_VOTES * prior) / (count + ACCURACY_PRIOR_VOTES)
-        stats_row.weight = float(np.clip(2.0 * shrunk - 1.0, 0.0, 1.0))
+        stats_row.weight = weighted[user] / count
 
 
 def _gold_accuracy(votes: LabelVotes, gold: Mapping[tuple[int, str], float], person: Any) -> None:
@@ -140,63 +155,78 @@ def _gold_accuracy(votes: LabelVotes, gold: Mapping[tuple[int, str], float], per
 
 
 def _ranking_agreement(
-    groups: Sequence[ScoredGroup], person: Any, people: dict[int, AnnotatorStats]
+    scored: ScoredRankings, person: Any, people: dict[int, AnnotatorStats]
 ) -> None:
-    taus: dict[int, list[tuple[float, int]]] = {}
-    picks: dict[int, list[tuple[bool, bool, int]]] = {}
-    ranking_counts: Counter[int] = Counter()
-    for group in groups:
-        size = len(group.ranking.order)
-        for user, ballot, shown, tau in zip(
-            group.votes.user_ids,
-            group.votes.ballots,
-            group.votes.shown,
-            group.ranking.ballot_taus,
-            strict=True,
-        ):
-            ranking_counts[user] += 1
-            if tau is not None and size >= 2:
-                taus.setdefault(user, []).append((tau, size))
-            if shown and len(shown) >= 2 and ballot and set(shown) == set(ballot):
-                picks.setdefault(user, []).append(
-                    (ballot[0] == shown[0], ballot[0] == shown[-1], len(shown))
-                )
-    for user, count in ranking_counts.items():
+    votes, result = scored.votes, scored.result
+    if len(votes.user) == 0:
+        return
+    users, voter = np.unique(votes.user, return_inverse=True)
+    group_of_ballot = np.repeat(np.arange(len(votes)), votes.ballots.group_count)
+    size = result.size[group_of_ballot]
+    for user, count in zip(users.tolist(), np.bincount(voter).tolist(), strict=True):
         person(user).ranking_count = count
 
-    every_tau = [tau for values in taus.values() for tau, _ in values]
-    prior = sum(every_tau) / len(every_tau) if every_tau else 0.0
-    for user, values in taus.items():
-        row = people[user]
-        total = sum(tau for tau, _ in values)
-        row.tau_mean = total / len(values)
-        row.tau_shrunk = (total + TAU_PRIOR_RANKINGS * prior) / (len(values) + TAU_PRIOR_RANKINGS)
-        # Under "rankings are random", τ against any fixed order has mean 0 and
-        # variance 2(2k + 5) / (9k(k − 1)) for k candidates (Kendall 1938).
-        variance = sum(2.0 * (2 * size + 5) / (9.0 * size * (size - 1)) for _, size in values)
+    # Agreement with the others: τ against the leave-one-out consensus.
+    compared = ~np.isnan(result.ballot_tau) & (size >= 2)
+    tau = np.where(compared, result.ballot_tau, 0.0)
+    # Under "rankings are random", τ against any fixed order has mean 0 and variance
+    # 2(2k + 5) / (9k(k − 1)) for k candidates (Kendall 1938).
+    null_variance = np.where(
+        compared, 2.0 * (2 * size + 5) / (9.0 * size * np.maximum(size - 1, 1)), 0.0
+    )
+    tau_sum = np.bincount(voter, weights=tau, minlength=len(users))
+    tau_count = np.bincount(voter, weights=compared, minlength=len(users))
+    variance = np.bincount(voter, weights=null_variance, minlength=len(users))
+    prior = float(tau.sum() / compared.sum()) if compared.any() else 0.0
+    for index in np.flatnonzero(tau_count > 0).tolist():
+        row = people[int(users[index])]
+        total, count = float(tau_sum[index]), float(tau_count[index])
+        row.tau_mean = total / count
+        row.tau_shrunk = (total + TAU_PRIOR_RANKINGS * prior) / (count + TAU_PRIOR_RANKINGS)
         # One-sided: P(Z ≥ z) = Φ(−z).
-        row.random_p_value = float(special.ndtr(-total / np.sqrt(variance)))
-        row.is_random = len(values) >= RANDOM_MIN_RANKINGS and row.random_p_value > RANDOM_P
+        row.random_p_value = float(special.ndtr(-total / np.sqrt(variance[index])))
+        row.is_random = count >= RANDOM_MIN_RANKINGS and row.random_p_value > RANDOM_P
 
-    for user, user_picks in picks.items():
-        row = people[user]
-        sizes = [size for _, _, size in user_picks]
-        first = sum(1 for is_first, _, _ in user_picks if is_first)
-        last = sum(1 for _, is_last, _ in user_picks if is_last)
-        row.first_pick_rate = first / len(user_picks)
-        row.last_pick_rate = last / len(user_picks)
-        p_value = min(_upper_tail(first, sizes), _upper_tail(last, sizes))
+    # Position bias: was the best pick the first (last) candidate shown?
+    ranking, shown = votes.ballots.ranking, votes.shown
+    if ranking.size == 0 or shown.size == 0:
+        return
+    width = max(ranking.shape[1], shown.shape[1])
+    largest = np.iinfo(np.int64).max
+
+    def candidate_sets(rows: np.ndarray) -> np.ndarray:
+        padded = np.full((len(rows), width), largest, dtype=np.int64)
+        padded[:, : rows.shape[1]] = np.where(rows >= 0, rows, largest)
+        return np.sort(padded, axis=1)
+
+    shown_length = (shown >= 0).sum(axis=1)
+    known = (shown_length >= 2) & np.all(candidate_sets(ranking) == candidate_sets(shown), axis=1)
+    best = ranking[:, 0]
+    first_pick = known & (best == shown[:, 0])
+    last_pick = known & (best == shown[np.arange(len(shown)), np.maximum(shown_length - 1, 0)])
+    picks = np.bincount(voter, weights=known, minlength=len(users))
+    firsts = np.bincount(voter, weights=first_pick, minlength=len(users))
+    lasts = np.bincount(voter, weights=last_pick, minlength=len(users))
+    # How many of each person's ballots showed k candidates, for each k.
+    size_counts = np.zeros((len(users), width + 1), dtype=np.int64)
+    np.add.at(size_counts, (voter[known], shown_length[known]), 1)
+    for index in np.flatnonzero(picks > 0).tolist():
+        row = people[int(users[index])]
+        count = int(picks[index])
+        row.first_pick_rate = float(firsts[index]) / count
+        row.last_pick_rate = float(lasts[index]) / count
+        sizes = {k: int(n) for k, n in enumerate(size_counts[index].tolist()) if n}
+        p_value = min(_upper_tail(int(firsts[index]), sizes), _upper_tail(int(lasts[index]), sizes))
         row.position_bias_p_value = p_value
-        row.is_position_biased = (
-            len(user_picks) >= POSITION_BIAS_MIN_RANKINGS and p_value < POSITION_BIAS_P
-        )
+        row.is_position_biased = count >= POSITION_BIAS_MIN_RANKINGS and p_value < POSITION_BIAS_P
 
 
-def _upper_tail(successes: int, sizes: Sequence[int]) -> float:
+def _upper_tail(successes: int, sizes: Mapping[int, int]) -> float:
     """P(X ≥ successes) where X counts ballots whose best pick sat in one fixed place
-    of the shown order, if the place did not matter: a sum of Bernoulli(1/k)."""
+    of the shown order, if the place did not matter: a sum of Bernoulli(1/k), with
+    ``sizes[k]`` ballots of k candidates."""
     distribution = np.ones(1)
-    for size, count in sorted(Counter(sizes).items()):
+    for size, count in sorted(sizes.items()):
         outcomes = np.arange(count + 1)
         chance = 1.0 / size
         binomial = (

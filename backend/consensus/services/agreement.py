@@ -5,7 +5,7 @@ from __future__ import annotations
 from django.utils import timezone
 
 from backend.consensus import versions
-from backend.consensus.loading import label_kinds, load_label_votes, load_ranking_groups
+from backend.consensus.loading import label_kinds, load_label_votes, load_ranking_votes
 from backend.consensus.models import AgreementSnapshot
 from backend.consensus.scoring.agreement import label_agreement, ranking_agreement
 from backend.consensus.scoring.rankings import score_groups
@@ -18,7 +18,7 @@ def project_agreement_snapshot(*, project_id: int) -> list[AgreementSnapshot]:
     project = Project.objects.get(pk=project_id)
     votes = load_label_votes(project_id=project.pk)
     kinds = label_kinds(project, votes.label_names, votes)
-    groups = score_groups(load_ranking_groups(project_id=project.pk))
+    groups = score_groups(load_ranking_votes(project_id=project.pk))
     now = timezone.now()
     rows = label_agreement(votes, kinds) + ranking_agreement(groups)
     return AgreementSnapshot.objects.bulk_create(

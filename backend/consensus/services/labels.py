@@ -15,6 +15,7 @@ from backend.consensus import versions
 from backend.consensus.loading import label_kinds, load_gold, load_label_votes
 from backend.consensus.models import AnnotatorQuality, LabelModel, MessageLabels
 from backend.consensus.scoring.labels import (
+    ALL_LABELS,
     FlagModel,
     MessageAggregate,
     aggregate_messages,
@@ -85,14 +86,29 @@ def flag_models(
 
 def vote_weights(
     *, project: Project, user_ids: Iterable[int] | None = None
-) -> dict[int, float] | None:
-    """Each annotator's weight where the project weights votes by reliability."""
+) -> dict[int, dict[str, float]] | None:
+    """Each annotator's vote weights (per flag, and overall for the other labels)
+    where the project weights votes by reliability; None where it does not."""
     if project.vote_weighting != VoteWeighting.RELIABILITY:
         return None
     rows = AnnotatorQuality.objects.filter(project=project)
     if user_ids is not None:
         rows = rows.filter(user_id__in=list(user_ids))
-    return dict(rows.values_list("user_id", "weight"))
+    return {
+        user: annotator_weights(weight, per_label)
+        for user, weight, per_label in rows.values_list("user_id", "weight", "labels")
+    }
+
+
+def annotator_weights(weight: float, per_label: dict[str, Any] | None) -> dict[str, float]:
+    return {
+        ALL_LABELS: weight,
+        **{
+            label: float(info["weight"])
+            for label, info in (per_label or {}).items()
+            if "weight" in info
+        },
+    }
 
 
 def message_labels_score(*, message_id: int) -> MessageLabels:

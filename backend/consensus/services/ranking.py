@@ -10,34 +10,34 @@ from django.db.models import Max
 from django.utils import timezone
 
 from backend.consensus import versions
-from backend.consensus.loading import load_ranking_groups
+from backend.consensus.loading import load_ranking_votes
 from backend.consensus.models import RankingResult, RankingVote
-from backend.consensus.scoring.rankings import ScoredGroup, score_groups
+from backend.consensus.scoring.rankings import ScoredRankings, score_groups
 from backend.trees.models import Message, Tree
 
 
-def ranking_result_values(scored: ScoredGroup, *, project_id: int, now: datetime) -> dict[str, Any]:
-    """The stored row of one scored group, as ``{attribute: value}``."""
-    ranking = scored.ranking
-    votes = scored.votes
+def ranking_result_values(
+    scored: ScoredRankings,
+    group: int,
+    *,
+    project_id: int,
+    now: datetime,
+    stored: dict[str, Any] | None = None,
+) -> dict[str, Any]:
+    """The stored row of one scored group, as ``{attribute: value}`` (``stored``: that
+    group's entry of ``scored.stored_values()``, when already made)."""
+    parent, work_item = scored.votes.key(group)
     return {
         "project_id": project_id,
-        "tree_id": votes.tree_id,
-        "parent_id": votes.parent_id,
-        "work_item_id": votes.work_item_id,
+        "tree_id": int(scored.votes.tree[group]),
+        "parent_id": parent,
+        "work_item_id": work_item,
         "algorithm": versions.RANKED_PAIRS[0],
         "algorithm_version": versions.RANKED_PAIRS[1],
         "score_algorithm": versions.PLACKETT_LUCE[0],
         "score_algorithm_version": versions.PLACKETT_LUCE[1],
-        "order": list(ranking.order),
-        "margins": [list(row) for row in ranking.margins],
-        "scores": list(scored.scores),
-        "min_locked_margin": ranking.min_locked_margin,
-        "tie_resolved": ranking.tie_resolved,
-        "kendalls_w": None if ranking.kendalls_w is None else round(ranking.kendalls_w, 9),
-        "voter_count": len(votes.ballots),
-        "votes_digest": scored.votes_digest,
-        "last_vote_at": scored.last_vote_at,
+        **(stored if stored is not None else scored.stored_values()[group]),
+        "last_vote_at": scored.last_vote_at(group),
         "computed_at": now,
     }
 
@@ -65,13 +65,14 @@ def ranking_group_score(*, parent_id: int, work_item_id: int | None = None) -> R
         work_item_id = RankingVote.objects.filter(
             parent_id=parent_id, work_item__isnull=False
         ).aggregate(newest=Max("work_item_id"))["newest"]
-    groups = load_ranking_groups(
+    votes = load_ranking_votes(
         parent_id=parent_id, work_item_id=work_item_id, itemless=work_item_id is None
     )
-    if not groups:
+    if len(votes) == 0:
         return None
-    scored = score_groups(groups)[0]
-    project_id = Tree.objects.values_list("project_id", flat=True).get(pk=scored.votes.tree_id)
+    scored = score_groups(votes)
+    digest = scored.digests[0]
+    project_id = Tree.objects.values_list("project_id", flat=True).get(pk=int(votes.tree[0]))
     with transaction.atomic():
         # NO KEY UPDATE: replies may still be inserted under the parent meanwhile.
         Message.objects.select_for_update(no_key=True).filter(pk=parent_id).first()
@@ -79,10 +80,10 @@ def ranking_group_score(*, parent_id: int, work_item_id: int | None = None) -> R
         if work_item_id is None:
             existing = RankingResult.objects.filter(parent_id=parent_id, work_item__isnull=True)
         stored = existing.first()
-        if stored is not None and is_current(stored, votes_digest=scored.votes_digest):
+        if stored is not None and is_current(stored, votes_digest=digest):
             return stored
         row = RankingResult(
-            **ranking_result_values(scored, project_id=project_id, now=timezone.now())
+            **ranking_result_values(scored, 0, project_id=project_id, now=timezone.now())
         )
         if stored is not None:
             row.pk = stored.pk

@@ -41,7 +41,7 @@ from backend.consensus.loading import (
     label_kinds,
     load_gold,
     load_label_votes,
-    load_ranking_groups,
+    load_ranking_votes,
 )
 from backend.consensus.models import (
     AgreementSnapshot,
@@ -57,10 +57,14 @@ from backend.consensus.models import (
 from backend.consensus.scoring.agreement import AgreementRow, label_agreement, ranking_agreement
 from backend.consensus.scoring.labels import FlagFit, aggregate_messages, fit_flag
 from backend.consensus.scoring.quality import AnnotatorStats, annotator_stats
-from backend.consensus.scoring.rankings import ScoredGroup, score_groups
+from backend.consensus.scoring.rankings import ScoredRankings, score_groups
 from backend.consensus.services import bulk
-from backend.consensus.services.labels import labels_digest, message_labels_values
-from backend.consensus.services.ranking import is_current, ranking_result_values
+from backend.consensus.services.labels import (
+    annotator_weights,
+    labels_digest,
+    message_labels_values,
+)
+from backend.consensus.services.ranking import ranking_result_values
 from backend.projects.models import Project, VoteWeighting
 from backend.trees.models import Message, TreeState
 
@@ -97,7 +101,7 @@ class _Fingerprint:
 @dataclass
 class _Computed:
     fingerprint: _Fingerprint
-    groups: list[ScoredGroup]
+    groups: ScoredRankings
     votes: LabelVotes
     kinds: dict[str, str]
     gold: dict[tuple[int, str], float]
@@ -187,10 +191,10 @@ def _compute(project: Project, run: RescoreRun, report: Progress) -> _Computed:
     fingerprint = _Fingerprint.of(project)
     report("rankings", 0, 1)
     _set_stage(run, "rankings", 0.0)
-    ranking_groups = load_ranking_groups(project_id=project.pk)
-    report("rankings", 0, len(ranking_groups))
-    groups = score_groups(ranking_groups)
-    report("rankings", len(groups), len(ranking_groups))
+    ranking_votes = load_ranking_votes(project_id=project.pk)
+    report("rankings", 0, len(ranking_votes))
+    groups = score_groups(ranking_votes)
+    report("rankings", len(groups), len(ranking_votes))
 
     _set_stage(run, "labels", 0.3)
     votes = load_label_votes(project_id=project.pk)
@@ -219,7 +223,7 @@ def _compute(project: Project, run: RescoreRun, report: Progress) -> _Computed:
 
     weights = None
     if project.vote_weighting == VoteWeighting.RELIABILITY:
-        weights = {user: row.weight for user, row in people.items()}
+        weights = {user: annotator_weights(row.weight, row.labels) for user, row in people.items()}
     aggregates = aggregate_messages(
         votes,
         kinds=kinds,
@@ -245,12 +249,12 @@ def _write(project: Project, computed: _Computed) -> dict[str, int]:
     counts: dict[str, int] = {}
     fingerprint = _Fingerprint.of(project)
     if fingerprint.ranking == computed.fingerprint.ranking:
-        fresh_groups = list(computed.groups)
+        fresh_groups = list(range(len(computed.groups)))
         counts["ranking_groups_changed_meanwhile"] = 0
     else:
         fresh_groups = _unchanged_since_read(project, computed.groups, counts)
     labels_unchanged = fingerprint.label == computed.fingerprint.label
-    counts.update(_write_rankings(project, fresh_groups, now))
+    counts.update(_write_rankings(project, computed.groups, fresh_groups, now))
     counts.update(_write_ranks(project, computed.groups))
     counts.update(_write_label_models(project, computed.fits, now))
     counts.update(_write_annotators(project, computed.people, now))
@@ -276,7 +280,7 @@ def _write(project: Project, computed: _Computed) -> dict[str, int]:
     )
     counts["agreement_rows"] = len(computed.agreement)
     counts["ranking_groups"] = len(computed.groups)
-    counts["ranking_votes"] = sum(len(group.votes.ballots) for group in computed.groups)
+    counts["ranking_votes"] = len(computed.groups.votes.user)
     counts["label_votes"] = len(computed.votes)
     counts["messages_labelled"] = len(computed.aggregates)
     counts["annotators"] = len(computed.people)
@@ -284,8 +288,8 @@ def _write(project: Project, computed: _Computed) -> dict[str, int]:
 
 
 def _unchanged_since_read(
-    project: Project, groups: Sequence[ScoredGroup], counts: dict[str, int]
-) -> list[ScoredGroup]:
+    project: Project, scored: ScoredRankings, counts: dict[str, int]
+) -> list[int]:
     """The groups whose ballots are still exactly those read (count and latest time)."""
     current = {
         (row["parent_id"], row["work_item_id"]): (row["count"], row["last"])
@@ -294,17 +298,19 @@ def _unchanged_since_read(
         .values("parent_id", "work_item_id")
         .annotate(count=Count("pk"), last=Max("created_at"))
     }
-    # Compared at the precision the scoring used.
+    voters = scored.votes.ballots.group_count.tolist()
     fresh = [
         group
-        for group in groups
-        if current.get(group.votes.key) == (len(group.votes.ballots), group.last_vote_at)
+        for group in range(len(scored))
+        if current.get(scored.votes.key(group)) == (voters[group], scored.last_vote_at(group))
     ]
-    counts["ranking_groups_changed_meanwhile"] = len(groups) - len(fresh)
+    counts["ranking_groups_changed_meanwhile"] = len(scored) - len(fresh)
     return fresh
 
 
-def _write_rankings(project: Project, groups: Sequence[ScoredGroup], now: Any) -> dict[str, int]:
+def _write_rankings(
+    project: Project, scored: ScoredRankings, groups: Sequence[int], now: Any
+) -> dict[str, int]:
     stored: dict[tuple[int, int | None], tuple[int, str, int, int]] = {
         (parent, item): (pk, digest, version, score_version)
         for pk, parent, item, digest, version, score_version in RankingResult.objects.filter(
@@ -318,26 +324,31 @@ def _write_rankings(project: Project, groups: Sequence[ScoredGroup], now: Any) -
             "score_algorithm_version",
         )
     }
+    current_versions = (versions.RANKED_PAIRS[1], versions.PLACKETT_LUCE[1])
     replaced: list[int] = []
-    new_rows: list[dict[str, Any]] = []
+    changed: list[int] = []
     for group in groups:
-        existing = stored.get(group.votes.key)
+        existing = stored.get(scored.votes.key(group))
         if existing is not None:
-            probe = RankingResult(
-                votes_digest=existing[1],
-                algorithm_version=existing[2],
-                score_algorithm_version=existing[3],
-            )
-            if is_current(probe, votes_digest=group.votes_digest):
+            if (existing[1], existing[2:]) == (scored.digests[group], current_versions):
                 continue
             replaced.append(existing[0])
-        new_rows.append(ranking_result_values(group, project_id=project.pk, now=now))
+        changed.append(group)
+    new_rows = []
+    if changed:
+        values = scored.stored_values()
+        new_rows = [
+            ranking_result_values(
+                scored, group, project_id=project.pk, now=now, stored=values[group]
+            )
+            for group in changed
+        ]
     bulk.delete_by_pk(RankingResult, replaced)
     bulk.insert(RankingResult, new_rows)
     return {"ranking_results_written": len(new_rows)}
 
 
-def _write_ranks(project: Project, groups: Sequence[ScoredGroup]) -> dict[str, int]:
+def _write_ranks(project: Project, scored: ScoredRankings) -> dict[str, int]:
     """Message ranks of ready trees, as ``tree_score`` sets them: each sibling group
     as it is now takes the order of the newest ranking item offering exactly that
     group; messages in no such group are unranked."""
@@ -361,7 +372,9 @@ def _write_ranks(project: Project, groups: Sequence[ScoredGroup]) -> dict[str, i
         .values_list("pk", "target_id", "candidate_ids")
     ):
         newest_item[target] = (item, candidate_ids)
-    orders = {group.votes.key: group.ranking.order for group in groups}
+    group_of = {scored.votes.key(group): group for group in range(len(scored))}
+    sizes = scored.result.size.tolist()
+    orders = scored.result.order.tolist()
     ranks: dict[int, int | None] = {}
     ranked_ids: set[int] = set()
     for parent, siblings in children.items():
@@ -370,10 +383,10 @@ def _write_ranks(project: Project, groups: Sequence[ScoredGroup]) -> dict[str, i
             continue
         item, candidate_ids = found
         ranked_ids.update(candidate_ids)
-        order = orders.get((parent, item))
-        if order is None:
+        group = group_of.get((parent, item))
+        if group is None:
             continue  # no ballots: left as it is, as ``tree_score`` does
-        position = {message: index for index, message in enumerate(order)}
+        position = {message: index for index, message in enumerate(orders[group][: sizes[group]])}
         for candidate in candidate_ids:
             ranks[candidate] = position.get(candidate)
     changes = []

@@ -22,7 +22,7 @@ import queue
 import tempfile
 import threading
 import time
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Generator, Iterable, Iterator
 from contextlib import closing
 from dataclasses import dataclass
 from datetime import timedelta
@@ -98,7 +98,7 @@ def file_digest(path: Path) -> tuple[int, str]:
     return size, digest.hexdigest()
 
 
-def _prefetch(batches: Iterator[BatchRows], *, depth: int = 2) -> Iterator[BatchRows]:
+def _prefetch(batches: Generator[BatchRows, None, None], *, depth: int = 2) -> Iterator[BatchRows]:
     """Read the next batches in a thread while this one is built and written.
 
     The database works (on its own core) while Python builds JSON; at most ``depth``
@@ -126,7 +126,7 @@ def _prefetch(batches: Iterator[BatchRows], *, depth: int = 2) -> Iterator[Batch
         except BaseException as error:  # noqa: BLE001 - handed to the consumer, which raises it
             put(error)
         finally:
-            batches.close()  # type: ignore[attr-defined]
+            batches.close()
             connections.close_all()
 
     reader = threading.Thread(target=produce, name="export-reader", daemon=True)
@@ -146,16 +146,15 @@ def _prefetch(batches: Iterator[BatchRows], *, depth: int = 2) -> Iterator[Batch
 
 def _batches_of_trees(
     options: ExportOptions, settings: BuildSettings, batch_trees: int, prefetch: bool | None
-) -> Iterator[tuple[int, list[ExportTree]]]:
+) -> Generator[tuple[int, list[ExportTree]], None, None]:
     """(trees read in the batch, the export trees built from it)."""
     quality = hooks.quality_provider()
-    batches = export_batches(options, batch_trees=batch_trees, quality=quality)
+    reader = export_batches(options, batch_trees=batch_trees, quality=quality)
     if prefetch is None:
         # A reader thread has its own connection: it cannot see the rows of an open
         # transaction (tests), and SQLite gains nothing from it.
         prefetch = connection.vendor == "postgresql" and not connection.in_atomic_block
-    if prefetch:
-        batches = _prefetch(batches)
+    batches = _prefetch(reader) if prefetch else reader
     for rows in batches:
         yield len(rows.trees), build_trees(rows, settings)
 

@@ -45,7 +45,9 @@ def leaderboard(request: HttpRequest) -> HttpResponse:
 @volunteer_page
 def profile(request: HttpRequest) -> HttpResponse:
     user: User = request.user  # type: ignore[assignment]
-    language_codes = sorted({code for p in active_projects() for code in p.languages} | set(user.languages))
+    language_codes = sorted(
+        {code for p in active_projects() for code in p.languages} | set(user.languages)
+    )
     if request.method == "POST":
         form = ProfileForm(request.POST, language_codes=language_codes)
         if form.is_valid():

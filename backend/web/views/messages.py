@@ -34,7 +34,9 @@ def message_reaction(request: HttpRequest, message_id: int) -> HttpResponse:
 def message_report(request: HttpRequest, message_id: int) -> HttpResponse:
     form = ReportForm(request.POST)
     if not form.is_valid():
-        return render(request, "web/_report_result.html", {"ok": False, "invalid": True}, status=422)
+        return render(
+            request, "web/_report_result.html", {"ok": False, "invalid": True}, status=422
+        )
     try:
         report_create(
             message_id=message_id,

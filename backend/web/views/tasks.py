@@ -155,7 +155,13 @@ def _render_task(
 
 
 def _render_no_work(
-    request: HttpRequest, *, project: Project, lang: str, kind: str, notice: str = "", error: str = ""
+    request: HttpRequest,
+    *,
+    project: Project,
+    lang: str,
+    kind: str,
+    notice: str = "",
+    error: str = "",
 ) -> HttpResponse:
     query = urlencode({"project": project.slug, "lang": lang, "kind": kind})
     context = {
