@@ -280,7 +280,7 @@ def test_the_rescore_command_reports_progress_and_counts():
     call_command("rescore", "--project", data["project"].slug, stdout=out, stderr=err)
 
     assert "rankings: 12/12" in err.getvalue()
-    assert "write: 1/1" in err.getvalue()
+    assert "write: 5/5" in err.getvalue()
     summary = out.getvalue()
     assert summary.startswith(f"rescored {data['project'].slug} in ")
     assert "ranking_groups=12" in summary

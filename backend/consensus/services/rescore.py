@@ -128,10 +128,9 @@ def project_rescore(
     report = progress or (lambda stage, done, total: None)
     try:
         computed = _compute(project, run, report)
-        report("write", 0, 1)
         _set_stage(run, "write", 0.9)
         with transaction.atomic():
-            counts = _write(project, computed)
+            counts = _write(project, computed, report)
             run.state = RescoreState.SUCCEEDED
             run.finished_at = timezone.now()
             run.stage = "done"
@@ -146,7 +145,7 @@ def project_rescore(
                 project_id=project.pk,
                 after={"run": run.pk, "algorithms": run.algorithms, "counts": counts},
             )
-        report("write", 1, 1)
+        report("write", 5, 5)  # committed
         return run
     except Exception as error:
         logger.exception("rescore of project %s failed", project_id)
@@ -244,7 +243,7 @@ def _compute(project: Project, run: RescoreRun, report: Progress) -> _Computed:
 # --- Writing --------------------------------------------------------------------------
 
 
-def _write(project: Project, computed: _Computed) -> dict[str, int]:
+def _write(project: Project, computed: _Computed, report: Progress) -> dict[str, int]:
     now = timezone.now()
     counts: dict[str, int] = {}
     fingerprint = _Fingerprint.of(project)
@@ -254,11 +253,17 @@ def _write(project: Project, computed: _Computed) -> dict[str, int]:
     else:
         fresh_groups = _unchanged_since_read(project, computed.groups, counts)
     labels_unchanged = fingerprint.label == computed.fingerprint.label
+    steps = 5
+    report("write", 0, steps)
     counts.update(_write_rankings(project, computed.groups, fresh_groups, now))
+    report("write", 1, steps)
     counts.update(_write_ranks(project, computed.groups))
+    report("write", 2, steps)
     counts.update(_write_label_models(project, computed.fits, now))
     counts.update(_write_annotators(project, computed.people, now))
+    report("write", 3, steps)
     counts.update(_write_labels(project, computed, now, votes_unchanged=labels_unchanged))
+    report("write", 4, steps)
     AgreementSnapshot.objects.bulk_create(
         [
             AgreementSnapshot(
@@ -313,15 +318,15 @@ def _write_rankings(
 ) -> dict[str, int]:
     stored: dict[tuple[int, int | None], tuple[int, str, int, int]] = {
         (parent, item): (pk, digest, version, score_version)
-        for pk, parent, item, digest, version, score_version in RankingResult.objects.filter(
-            project=project
-        ).values_list(
-            "pk",
-            "parent_id",
-            "work_item_id",
-            "votes_digest",
-            "algorithm_version",
-            "score_algorithm_version",
+        for pk, parent, item, digest, version, score_version in bulk.fetch_rows(
+            RankingResult.objects.filter(project=project).values_list(
+                "pk",
+                "parent_id",
+                "work_item_id",
+                "votes_digest",
+                "algorithm_version",
+                "score_algorithm_version",
+            )
         )
     }
     current_versions = (versions.RANKED_PAIRS[1], versions.PLACKETT_LUCE[1])
@@ -352,7 +357,7 @@ def _write_ranks(project: Project, scored: ScoredRankings) -> dict[str, int]:
     """Message ranks of ready trees, as ``tree_score`` sets them: each sibling group
     as it is now takes the order of the newest ranking item offering exactly that
     group; messages in no such group are unranked."""
-    messages = list(
+    messages = bulk.fetch_rows(
         Message.objects.filter(
             tree__project=project, tree__state=TreeState.READY_FOR_EXPORT
         ).values_list("pk", "parent_id", "review_result", "is_deleted", "rank")
@@ -364,12 +369,13 @@ def _write_ranks(project: Project, scored: ScoredRankings) -> dict[str, int]:
         if parent is not None and review_result is True and not is_deleted:
             children[parent].append(pk)
     newest_item: dict[int, tuple[int, list[int]]] = {}
-    for item, target, candidate_ids in (
+    for item, target, candidate_ids in bulk.fetch_rows(
         WorkItem.objects.filter(
             tree__project=project, tree__state=TreeState.READY_FOR_EXPORT, kind__in=RANK_KINDS
         )
         .order_by("pk")
-        .values_list("pk", "target_id", "candidate_ids")
+        .values_list("pk", "target_id", "candidate_ids"),
+        json_columns=[2],
     ):
         newest_item[target] = (item, candidate_ids)
     group_of = {scored.votes.key(group): group for group in range(len(scored))}
@@ -508,7 +514,11 @@ def _write_labels(
             .annotate(count=Count("pk"))
             .values_list("message_id", "count")
         )
-    stored = dict(MessageLabels.objects.filter(project=project).values_list("message_id", "digest"))
+    stored = dict(
+        bulk.fetch_rows(
+            MessageLabels.objects.filter(project=project).values_list("message_id", "digest")
+        )
+    )
     changed = []
     changed_meanwhile = 0
     for aggregate in computed.aggregates:

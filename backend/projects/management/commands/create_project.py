@@ -16,12 +16,19 @@ class Command(BaseCommand):
         parser.add_argument("slug")
         parser.add_argument("--name", default="")
         parser.add_argument("--languages", default="en", help="comma separated, e.g. en,de")
-        parser.add_argument("--settings", default="{}", help="JSON object of tree settings")
+        # Spelled ``--settings`` on the command line (manage.py passes it on as
+        # ``--tree-settings``: Django itself reserves ``--settings``).
+        parser.add_argument(
+            "--tree-settings",
+            dest="tree_settings",
+            default="{}",
+            help="JSON object of tree settings; given as --settings JSON",
+        )
         parser.add_argument("--guidelines", default="")
 
     def handle(self, *args: Any, **options: Any) -> None:
         try:
-            overrides = json.loads(options["settings"])
+            overrides = json.loads(options["tree_settings"])
         except json.JSONDecodeError as error:
             raise CommandError(f"--settings is not JSON: {error}") from error
         if not isinstance(overrides, dict):
