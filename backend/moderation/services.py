@@ -365,22 +365,24 @@ def user_ban(*, user_id: int, actor_id: int | None, reason: str = "", hide_messa
             after={"is_banned": True, "hide_messages": hide_messages},
             reason=reason,
         )
-        # Trees first (lock order: tree → assignment → item).
+        # Trees first (lock order: tree → assignment → item), every tree the ban touches
+        # locked once, in one ascending order, so two bans can never wait on each other.
         waiting = list(
             Tree.objects.filter(
                 root__author_id=user.pk, state__in=[TreeState.PROMPT_REVIEW, TreeState.BACKLOG]
             ).order_by("pk").values_list("pk", flat=True)
         )
-        for tree_id in waiting:
-            tree = _lock_tree(tree_id)
-            curation.tree_abort_locked(tree, actor_id=actor_id, reason=f"author banned: {reason}")
-        hidden = 0
+        hide_in: set[int] = set()
         if hide_messages:
-            tree_ids = sorted(
-                set(Message.objects.filter(author=user, is_deleted=False).values_list("tree_id", flat=True))
+            hide_in = set(
+                Message.objects.filter(author=user, is_deleted=False).values_list("tree_id", flat=True)
             )
-            for tree_id in tree_ids:
-                tree = _lock_tree(tree_id)
+        hidden = 0
+        for tree_id in sorted(set(waiting) | hide_in):
+            tree = _lock_tree(tree_id)
+            if tree_id in waiting:
+                curation.tree_abort_locked(tree, actor_id=actor_id, reason=f"author banned: {reason}")
+            if tree_id in hide_in:
                 ids = list(
                     Message.objects.filter(tree=tree, author=user, is_deleted=False).values_list("pk", flat=True)
                 )
