@@ -42,7 +42,7 @@ messages: install
 ## Serve the whole platform on http://127.0.0.1:8000 with demo data (SQLite, eager Celery
 ## and in-memory channels unless DATABASE_URL / REDIS_URL are set).
 run: install frontend
-	$(PY) manage.py serve
+	ARBOR_DB_POOL_SIZE=$${ARBOR_DB_POOL_SIZE:-8} $(PY) manage.py serve
 
 ## Install what is needed and run the whole suite on the configured database.
 test: install frontend

@@ -67,7 +67,9 @@ class AgreementMetricsSerializer(serializers.Serializer):
     pairwise_agreement = serializers.FloatField(allow_null=True)
     units = serializers.IntegerField()
     judgements = serializers.IntegerField()
-    kendalls_w = serializers.FloatField(allow_null=True, required=False)
+    kendalls_w = serializers.FloatField(
+        allow_null=True, help_text="mean Kendall's W of the groups (rankings; null for labels)"
+    )
 
 
 class AgreementSnapshotSerializer(serializers.Serializer):

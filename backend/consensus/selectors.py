@@ -200,6 +200,7 @@ def _agreement_tables(
             "alpha": row.alpha,
             "level": row.level,
             "pairwise_agreement": row.pairwise_agreement,
+            "kendalls_w": row.kendalls_w,  # rankings only; None for labels
             "units": row.unit_count,
             "judgements": row.judgement_count,
         }
@@ -207,7 +208,7 @@ def _agreement_tables(
         if row.label:
             labels.setdefault(row.label, {})[scope] = metrics
         else:
-            rankings[scope] = {**metrics, "kendalls_w": row.kendalls_w}
+            rankings[scope] = metrics
     return {"labels": labels, "rankings": rankings}
 
 

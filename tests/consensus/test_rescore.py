@@ -210,7 +210,7 @@ def test_scoring_groups_one_by_one_gives_what_the_rescore_stores():
     project = data["project"]
     store_ballots(shuffled(data["ballots"], seed=5))
     store_votes(data["votes"])
-    for parent_id in RankingVote.objects.values_list("parent_id", flat=True).distinct():
+    for parent_id in RankingVote.objects.order_by().values_list("parent_id", flat=True).distinct():
         ranking_group_score(parent_id=parent_id)
     one_by_one = results_snapshot(project.pk)["rankings"]
 

@@ -70,7 +70,7 @@ def _free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def asgi_server(django_db_setup: None, django_db_blocker: Any) -> Iterator[str]:
     """The ASGI app under uvicorn in a thread; yields its base URL."""
     import uvicorn
@@ -100,13 +100,14 @@ def asgi_server(django_db_setup: None, django_db_blocker: Any) -> Iterator[str]:
     database["CONN_MAX_AGE"] = previous_max_age
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def browser(django_db_setup: None) -> Iterator[Any]:
     from playwright.sync_api import sync_playwright
 
     # Playwright's sync API runs an asyncio loop in a greenlet of the main thread, which
     # Django mistakes for async code calling the ORM. Nothing here is async: allow it
     # while the browser runs (Django documents this switch for such environments).
+    # Package scope: the loop must be gone before other packages' asyncio tests run.
     previous = os.environ.get("DJANGO_ALLOW_ASYNC_UNSAFE")
     os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
     with sync_playwright() as playwright:

@@ -51,10 +51,12 @@ def start_with_keyboard(page: Any, kind: str) -> None:
 def answer_with_keyboard(page: Any, kind: str, serial: int) -> None:
     if kind in ("initial_prompt", "assistant_reply", "prompter_reply"):
         expect(page.locator("#reply-text")).to_be_focused()
-        page.keyboard.type(
-            f"A keyboard-only {kind.replace('_', ' ')} number {serial}, with **markdown**."
-        )
-        expect(page.locator("[data-char-count]")).to_contain_text(" / ")
+        text = f"A keyboard-only {kind.replace('_', ' ')} number {serial}: yes, no, skip? j/k!"
+        page.keyboard.type(text)
+        # Letter hotkeys (s, g, y, n, j, k, ?) are off while typing: all went into the box.
+        expect(page.locator("#reply-text")).to_have_value(text)
+        expect(page.locator("dialog[open]")).to_have_count(0)
+        expect(page.locator("[data-char-count]")).to_contain_text(f"{len(text)} / ")
     elif kind.startswith("label_"):
         label_kinds = page.locator("[data-label-row]").evaluate_all(
             "rows => rows.map(row => row.dataset.labelKind)"
