@@ -184,14 +184,7 @@ def generate(
         [User(username=f"bench{number}", password="!") for number in range(PEOPLE)]
     )
     people = list(User.objects.order_by("pk").values_list("pk", flat=True))
-    kind_of: dict[int, str] = {}
-    for person in people:
-        draw, total = rng.random(), 0.0
-        for kind, share in KINDS:
-            total += share
-            if draw < total:
-                break
-        kind_of[person] = kind
+    kind_of = {person: draw_kind(rng) for person in people}
 
     groups_per_tree = len(GROUPS)
     trees = -(-groups_wanted // groups_per_tree)
@@ -201,8 +194,15 @@ def generate(
     def tree_rows() -> Iterable[Sequence[Any]]:
         for tree in range(trees):
             created = T0 + timedelta(seconds=tree)
-            yield (tree + 1, project.pk, "en", "ready_for_export", tree * messages_per_tree + 1,
-                   created, created)  # fmt: skip
+            yield (
+                tree + 1,
+                project.pk,
+                "en",
+                "ready_for_export",
+                tree * messages_per_tree + 1,
+                created,
+                created,
+            )
 
     counts["trees"] = copy_rows(
         Tree,
@@ -234,9 +234,16 @@ def generate(
                 shown = candidates[:]
                 rng.shuffle(shown)
                 ballots.append(
-                    (item_id, parent_pk, ranker, tree + 1, shown, ranking_by(kind_of[ranker], shown,
-                     quality, rng), T0 + timedelta(seconds=rng.randrange(10**7)))
-                )  # fmt: skip
+                    (
+                        item_id,
+                        parent_pk,
+                        ranker,
+                        tree + 1,
+                        shown,
+                        ranking_by(kind_of[ranker], shown, quality, rng),
+                        T0 + timedelta(seconds=rng.randrange(10**7)),
+                    )
+                )
 
     # Ranks as the lifecycle leaves them (``tree_score``: ranked pairs over each group's
     # ballots, earliest first), computed with the per-group reference implementation;
@@ -263,11 +270,20 @@ def generate(
                 depths.append(depth)
                 text = f"message {pk}: a {role} turn of depth {depth}."
                 yield (
-                    pk, tree + 1, None if parent is None else base + parent + 1, depth, role,
-                    text, hashlib.sha256(text.encode()).hexdigest(), "en",
-                    people[pk % len(people)], REVIEWERS_PER_MESSAGE, True, ranks.get(pk),
+                    pk,
+                    tree + 1,
+                    None if parent is None else base + parent + 1,
+                    depth,
+                    role,
+                    text,
+                    hashlib.sha256(text.encode()).hexdigest(),
+                    "en",
+                    people[pk % len(people)],
+                    REVIEWERS_PER_MESSAGE,
+                    True,
+                    ranks.get(pk),
                     T0 + timedelta(seconds=tree, milliseconds=index),
-                )  # fmt: skip
+                )
 
     counts["messages"] = copy_rows(
         Message,
@@ -285,7 +301,7 @@ def generate(
             "review_result",
             "rank",
             "created_at",
-        ),  # fmt: skip
+        ),
         message_rows(),
     )
 
@@ -304,7 +320,7 @@ def generate(
             "completed_count",
             "candidate_ids",
             "created_at",
-        ),  # fmt: skip
+        ),
         (
             (
                 item,
@@ -319,7 +335,7 @@ def generate(
                 RANKERS_PER_GROUP,
                 candidates,
                 T0,
-            )  # fmt: skip
+            )
             for item, tree, target, kind, candidates in items
         ),
     )
@@ -338,7 +354,7 @@ def generate(
             "expires_at",
             "finished_at",
             "candidate_ids",
-        ),  # fmt: skip
+        ),
         (
             (
                 number + 1,
@@ -352,7 +368,7 @@ def generate(
                 created + timedelta(hours=1),
                 created,
                 shown,
-            )  # fmt: skip
+            )
             for number, (item, _, ranker, _, shown, _, created) in enumerate(ballots)
         ),
     )
@@ -400,6 +416,15 @@ def generate(
     )
     reset_sequences([Tree, Message, WorkItem, Assignment, LabelVote, RankingVote, GoldLabel])
     return counts
+
+
+def draw_kind(rng: random.Random) -> str:
+    draw, total = rng.random(), 0.0
+    for kind, share in KINDS:
+        total += share
+        if draw < total:
+            return kind
+    return KINDS[-1][0]
 
 
 def ranking_by(kind: str, shown: list[int], quality: list[float], rng: random.Random) -> list[int]:
@@ -483,16 +508,20 @@ def main() -> None:
         elapsed, peak, output = measured_rescore(url)
         print("\n--- manage.py rescore --project bench (first run) ---")
         print(output.rstrip())
-        print(f"RESCORE: {elapsed:.1f} s wall, peak RSS {peak:.0f} MB "
-              f"({counts['ranking_groups']:,} groups, {counts['label_votes']:,} label votes; "
-              f"target <= 60 s)")  # fmt: skip
+        print(
+            f"RESCORE: {elapsed:.1f} s wall, peak RSS {peak:.0f} MB "
+            f"({counts['ranking_groups']:,} groups, {counts['label_votes']:,} label votes; "
+            f"target <= 60 s)"
+        )
 
         again, again_peak, again_output = measured_rescore(url)
         print("\n--- manage.py rescore --project bench (second run: nothing changed) ---")
         print(again_output.rstrip().splitlines()[-1])
         print(f"RESCORE (idempotent re-run): {again:.1f} s wall, peak RSS {again_peak:.0f} MB")
-        print(f"bench process peak RSS (generation): "
-              f"{resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MB")  # fmt: skip
+        print(
+            f"bench process peak RSS (generation): "
+            f"{resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MB"
+        )
     finally:
         if not arguments.keep:
             from django.db import connections

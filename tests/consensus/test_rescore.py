@@ -28,8 +28,15 @@ from backend.consensus.models import (
 )
 from backend.consensus.services import project_rescore, ranking_group_score
 from backend.trees.models import Message
-from tests.consensus.builders import Ballot, Vote, moment, ready_tree, shuffled, store_ballots
-from tests.consensus.builders import store_votes
+from tests.consensus.builders import (
+    Ballot,
+    Vote,
+    moment,
+    ready_tree,
+    shuffled,
+    store_ballots,
+    store_votes,
+)
 from tests.factories import people, small_project
 
 pytestmark = pytest.mark.django_db
@@ -112,7 +119,7 @@ def results_snapshot(project_id: int) -> dict[str, Any]:
                 "first_pick_rate",
                 "position_bias_p_value",
                 "random_p_value",
-            )  # fmt: skip
+            )
         ),
         "agreement": sorted(
             AgreementSnapshot.objects.filter(project_id=project_id).values_list(

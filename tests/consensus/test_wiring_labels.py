@@ -234,3 +234,54 @@ def test_a_gold_answer_outside_the_unit_interval_is_refused():
     with pytest.raises(ValidationFailed):
         gold_label_set(message_id=prompt.pk, label="spam", value=2.0, actor_id=None)
     assert not GoldLabel.objects.exists()
+
+
+def test_the_acceptance_rule_and_vote_weighting_are_project_settings():
+    from backend.common.errors import ArborError
+    from backend.projects.services import project_create
+
+    project = project_create(slug="defaults")
+    assert (project.acceptance_rule, project.vote_weighting) == ("mean", "none")
+    chosen = project_create(
+        slug="chosen", settings={"acceptance_rule": "dawid_skene", "vote_weighting": "reliability"}
+    )
+    assert (chosen.acceptance_rule, chosen.vote_weighting) == ("dawid_skene", "reliability")
+    with pytest.raises(ArborError) as refused:
+        project_create(slug="wrong", settings={"acceptance_rule": "vibes"})
+    assert refused.value.code == "invalid_project"
+    assert "acceptance_rule" in refused.value.fields
+    assert not Project.objects.filter(slug="wrong").exists()
+
+
+def test_exports_get_every_message_s_consensus_in_one_call():
+    """The shape ``message_consensus_extras`` promises the exporters."""
+    from backend.consensus.selectors import message_consensus_extras
+
+    project = small_project(num_reviews_initial_prompt=3)
+    author, *reviewers = people(4)
+    reviewed = write_prompt(project, author)
+    review(reviewed, reviewers, [{"spam": 0, "lang_mismatch": 0, "quality": 1.0}] * 3)
+    unreviewed = write_prompt(project, author)
+
+    extras = message_consensus_extras([reviewed.pk, unreviewed.pk, 10**9])
+
+    assert set(extras) == {reviewed.pk, unreviewed.pk, 10**9}
+    assert extras[unreviewed.pk] == {
+        "score": None,
+        "rank_confidence": None,
+        "ranking_voters": None,
+        "labels": {},
+        "acceptance": None,
+    }
+    done = extras[reviewed.pk]
+    assert done["acceptance"] == {"rule": "mean", "score": 1.0, "is_accepted": True}
+    assert done["labels"]["quality"] == {
+        "kind": "likert",
+        "count": 3,
+        "mean": 1.0,
+        "ci_low": 1.0,  # three equal votes: a zero-width t interval
+        "ci_high": 1.0,
+    }
+    assert set(done["labels"]["spam"]) == {
+        "kind", "count", "mean", "ci_low", "ci_high", "posterior", "posterior_method"
+    }  # fmt: skip

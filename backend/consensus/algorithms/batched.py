@@ -593,10 +593,10 @@ def _objective(
     )
     size = ranked.shape[1]
     strengths = np.take_along_axis(parameters[group_of_ballot], ranked, axis=1)
-    tail_log_sums = np.logaddexp.accumulate(strengths[:, ::-1], axis=1)[:, ::-1]
+    tail_log_sums = _log_cumulative(strengths, from_the_right=True)
     stage_log_sums = tail_log_sums[:, : size - 1]
     ballot_values = np.sum(stage_log_sums, axis=1) - np.sum(strengths[:, : size - 1], axis=1)
-    cumulative = np.logaddexp.accumulate(-stage_log_sums, axis=1)
+    cumulative = _log_cumulative(-stage_log_sums)
     cumulative = np.concatenate([cumulative, cumulative[:, -1:]], axis=1)
     column_gradient = np.exp(strengths + cumulative)
     column_gradient[:, : size - 1] -= 1.0
@@ -620,11 +620,11 @@ def _hessian(parameters: FloatArray, ballots: _Ballots) -> FloatArray:
     )
     size = ranked.shape[1]
     strengths = np.take_along_axis(parameters[group_of_ballot], ranked, axis=1)
-    tail_log_sums = np.logaddexp.accumulate(strengths[:, ::-1], axis=1)[:, ::-1]
+    tail_log_sums = _log_cumulative(strengths, from_the_right=True)
     stage_log_sums = tail_log_sums[:, : size - 1]
-    cumulative = np.logaddexp.accumulate(-stage_log_sums, axis=1)
+    cumulative = _log_cumulative(-stage_log_sums)
     cumulative = np.concatenate([cumulative, cumulative[:, -1:]], axis=1)
-    squared_cumulative = np.logaddexp.accumulate(-2.0 * stage_log_sums, axis=1)
+    squared_cumulative = _log_cumulative(-2.0 * stage_log_sums)
     squared_cumulative = np.concatenate([squared_cumulative, squared_cumulative[:, -1:]], axis=1)
     columns = np.arange(size)
     earlier_column = np.minimum.outer(columns, columns)
@@ -636,3 +636,21 @@ def _hessian(parameters: FloatArray, ballots: _Ballots) -> FloatArray:
     by_candidate = np.take_along_axis(entries, place[:, :, None], axis=1)
     by_candidate = np.take_along_axis(by_candidate, place[:, None, :], axis=2)
     return np.add.reduceat(by_candidate, starts, axis=0)
+
+
+def _log_cumulative(values: FloatArray, *, from_the_right: bool = False) -> FloatArray:
+    """``np.logaddexp.accumulate`` along rows (optionally from the right): the same
+    operations in the same order, so bit-for-bit the same result, but one vector
+    operation per column instead of a loop per row, which is faster for the few
+    columns a sibling group has."""
+    result = np.empty_like(values)
+    columns = values.shape[1]
+    order = range(columns - 1, -1, -1) if from_the_right else range(columns)
+    previous = None
+    for column in order:
+        if previous is None:
+            result[:, column] = values[:, column]
+        else:
+            result[:, column] = np.logaddexp(result[:, previous], values[:, column])
+        previous = column
+    return result
