@@ -326,12 +326,14 @@ class RankList {
 
 let labelRows: LabelRows | null = null;
 let rankList: RankList | null = null;
+let currentTask: Element | null = null;
 
 function initTask(root: Element): void {
   const task = root.matches("[data-task]") ? root : root.querySelector("[data-task]");
   if (!task) return;
   labelRows = null;
   rankList = null;
+  currentTask = task;
   const textarea = task.querySelector<HTMLTextAreaElement>("textarea[data-max-length]");
   if (textarea) initTextarea(textarea);
   const labels = new LabelRows(task);
@@ -345,6 +347,8 @@ function initTask(root: Element): void {
   else if (labelRows) labelRows.focus();
   else if (rankList) rankList.focus();
   else task.querySelector<HTMLElement>("[data-autofocus]")?.focus();
+  // This panel's keys work from now on (htmx swaps a new panel in without it).
+  (task as HTMLElement).dataset.ready = "true";
 }
 
 function updateCountdowns(): void {
@@ -416,6 +420,11 @@ function openReport(button: HTMLElement): void {
 }
 
 function onKeydown(event: KeyboardEvent): void {
+  if (currentTask && !currentTask.isConnected) {
+    // A new panel was swapped in and is not wired up yet: the old widgets are gone.
+    labelRows = null;
+    rankList = null;
+  }
   const typing = isTyping(event.target);
   const dialog = openDialogOf();
   if ((event.ctrlKey || event.metaKey) && event.key === "Enter") {

@@ -153,7 +153,10 @@ def page(new_page: Callable[..., Any]) -> Any:
 
 def ready(page: Any) -> None:
     """Wait until the page's scripts have wired everything up (hotkeys, widgets)."""
-    page.wait_for_selector("html[data-arbor-ready=true]", state="attached")
+    page.wait_for_function(
+        """() => document.documentElement.dataset.arborReady === "true"
+              && [...document.querySelectorAll("[data-task]")].every((t) => t.dataset.ready)"""
+    )
 
 
 def shot(page: Any, name: str) -> None:

@@ -81,6 +81,7 @@ def test_my_reply_accepted_arrives_over_the_websocket(new_page, log_in):
         reviewer_page.keyboard.press("s")
         reviewer_page.keyboard.press("Enter")
         expect(reviewer_page.locator(".notice")).to_contain_text("Skipped")
+        ready(reviewer_page)  # the swapped-in panel's keys are wired
     reviewer_page.keyboard.press("n")
     reviewer_page.keyboard.press("Control+Enter")
     expect(reviewer_page.locator(".notice")).to_have_text("Thank you! Saved.")
