@@ -26,11 +26,15 @@ def answer_for(assignment: dict[str, Any], *, spam: bool = False) -> dict[str, A
 
 
 def claim(client: APIClient, project: str, kind: str = "any", lang: str = "en") -> Any:
-    return client.post("/api/v1/assignments/", {"project": project, "lang": lang, "kind": kind}, format="json")
+    return client.post(
+        "/api/v1/assignments/", {"project": project, "lang": lang, "kind": kind}, format="json"
+    )
 
 
 def submit(client: APIClient, assignment_id: int, body: dict[str, Any], **headers: str) -> Any:
-    return client.post(f"/api/v1/assignments/{assignment_id}/submit", body, format="json", **headers)
+    return client.post(
+        f"/api/v1/assignments/{assignment_id}/submit", body, format="json", **headers
+    )
 
 
 def do_one(client: APIClient, project: str, kind: str = "any") -> dict[str, Any] | None:

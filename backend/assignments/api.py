@@ -185,7 +185,9 @@ class SkipInputSerializer(serializers.Serializer):
 
 
 class AssignmentSkipView(APIView):
-    @extend_schema(request=SkipInputSerializer, responses=AssignmentOutputSerializer, summary="Skip")
+    @extend_schema(
+        request=SkipInputSerializer, responses=AssignmentOutputSerializer, summary="Skip"
+    )
     def post(self, request: Request, assignment_id: int) -> Response:
         data = SkipInputSerializer(data=request.data)
         data.is_valid(raise_exception=True)

@@ -66,7 +66,9 @@ class WorkItem(models.Model):
             models.Index(fields=["tree", "state"]),
         ]
         constraints = [
-            models.CheckConstraint(condition=Q(open_slots__gte=0), name="workitem_slots_nonnegative"),
+            models.CheckConstraint(
+                condition=Q(open_slots__gte=0), name="workitem_slots_nonnegative"
+            ),
             models.CheckConstraint(
                 condition=Q(completed_count__lte=F("required")),
                 name="workitem_never_over_completed",
@@ -98,6 +100,9 @@ class WorkItemExclusion(models.Model):
             models.UniqueConstraint(fields=["work_item", "user"], name="exclusion_unique")
         ]
         indexes = [models.Index(fields=["user", "work_item"])]
+
+    def __str__(self) -> str:
+        return f"user {self.user_id} excluded from work item {self.work_item_id}"
 
 
 class AssignmentState(models.TextChoices):
@@ -171,3 +176,6 @@ class IdempotencyRecord(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["user", "key"], name="idempotency_unique_key")
         ]
+
+    def __str__(self) -> str:
+        return f"idempotency key of user {self.user_id} for assignment {self.assignment_id}"

@@ -28,7 +28,9 @@ LIVE_ITEM_STATES = (WorkItemState.OPEN, WorkItemState.PAUSED)
 def label_kind_for(message: Message) -> Kind:
     if message.parent_id is None:
         return Kind.LABEL_INITIAL_PROMPT
-    return Kind.LABEL_PROMPTER_REPLY if message.role == Role.PROMPTER else Kind.LABEL_ASSISTANT_REPLY
+    return (
+        Kind.LABEL_PROMPTER_REPLY if message.role == Role.PROMPTER else Kind.LABEL_ASSISTANT_REPLY
+    )
 
 
 def reply_kind_for(parent: Message) -> Kind:
@@ -37,7 +39,9 @@ def reply_kind_for(parent: Message) -> Kind:
 
 
 def rank_kind_for(parent: Message) -> Kind:
-    return Kind.RANK_ASSISTANT_REPLIES if parent.role == Role.PROMPTER else Kind.RANK_PROMPTER_REPLIES
+    return (
+        Kind.RANK_ASSISTANT_REPLIES if parent.role == Role.PROMPTER else Kind.RANK_PROMPTER_REPLIES
+    )
 
 
 def work_item_create(

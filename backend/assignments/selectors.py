@@ -31,7 +31,9 @@ def label_specs_for(project: Project, kind: str) -> list[dict[str, Any]]:
 
 def assignments_open_for(*, user: User) -> QuerySet[Assignment]:
     return (
-        Assignment.objects.filter(user=user, state=AssignmentState.ACTIVE, expires_at__gt=timezone.now())
+        Assignment.objects.filter(
+            user=user, state=AssignmentState.ACTIVE, expires_at__gt=timezone.now()
+        )
         .select_related("project", "work_item")
         .order_by("expires_at", "pk")
     )
@@ -56,14 +58,23 @@ def assignment_context(assignment: Assignment) -> dict[str, Any]:
         tree_id = item.tree_id
         conversation = conversation_for(item.target)
         if assignment.candidate_ids:
-            by_id = {message.pk: message for message in Message.objects.filter(pk__in=assignment.candidate_ids)}
+            by_id = {
+                message.pk: message
+                for message in Message.objects.filter(pk__in=assignment.candidate_ids)
+            }
             candidates = [by_id[pk] for pk in assignment.candidate_ids if pk in by_id]
     labels = (
         label_specs_for(assignment.project, assignment.kind)
-        if assignment.kind in ("label_initial_prompt", "label_prompter_reply", "label_assistant_reply")
+        if assignment.kind
+        in ("label_initial_prompt", "label_prompter_reply", "label_assistant_reply")
         else []
     )
-    return {"tree_id": tree_id, "conversation": conversation, "candidates": candidates, "labels": labels}
+    return {
+        "tree_id": tree_id,
+        "conversation": conversation,
+        "candidates": candidates,
+        "labels": labels,
+    }
 
 
 def work_available_counts(*, project: Project, lang: str) -> dict[str, int]:
@@ -71,7 +82,9 @@ def work_available_counts(*, project: Project, lang: str) -> dict[str, int]:
     from django.db.models import Sum
 
     rows = (
-        WorkItem.objects.filter(project=project, lang=lang, state=WorkItemState.OPEN, open_slots__gt=0)
+        WorkItem.objects.filter(
+            project=project, lang=lang, state=WorkItemState.OPEN, open_slots__gt=0
+        )
         .values("kind")
         .annotate(slots=Sum("open_slots"))
     )

@@ -183,7 +183,9 @@ def assignment_claim_next(
     an item they already hold, did or skipped.
     """
     if lang not in project.languages:
-        raise ValidationFailed("lang", "invalid_language", f"{project.slug} does not collect {lang!r}.")
+        raise ValidationFailed(
+            "lang", "invalid_language", f"{project.slug} does not collect {lang!r}."
+        )
     if kind != ANY_KIND and kind not in Kind.values:
         raise ValidationFailed("kind", "invalid_kind", f"Unknown kind {kind!r}.")
     if not project.is_active:
@@ -267,7 +269,9 @@ def _validate_labels(*, assignment: Assignment, project: Project, labels: Any) -
     values: dict[str, float] = {}
     for name, raw in labels.items():
         if name not in specs:
-            raise ValidationFailed(f"labels.{name}", "unknown_label", f"{name!r} is not asked here.")
+            raise ValidationFailed(
+                f"labels.{name}", "unknown_label", f"{name!r} is not asked here."
+            )
         if raw is None:
             continue
         if isinstance(raw, bool):
@@ -351,7 +355,9 @@ def assignment_submit(
     the same transaction and replayed for any retry with the same key. A refused
     submission rolls back completely and leaves the assignment open.
     """
-    reference = Assignment.objects.filter(pk=assignment_id, user=user).select_related("work_item").first()
+    reference = (
+        Assignment.objects.filter(pk=assignment_id, user=user).select_related("work_item").first()
+    )
     if reference is None:
         raise NotFound("assignment_not_found", "No such assignment of yours.")
     now = timezone.now()
@@ -447,7 +453,9 @@ def _apply_submission(
         tree_services.tree_advance_locked(tree)
         return message
     if kind in LABEL_KINDS:
-        values = _validate_labels(assignment=assignment, project=project, labels=payload.get("labels"))
+        values = _validate_labels(
+            assignment=assignment, project=project, labels=payload.get("labels")
+        )
         target = Message.objects.select_for_update(no_key=True).get(pk=item.target_id)
         LabelVote.objects.bulk_create(
             [
@@ -465,8 +473,9 @@ def _apply_submission(
     if kind in RANK_KINDS:
         ranking = _validate_ranking(assignment=assignment, ranking=payload.get("ranking"))
         current = sorted(
-            Message.objects.filter(parent_id=item.target_id, is_deleted=False, review_result=True)
-            .values_list("pk", flat=True)
+            Message.objects.filter(
+                parent_id=item.target_id, is_deleted=False, review_result=True
+            ).values_list("pk", flat=True)
         )
         if current != sorted(item.candidate_ids):
             raise Conflict(
@@ -514,7 +523,9 @@ def assignment_skip(*, user: User, assignment_id: int, reason: str = "") -> Assi
         assignment.skip_reason = reason[:500]
         assignment.save(update_fields=["state", "finished_at", "skip_reason"])
         if assignment.work_item_id is not None:
-            WorkItem.objects.filter(pk=assignment.work_item_id).update(open_slots=F("open_slots") + 1)
+            WorkItem.objects.filter(pk=assignment.work_item_id).update(
+                open_slots=F("open_slots") + 1
+            )
         audit_record(
             action="assignment.skipped",
             target_type="assignment",
@@ -524,9 +535,11 @@ def assignment_skip(*, user: User, assignment_id: int, reason: str = "") -> Assi
             reason=assignment.skip_reason,
         )
         if assignment.kind in REPLY_KINDS and assignment.work_item_id is not None:
-            tree_id = WorkItem.objects.filter(pk=assignment.work_item_id).values_list(
-                "tree_id", flat=True
-            ).get()
+            tree_id = (
+                WorkItem.objects.filter(pk=assignment.work_item_id)
+                .values_list("tree_id", flat=True)
+                .get()
+            )
             # After commit, in its own transaction: auto-moderation may halt the tree,
             # which must not happen while this transaction holds the assignment lock.
             transaction.on_commit(lambda: _reply_skips_check(tree_id), robust=True)
@@ -551,9 +564,9 @@ def assignments_expire_overdue(*, now: Any = None, batch_size: int = 500) -> int
     for assignment_id, user_id, work_item_id, project_id in overdue:
         with transaction.atomic():
             # The conditional update decides: a concurrent submit or skip wins cleanly.
-            changed = Assignment.objects.filter(pk=assignment_id, state=AssignmentState.ACTIVE).update(
-                state=AssignmentState.EXPIRED, finished_at=now
-            )
+            changed = Assignment.objects.filter(
+                pk=assignment_id, state=AssignmentState.ACTIVE
+            ).update(state=AssignmentState.EXPIRED, finished_at=now)
             if not changed:
                 continue
             if work_item_id is not None:
@@ -564,6 +577,8 @@ def assignments_expire_overdue(*, now: Any = None, batch_size: int = 500) -> int
                 target_id=assignment_id,
                 project_id=project_id,
             )
-            send_user_event_on_commit(user_id, "assignment.expired", {"assignment_id": assignment_id})
+            send_user_event_on_commit(
+                user_id, "assignment.expired", {"assignment_id": assignment_id}
+            )
             expired += 1
     return expired

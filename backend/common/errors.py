@@ -64,6 +64,4 @@ class Forbidden(ArborError):
 
 class RateLimited(ArborError):
     def __init__(self, code: str, detail: str, retry_after_seconds: int) -> None:
-        super().__init__(
-            code, detail, status_code=429, extra={"retry_after": retry_after_seconds}
-        )
+        super().__init__(code, detail, status_code=429, extra={"retry_after": retry_after_seconds})

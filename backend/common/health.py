@@ -21,7 +21,9 @@ def _broker_status() -> str:
     try:
         import redis
 
-        client = redis.Redis.from_url(settings.REDIS_URL, socket_timeout=2, socket_connect_timeout=2)
+        client = redis.Redis.from_url(
+            settings.REDIS_URL, socket_timeout=2, socket_connect_timeout=2
+        )
         client.ping()
     except Exception as error:  # noqa: BLE001 - reported, not raised
         return f"error: {type(error).__name__}"

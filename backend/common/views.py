@@ -13,5 +13,8 @@ def home(request: HttpRequest) -> HttpResponse:
         ready=Count("trees", filter=Q(trees__state=TreeState.READY_FOR_EXPORT)),
         active=Count("trees", filter=Q(trees__state__in=ACTIVE_TREE_STATES)),
     )
-    rows = [{"project": project, "ready": project.ready, "active": project.active} for project in projects]
+    rows = [
+        {"project": project, "ready": project.ready, "active": project.active}
+        for project in projects
+    ]
     return render(request, "home.html", {"projects": rows})

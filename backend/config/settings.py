@@ -152,7 +152,9 @@ USE_TZ = True
 STATIC_URL = "static/"
 STATIC_ROOT = BASE_DIR / "staticfiles"
 STATICFILES_DIRS = [
-    path for path in [BASE_DIR / "frontend" / "static", BASE_DIR / "frontend" / "build"] if path.exists()
+    path
+    for path in [BASE_DIR / "frontend" / "static", BASE_DIR / "frontend" / "build"]
+    if path.exists()
 ]
 # Serve from the finders as well, so a test run or a fresh checkout needs no collectstatic.
 WHITENOISE_USE_FINDERS = True
@@ -172,7 +174,9 @@ ACCOUNT_LOGIN_ON_EMAIL_CONFIRMATION = True
 ACCOUNT_LOGIN_METHODS = {"username", "email"}
 ACCOUNT_SIGNUP_FIELDS = ["email*", "username*", "password1*", "password2*"]
 ACCOUNT_EMAIL_VERIFICATION = os.environ.get("ARBOR_EMAIL_VERIFICATION", "mandatory")
-EMAIL_BACKEND = os.environ.get("DJANGO_EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")
+EMAIL_BACKEND = os.environ.get(
+    "DJANGO_EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend"
+)
 EMAIL_HOST = os.environ.get("DJANGO_EMAIL_HOST", "localhost")
 EMAIL_PORT = int(os.environ.get("DJANGO_EMAIL_PORT", "25"))
 DEFAULT_FROM_EMAIL = os.environ.get("DJANGO_DEFAULT_FROM_EMAIL", "arbor@localhost")
@@ -222,7 +226,12 @@ CELERY_BROKER_TRANSPORT_OPTIONS = {"socket_connect_timeout": 2, "socket_timeout"
 # results keeps ``.delay()`` from waiting on the result backend during an outage.
 CELERY_TASK_IGNORE_RESULT = True
 CELERY_RESULT_BACKEND_TRANSPORT_OPTIONS = {
-    "retry_policy": {"max_retries": 1, "interval_start": 0, "interval_step": 0.2, "interval_max": 0.2}
+    "retry_policy": {
+        "max_retries": 1,
+        "interval_start": 0,
+        "interval_step": 0.2,
+        "interval_max": 0.2,
+    }
 }
 SWEEP_INTERVAL_SECONDS = float(os.environ.get("ARBOR_SWEEP_INTERVAL_SECONDS", "60"))
 

@@ -3,7 +3,11 @@ from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from backend.accounts.api import MeView
-from backend.assignments.api import AssignmentListCreateView, AssignmentSkipView, AssignmentSubmitView
+from backend.assignments.api import (
+    AssignmentListCreateView,
+    AssignmentSkipView,
+    AssignmentSubmitView,
+)
 from backend.common.health import healthz
 from backend.common.views import home
 from backend.community.urls import api_urlpatterns as community_api
@@ -16,8 +20,14 @@ from backend.trees.api import MessageDetailView, MessageReactionView, TreeDetail
 
 api_v1 = [
     path("assignments/", AssignmentListCreateView.as_view(), name="assignments"),
-    path("assignments/<int:assignment_id>/submit", AssignmentSubmitView.as_view(), name="assignment-submit"),
-    path("assignments/<int:assignment_id>/skip", AssignmentSkipView.as_view(), name="assignment-skip"),
+    path(
+        "assignments/<int:assignment_id>/submit",
+        AssignmentSubmitView.as_view(),
+        name="assignment-submit",
+    ),
+    path(
+        "assignments/<int:assignment_id>/skip", AssignmentSkipView.as_view(), name="assignment-skip"
+    ),
     path("trees/<int:tree_id>", TreeDetailView.as_view(), name="tree-detail"),
     path("messages/<int:message_id>", MessageDetailView.as_view(), name="message-detail"),
     path(

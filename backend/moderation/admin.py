@@ -5,7 +5,16 @@ from backend.moderation.models import QueueItem, Report, UserNote
 
 @admin.register(QueueItem)
 class QueueItemAdmin(admin.ModelAdmin):
-    list_display = ("id", "reason", "state", "project", "tree", "message", "occurrences", "created_at")
+    list_display = (
+        "id",
+        "reason",
+        "state",
+        "project",
+        "tree",
+        "message",
+        "occurrences",
+        "created_at",
+    )
     list_filter = ("reason", "state", "project")
     raw_id_fields = ("tree", "message", "claimed_by", "resolved_by")
 

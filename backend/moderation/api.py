@@ -94,7 +94,9 @@ class MessageActionView(APIView):
     @extend_schema(request=ReasonInputSerializer, responses=MessageSerializer)
     def post(self, request: Request, message_id: int) -> Response:
         reason = _reason(request)
-        action = curation.message_delete if self.action_name == "delete" else curation.message_undelete
+        action = (
+            curation.message_delete if self.action_name == "delete" else curation.message_undelete
+        )
         message = action(message_id=message_id, actor_id=actor_id(request), reason=reason)
         return Response(render_message(message))
 
@@ -107,7 +109,9 @@ class EditInputSerializer(serializers.Serializer):
 class MessageEditView(APIView):
     permission_classes = MODERATOR_PERMISSIONS
 
-    @extend_schema(request=EditInputSerializer, responses=MessageSerializer, summary="Edit a message's text")
+    @extend_schema(
+        request=EditInputSerializer, responses=MessageSerializer, summary="Edit a message's text"
+    )
     def post(self, request: Request, message_id: int) -> Response:
         data = EditInputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
@@ -128,7 +132,9 @@ class RevertInputSerializer(serializers.Serializer):
 class MessageRevertView(APIView):
     permission_classes = MODERATOR_PERMISSIONS
 
-    @extend_schema(request=RevertInputSerializer, responses=MessageSerializer, summary="Revert to a revision")
+    @extend_schema(
+        request=RevertInputSerializer, responses=MessageSerializer, summary="Revert to a revision"
+    )
     def post(self, request: Request, message_id: int) -> Response:
         data = RevertInputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
@@ -188,7 +194,9 @@ class ReportOutputSerializer(serializers.Serializer):
 class MessageReportView(APIView):
     """Any signed-in volunteer may report a message (once)."""
 
-    @extend_schema(request=ReportInputSerializer, responses={201: ReportOutputSerializer}, summary="Report")
+    @extend_schema(
+        request=ReportInputSerializer, responses={201: ReportOutputSerializer}, summary="Report"
+    )
     def post(self, request: Request, message_id: int) -> Response:
         data = ReportInputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
@@ -245,7 +253,9 @@ class UserUnbanView(APIView):
 
     @extend_schema(request=ReasonInputSerializer, responses=MeSerializer, summary="Lift a ban")
     def post(self, request: Request, user_id: int) -> Response:
-        user = services.user_unban(user_id=user_id, actor_id=actor_id(request), reason=_reason(request))
+        user = services.user_unban(
+            user_id=user_id, actor_id=actor_id(request), reason=_reason(request)
+        )
         return Response(render_user(user))
 
 
@@ -261,7 +271,12 @@ class NoteSerializer(serializers.Serializer):
 
 
 def render_note(note: UserNote) -> dict[str, Any]:
-    return {"id": note.pk, "author_id": note.author_id, "text": note.text, "created_at": note.created_at}
+    return {
+        "id": note.pk,
+        "author_id": note.author_id,
+        "text": note.text,
+        "created_at": note.created_at,
+    }
 
 
 class UserNotesView(APIView):
@@ -274,11 +289,15 @@ class UserNotesView(APIView):
         notes = UserNote.objects.filter(user_id=user_id)
         return Response([NoteSerializer(render_note(note)).data for note in notes])
 
-    @extend_schema(request=NoteInputSerializer, responses={201: NoteSerializer}, summary="Add a note")
+    @extend_schema(
+        request=NoteInputSerializer, responses={201: NoteSerializer}, summary="Add a note"
+    )
     def post(self, request: Request, user_id: int) -> Response:
         data = NoteInputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        note = services.user_note_add(user_id=user_id, author_id=actor_id(request), text=data.validated_data["text"])
+        note = services.user_note_add(
+            user_id=user_id, author_id=actor_id(request), text=data.validated_data["text"]
+        )
         return Response(NoteSerializer(render_note(note)).data, status=201)
 
 
@@ -323,7 +342,9 @@ def render_queue_item(item: QueueItem) -> dict[str, Any]:
 
 
 def _queue_item(item_id: int) -> QueueItem:
-    return QueueItem.objects.select_related("project", "message", "tree", "claimed_by").get(pk=item_id)
+    return QueueItem.objects.select_related("project", "message", "tree", "claimed_by").get(
+        pk=item_id
+    )
 
 
 class QueueView(APIView):
@@ -342,7 +363,9 @@ class QueueView(APIView):
     def get(self, request: Request) -> Response:
         reason = request.query_params.get("reason") or None
         if reason and reason not in QueueReason.values:
-            raise ValidationFailed("reason", "invalid_choice", f"Reason is one of {', '.join(QueueReason.values)}.")
+            raise ValidationFailed(
+                "reason", "invalid_choice", f"Reason is one of {', '.join(QueueReason.values)}."
+            )
         state = request.query_params.get("state") or None
         if state and state not in ("open", "claimed", "resolved"):
             raise ValidationFailed("state", "invalid_choice", "State is open, claimed or resolved.")
@@ -373,7 +396,11 @@ class ResolveInputSerializer(serializers.Serializer):
 class QueueResolveView(APIView):
     permission_classes = MODERATOR_PERMISSIONS
 
-    @extend_schema(request=ResolveInputSerializer, responses=QueueItemSerializer, summary="Resolve with an action")
+    @extend_schema(
+        request=ResolveInputSerializer,
+        responses=QueueItemSerializer,
+        summary="Resolve with an action",
+    )
     def post(self, request: Request, item_id: int) -> Response:
         data = ResolveInputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
@@ -391,7 +418,10 @@ class TrollboardView(APIView):
     permission_classes = MODERATOR_PERMISSIONS
 
     @extend_schema(
-        parameters=[OpenApiParameter("window", str, enum=list(selectors.WINDOWS)), OpenApiParameter("project", str)],
+        parameters=[
+            OpenApiParameter("window", str, enum=list(selectors.WINDOWS)),
+            OpenApiParameter("project", str),
+        ],
         summary="Users with the most negative signals in a window",
     )
     def get(self, request: Request) -> Response:
@@ -399,7 +429,9 @@ class TrollboardView(APIView):
         if window not in selectors.WINDOWS:
             raise ValidationFailed("window", "invalid_choice", "Window is day, week, month or all.")
         return Response(
-            selectors.trollboard(window=window, project_slug=request.query_params.get("project") or None)
+            selectors.trollboard(
+                window=window, project_slug=request.query_params.get("project") or None
+            )
         )
 
 
@@ -437,7 +469,9 @@ class AuditLogView(APIView):
     @extend_schema(
         parameters=[
             OpenApiParameter("actor", str, description="username or user id"),
-            OpenApiParameter("action", str, description="exact, or a prefix ending in '.' (e.g. 'tree.')"),
+            OpenApiParameter(
+                "action", str, description="exact, or a prefix ending in '.' (e.g. 'tree.')"
+            ),
             OpenApiParameter("target_type", str),
             OpenApiParameter("target_id", str),
             OpenApiParameter("project", str),
@@ -477,14 +511,18 @@ class AuditLogView(APIView):
             **bounds,
         )
         if params.get("format") == "csv":
-            response = StreamingHttpResponse(selectors.audit_csv_rows(events), content_type="text/csv")
+            response = StreamingHttpResponse(
+                selectors.audit_csv_rows(events), content_type="text/csv"
+            )
             response["Content-Disposition"] = 'attachment; filename="arbor-audit-log.csv"'
             return response
         try:
             limit = min(500, max(1, int(params.get("limit", "100"))))
             before_id = int(params["before_id"]) if params.get("before_id") else None
         except ValueError as error:
-            raise ValidationFailed("limit", "invalid", "limit and before_id are integers.") from error
+            raise ValidationFailed(
+                "limit", "invalid", "limit and before_id are integers."
+            ) from error
         if before_id is not None:
             events = events.filter(pk__lt=before_id)
         page = list(events[:limit])

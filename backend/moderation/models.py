@@ -85,7 +85,9 @@ class ReportReason(models.TextChoices):
 
 class Report(models.Model):
     message = models.ForeignKey("trees.Message", on_delete=models.CASCADE, related_name="reports")
-    reporter = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    reporter = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+"
+    )
     reason = models.CharField(max_length=32, choices=ReportReason.choices)
     text = models.TextField(blank=True)
     created_at = models.DateTimeField(auto_now_add=True)

@@ -16,7 +16,12 @@ from backend.moderation.models import QueueItem, QueueItemState
 from backend.projects.models import DEFAULT_FLAGS
 from backend.trees.models import Emoji, Reaction, Tree, TreeState
 
-WINDOWS = {"day": timedelta(days=1), "week": timedelta(days=7), "month": timedelta(days=30), "all": None}
+WINDOWS = {
+    "day": timedelta(days=1),
+    "week": timedelta(days=7),
+    "month": timedelta(days=30),
+    "all": None,
+}
 
 
 def window_start(window: str) -> datetime | None:
@@ -33,10 +38,7 @@ def queue_items(
 ) -> QuerySet[QueueItem]:
     """Open and claimed items by default, oldest first."""
     items = QueueItem.objects.select_related("project", "message", "tree", "claimed_by")
-    if state:
-        items = items.filter(state=state)
-    else:
-        items = items.exclude(state=QueueItemState.RESOLVED)
+    items = items.filter(state=state) if state else items.exclude(state=QueueItemState.RESOLVED)
     if project_slug:
         items = items.filter(project__slug=project_slug)
     if lang:
@@ -46,7 +48,9 @@ def queue_items(
     return items.order_by("created_at", "pk")
 
 
-def trollboard(*, window: str, project_slug: str | None = None, limit: int = 100) -> list[dict[str, Any]]:
+def trollboard(
+    *, window: str, project_slug: str | None = None, limit: int = 100
+) -> list[dict[str, Any]]:
     """Per user, over the window: red flags and flag labels received on their messages,
     reactions, aborted prompts. Sorted by the strongest negative signal first."""
     since = window_start(window)
@@ -85,7 +89,9 @@ def trollboard(*, window: str, project_slug: str | None = None, limit: int = 100
         row(entry["message__author_id"])[emoji_field[entry["emoji"]]] += entry["count"]
 
     flags = (
-        LabelVote.objects.filter(message_filter, message__author__isnull=False, label__in=DEFAULT_FLAGS, value__gte=0.5)
+        LabelVote.objects.filter(
+            message_filter, message__author__isnull=False, label__in=DEFAULT_FLAGS, value__gte=0.5
+        )
         .values("message__author_id", "label")
         .annotate(count=Count("pk"))
     )
@@ -96,7 +102,9 @@ def trollboard(*, window: str, project_slug: str | None = None, limit: int = 100
             target["spam_labels"] += entry["count"]
 
     aborted = (
-        Tree.objects.filter(tree_filter, state=TreeState.ABORTED_LOW_GRADE, root__author__isnull=False)
+        Tree.objects.filter(
+            tree_filter, state=TreeState.ABORTED_LOW_GRADE, root__author__isnull=False
+        )
         .values("root__author_id")
         .annotate(count=Count("pk"))
     )
@@ -132,9 +140,17 @@ def audit_events(
 ) -> QuerySet[AuditEvent]:
     events = AuditEvent.objects.select_related("actor", "project")
     if actor:
-        events = events.filter(actor__username=actor) if not actor.isdigit() else events.filter(actor_id=int(actor))
+        events = (
+            events.filter(actor__username=actor)
+            if not actor.isdigit()
+            else events.filter(actor_id=int(actor))
+        )
     if action:
-        events = events.filter(action__startswith=action) if action.endswith(".") else events.filter(action=action)
+        events = (
+            events.filter(action__startswith=action)
+            if action.endswith(".")
+            else events.filter(action=action)
+        )
     if target_type:
         events = events.filter(target_type=target_type)
     if target_id:
@@ -148,7 +164,18 @@ def audit_events(
     return events.order_by("-pk")
 
 
-AUDIT_CSV_COLUMNS = ["id", "created_at", "actor", "action", "target_type", "target_id", "project", "before", "after", "reason"]
+AUDIT_CSV_COLUMNS = [
+    "id",
+    "created_at",
+    "actor",
+    "action",
+    "target_type",
+    "target_id",
+    "project",
+    "before",
+    "after",
+    "reason",
+]
 
 
 def audit_csv_rows(events: QuerySet[AuditEvent]) -> Iterator[str]:

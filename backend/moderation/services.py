@@ -54,7 +54,11 @@ def _queue_payload(item: QueueItem) -> dict[str, Any]:
 
 
 def queue_item_raise(
-    *, reason: QueueReason, tree: Tree, message: Message | None = None, details: dict[str, Any] | None = None
+    *,
+    reason: QueueReason,
+    tree: Tree,
+    message: Message | None = None,
+    details: dict[str, Any] | None = None,
 ) -> QueueItem:
     """Put something in the queue, or count one more occurrence on its live item."""
     live = QueueItem.objects.filter(reason=reason, tree=tree, message=message).exclude(
@@ -63,7 +67,9 @@ def queue_item_raise(
     for _ in range(2):
         item = live.first()
         if item is not None:
-            live.filter(pk=item.pk).update(occurrences=F("occurrences") + 1, details=details or item.details)
+            live.filter(pk=item.pk).update(
+                occurrences=F("occurrences") + 1, details=details or item.details
+            )
             item.refresh_from_db()
             break
         try:
@@ -91,9 +97,11 @@ def queue_item_claim(*, item_id: int, moderator_id: int) -> QueueItem:
     The conditional update decides between concurrent claims: exactly one wins.
     """
     now = timezone.now()
-    claimable = Q(state=QueueItemState.OPEN) | Q(
-        state=QueueItemState.CLAIMED, claim_expires_at__lt=now
-    ) | Q(state=QueueItemState.CLAIMED, claimed_by_id=moderator_id)
+    claimable = (
+        Q(state=QueueItemState.OPEN)
+        | Q(state=QueueItemState.CLAIMED, claim_expires_at__lt=now)
+        | Q(state=QueueItemState.CLAIMED, claimed_by_id=moderator_id)
+    )
     with transaction.atomic():
         won = QueueItem.objects.filter(claimable, pk=item_id).update(
             state=QueueItemState.CLAIMED,
@@ -128,9 +136,13 @@ def _resolution_carry_out(
     """The action a resolution names, done by the service that owns it."""
     if action == "delete_message":
         if item.message is None:
-            raise ValidationFailed("action", "no_message", "This item is about a tree, not a message.")
+            raise ValidationFailed(
+                "action", "no_message", "This item is about a tree, not a message."
+            )
         if not item.message.is_deleted:
-            curation.message_delete(message_id=item.message.pk, actor_id=moderator_id, reason=reason)
+            curation.message_delete(
+                message_id=item.message.pk, actor_id=moderator_id, reason=reason
+            )
     elif action == "halt_tree":
         tree = Tree.objects.get(pk=item.tree_id)
         if tree.state in ACTIVE_TREE_STATES:
@@ -142,7 +154,9 @@ def _resolution_carry_out(
         if author_id is None:
             raise ValidationFailed("action", "no_author", "This item has no author to ban.")
         if not User.objects.filter(pk=author_id, is_banned=True).exists():
-            user_ban(user_id=author_id, actor_id=moderator_id, reason=reason, hide_messages=hide_messages)
+            user_ban(
+                user_id=author_id, actor_id=moderator_id, reason=reason, hide_messages=hide_messages
+            )
 
 
 def queue_item_resolve(
@@ -155,7 +169,9 @@ def queue_item_resolve(
 ) -> QueueItem:
     """Resolve an item with an action (carried out here) and a note."""
     if action not in RESOLUTION_ACTIONS:
-        raise ValidationFailed("action", "invalid_choice", f"Action is one of {', '.join(RESOLUTION_ACTIONS)}.")
+        raise ValidationFailed(
+            "action", "invalid_choice", f"Action is one of {', '.join(RESOLUTION_ACTIONS)}."
+        )
     item = QueueItem.objects.select_related("message").filter(pk=item_id).first()
     if item is None:
         raise NotFound("queue_item_not_found", "No such queue item.")
@@ -169,7 +185,11 @@ def queue_item_resolve(
             and item.claim_expires_at is not None
             and item.claim_expires_at > now
         ):
-            raise Conflict("already_claimed", "Another moderator is working on this item.", claimed_by=item.claimed_by_id)
+            raise Conflict(
+                "already_claimed",
+                "Another moderator is working on this item.",
+                claimed_by=item.claimed_by_id,
+            )
         reason = note or f"queue item {item.pk}: {item.reason}"
         try:
             with transaction.atomic():
@@ -228,7 +248,9 @@ def queue_item_resolve(
 
 def report_create(*, message_id: int, reporter_id: int, reason: str, text: str = "") -> Report:
     if reason not in ReportReason.values:
-        raise ValidationFailed("reason", "invalid_choice", f"Reason is one of {', '.join(ReportReason.values)}.")
+        raise ValidationFailed(
+            "reason", "invalid_choice", f"Reason is one of {', '.join(ReportReason.values)}."
+        )
     message = Message.objects.select_related("tree").filter(pk=message_id).first()
     if message is None:
         raise NotFound("message_not_found", "No such message.")
@@ -253,7 +275,10 @@ def report_create(*, message_id: int, reporter_id: int, reason: str, text: str =
             reason=QueueReason.REPORT,
             tree=message.tree,
             message=message,
-            details={"reports": Report.objects.filter(message=message).count(), "last_reason": reason},
+            details={
+                "reports": Report.objects.filter(message=message).count(),
+                "last_reason": reason,
+            },
         )
         return report
 
@@ -304,7 +329,12 @@ def red_flags_check(*, message_id: int) -> None:
             # A concurrent flag or a moderator got there first (already deleted), or the
             # tree cannot be aborted now: the flag itself still counts.
             logger.info("no automatic action on message %s: %s", message.pk, error.code)
-    queue_item_raise(reason=QueueReason.RED_FLAG, tree=message.tree, message=message, details={"red_flags": count})
+    queue_item_raise(
+        reason=QueueReason.RED_FLAG,
+        tree=message.tree,
+        message=message,
+        details={"red_flags": count},
+    )
 
 
 def reply_skips_check(*, tree_id: int) -> None:
@@ -344,7 +374,9 @@ def _lock_user(user_id: int) -> User:
     return user
 
 
-def user_ban(*, user_id: int, actor_id: int | None, reason: str = "", hide_messages: bool = False) -> User:
+def user_ban(
+    *, user_id: int, actor_id: int | None, reason: str = "", hide_messages: bool = False
+) -> User:
     """Ban a user: their open assignments are cancelled (slots returned), their prompts
     waiting for review or the lottery are pulled out (aborted, reversibly), and their
     messages are hidden if the moderator chooses so."""
@@ -370,24 +402,36 @@ def user_ban(*, user_id: int, actor_id: int | None, reason: str = "", hide_messa
         waiting = list(
             Tree.objects.filter(
                 root__author_id=user.pk, state__in=[TreeState.PROMPT_REVIEW, TreeState.BACKLOG]
-            ).order_by("pk").values_list("pk", flat=True)
+            )
+            .order_by("pk")
+            .values_list("pk", flat=True)
         )
         hide_in: set[int] = set()
         if hide_messages:
             hide_in = set(
-                Message.objects.filter(author=user, is_deleted=False).values_list("tree_id", flat=True)
+                Message.objects.filter(author=user, is_deleted=False).values_list(
+                    "tree_id", flat=True
+                )
             )
         hidden = 0
         for tree_id in sorted(set(waiting) | hide_in):
             tree = _lock_tree(tree_id)
             if tree_id in waiting:
-                curation.tree_abort_locked(tree, actor_id=actor_id, reason=f"author banned: {reason}")
+                curation.tree_abort_locked(
+                    tree, actor_id=actor_id, reason=f"author banned: {reason}"
+                )
             if tree_id in hide_in:
                 ids = list(
-                    Message.objects.filter(tree=tree, author=user, is_deleted=False).values_list("pk", flat=True)
+                    Message.objects.filter(tree=tree, author=user, is_deleted=False).values_list(
+                        "pk", flat=True
+                    )
                 )
                 hidden += curation.messages_hide(
-                    tree=tree, message_ids=ids, event=event, actor_id=actor_id, reason=f"author banned: {reason}"
+                    tree=tree,
+                    message_ids=ids,
+                    event=event,
+                    actor_id=actor_id,
+                    reason=f"author banned: {reason}",
                 )
         cancelled = list(
             Assignment.objects.select_for_update(no_key=True)
@@ -418,7 +462,9 @@ def user_unban(*, user_id: int, actor_id: int | None, reason: str = "") -> User:
         if not user.is_banned:
             raise Conflict("not_banned", "This user is not banned.")
         ban = (
-            AuditEvent.objects.filter(action="user.banned", target_type="user", target_id=str(user.pk))
+            AuditEvent.objects.filter(
+                action="user.banned", target_type="user", target_id=str(user.pk)
+            )
             .order_by("-pk")
             .first()
         )
@@ -435,8 +481,13 @@ def user_unban(*, user_id: int, actor_id: int | None, reason: str = "") -> User:
                     tree=tree, event=ban, actor_id=actor_id, reason=f"author unbanned: {reason}"
                 )
                 tree.refresh_from_db()
-                if tree_id in ban.after.get("aborted_trees", []) and tree.state == TreeState.ABORTED_LOW_GRADE:
-                    curation.tree_reopen_locked(tree, actor_id=actor_id, reason=f"author unbanned: {reason}")
+                if (
+                    tree_id in ban.after.get("aborted_trees", [])
+                    and tree.state == TreeState.ABORTED_LOW_GRADE
+                ):
+                    curation.tree_reopen_locked(
+                        tree, actor_id=actor_id, reason=f"author unbanned: {reason}"
+                    )
                 # Restoring a hidden root reopens its tree too: count every tree reopened.
                 reopened += was_aborted and tree.state != TreeState.ABORTED_LOW_GRADE
         user.is_banned = False

@@ -42,7 +42,9 @@ def _get_project(slug: str) -> Project:
 class ProjectListView(APIView):
     @extend_schema(responses=ProjectSerializer(many=True), summary="Projects collecting data")
     def get(self, request: Request) -> Response:
-        return Response([render_project(project) for project in Project.objects.filter(is_active=True)])
+        return Response(
+            [render_project(project) for project in Project.objects.filter(is_active=True)]
+        )
 
 
 class ProjectDetailView(APIView):

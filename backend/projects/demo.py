@@ -11,8 +11,8 @@ from dataclasses import dataclass
 
 from backend.accounts.models import Role, User
 from backend.accounts.services import user_create, user_token
-from backend.assignments.services import assignment_claim_next, assignment_submit
 from backend.assignments.selectors import assignment_context
+from backend.assignments.services import assignment_claim_next, assignment_submit
 from backend.common.errors import ArborError
 from backend.projects.models import Project
 from backend.projects.services import project_create
@@ -73,7 +73,9 @@ def _ensure_user(role: str, username: str) -> tuple[User, str]:
     password = f"{username}{DEMO_PASSWORD_SUFFIX}"
     user = User.objects.filter(username=username).first()
     if user is None:
-        user = user_create(username=username, password=password, role=role, email=f"{username}@example.org")
+        user = user_create(
+            username=username, password=password, role=role, email=f"{username}@example.org"
+        )
     return user, password
 
 
@@ -120,7 +122,11 @@ def seed_demo(*, rng_seed: int = 7) -> tuple[Project, list[DemoLogin], bool]:
     logins = []
     for role in DEMO_ROLES:
         user, password = _ensure_user(role, role)
-        logins.append(DemoLogin(role=role, username=user.username, password=password, token=user_token(user=user)))
+        logins.append(
+            DemoLogin(
+                role=role, username=user.username, password=password, token=user_token(user=user)
+            )
+        )
     project = Project.objects.filter(slug=DEMO_SLUG).first()
     if project is not None:
         return project, logins, False
@@ -151,7 +157,9 @@ def seed_demo(*, rng_seed: int = 7) -> tuple[Project, list[DemoLogin], bool]:
     project.replies_per_minute = 6
     project.requests_per_minute = 60
     project.duplicate_text_window_hours = 24
-    project.save(update_fields=["replies_per_minute", "requests_per_minute", "duplicate_text_window_hours"])
+    project.save(
+        update_fields=["replies_per_minute", "requests_per_minute", "duplicate_text_window_hours"]
+    )
     return project, logins, True
 
 

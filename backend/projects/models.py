@@ -23,9 +23,9 @@ SIMPLE_LABELS = ("spam", "lang_mismatch", "fails_task", "not_appropriate", "pii"
 
 
 def default_label_schema() -> list[dict[str, Any]]:
-    return [{"name": name, "kind": "flag", "mandatory": name == "spam"} for name in DEFAULT_FLAGS] + [
-        {"name": name, "kind": "likert", "mandatory": False} for name in DEFAULT_SCALES
-    ]
+    return [
+        {"name": name, "kind": "flag", "mandatory": name == "spam"} for name in DEFAULT_FLAGS
+    ] + [{"name": name, "kind": "likert", "mandatory": False} for name in DEFAULT_SCALES]
 
 
 def default_kind_weights() -> dict[str, float]:
@@ -106,17 +106,19 @@ class Project(models.Model):
     max_message_length = models.PositiveIntegerField(
         default=2000, validators=[MinValueValidator(1)]
     )
-    requests_per_minute = models.PositiveIntegerField(
-        default=60, validators=[MinValueValidator(1)]
-    )
+    requests_per_minute = models.PositiveIntegerField(default=60, validators=[MinValueValidator(1)])
     replies_per_minute = models.PositiveIntegerField(default=6, validators=[MinValueValidator(1)])
     duplicate_text_window_hours = models.PositiveIntegerField(default=24)
     max_prompt_lottery_waiting = models.PositiveIntegerField(default=1000)
     assignment_weights = models.JSONField(default=default_kind_weights)
     # Auto-moderation (Open-Assistant's deployed values): this many red flags delete a
     # reply's subtree or abort a tree at its root; this many skipped replies halt a tree.
-    auto_delete_red_flags = models.PositiveIntegerField(default=4, validators=[MinValueValidator(1)])
-    auto_halt_reply_skips = models.PositiveIntegerField(default=25, validators=[MinValueValidator(1)])
+    auto_delete_red_flags = models.PositiveIntegerField(
+        default=4, validators=[MinValueValidator(1)]
+    )
+    auto_halt_reply_skips = models.PositiveIntegerField(
+        default=25, validators=[MinValueValidator(1)]
+    )
     queue_reply_skips = models.PositiveIntegerField(default=10, validators=[MinValueValidator(1)])
 
     label_schema = models.JSONField(default=default_label_schema)

@@ -38,7 +38,9 @@ def project_create(
             field: [{"code": "invalid", "detail": str(message)} for message in messages]
             for field, messages in error.message_dict.items()
         }
-        raise ArborError("invalid_project", "The project settings are invalid.", fields=fields) from error
+        raise ArborError(
+            "invalid_project", "The project settings are invalid.", fields=fields
+        ) from error
     with transaction.atomic():
         project.save()
         audit_record(

@@ -144,7 +144,9 @@ class MessageReactionView(APIView):
         data = ReactionInputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         emoji = data.validated_data["emoji"]
-        message, created = message_react(message_id=message_id, user_id=actor_id(request), emoji=emoji)
+        message, created = message_react(
+            message_id=message_id, user_id=actor_id(request), emoji=emoji
+        )
         body = {
             "message_id": message.pk,
             "emoji": emoji,

@@ -164,7 +164,10 @@ def message_edit(*, message_id: int, actor_id: int | None, text: str, reason: st
             raise ValidationFailed("text", "unchanged", "The text is the same as now.")
         if not MessageRevision.objects.filter(message=message).exists():
             MessageRevision.objects.create(
-                message=message, text=message.text, editor_id=message.author_id, created_at=message.created_at
+                message=message,
+                text=message.text,
+                editor_id=message.author_id,
+                created_at=message.created_at,
             )
         MessageRevision.objects.create(
             message=message, text=text, editor_id=actor_id, reason=reason, created_at=timezone.now()
@@ -210,7 +213,10 @@ def message_revisions(*, message_id: int) -> list[MessageRevision]:
     if not revisions:
         revisions = [
             MessageRevision(
-                message=message, text=message.text, editor_id=message.author_id, created_at=message.created_at
+                message=message,
+                text=message.text,
+                editor_id=message.author_id,
+                created_at=message.created_at,
             )
         ]
     return revisions
@@ -224,13 +230,17 @@ def tree_abort_locked(tree: Tree, *, actor_id: int | None, reason: str) -> None:
     previous = tree.halted_from_state if tree.state == TreeState.HALTED else tree.state
     work_items_close(tree=tree)
     tree.halted_from_state = previous
-    _transition(tree, TreeState.ABORTED_LOW_GRADE, actor_id=actor_id, reason=reason, action="tree.aborted")
+    _transition(
+        tree, TreeState.ABORTED_LOW_GRADE, actor_id=actor_id, reason=reason, action="tree.aborted"
+    )
 
 
 def tree_reopen_locked(tree: Tree, *, actor_id: int | None, reason: str) -> None:
     _require_state(tree, TreeState.ABORTED_LOW_GRADE)
     if not tree.halted_from_state:
-        raise Conflict("not_reopenable", "This tree was rejected in review, not aborted by moderation.")
+        raise Conflict(
+            "not_reopenable", "This tree was rejected in review, not aborted by moderation."
+        )
     target = TreeState(tree.halted_from_state)
     if target in (TreeState.RANKING, TreeState.SCORING, TreeState.READY_FOR_EXPORT):
         target = TreeState.GROWING  # its work items were closed; re-derive from growing

@@ -19,12 +19,19 @@ ROOT = Path(__file__).resolve().parents[2]
 @pytest.fixture(scope="module")
 def manage(tmp_path_factory: pytest.TempPathFactory):  # type: ignore[no-untyped-def]
     database = tmp_path_factory.mktemp("cli") / "cli.sqlite3"
-    env = {key: value for key, value in os.environ.items() if key not in ("DATABASE_URL", "REDIS_URL")}
+    env = {
+        key: value for key, value in os.environ.items() if key not in ("DATABASE_URL", "REDIS_URL")
+    }
     env["SQLITE_PATH"] = str(database)
 
     def run(*arguments: str) -> subprocess.CompletedProcess[str]:
         return subprocess.run(
-            [sys.executable, "manage.py", *arguments], cwd=ROOT, env=env, capture_output=True, text=True, timeout=120
+            [sys.executable, "manage.py", *arguments],
+            cwd=ROOT,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=120,
         )
 
     assert run("migrate", "--noinput", "-v0").returncode == 0
@@ -35,12 +42,20 @@ def manage(tmp_path_factory: pytest.TempPathFactory):  # type: ignore[no-untyped
 def _project_row(database: Path, slug: str) -> tuple:  # type: ignore[type-arg]
     with sqlite3.connect(database) as connection:
         return connection.execute(
-            "SELECT goal_tree_size, max_depth, languages FROM projects_project WHERE slug = ?", (slug,)
+            "SELECT goal_tree_size, max_depth, languages FROM projects_project WHERE slug = ?",
+            (slug,),
         ).fetchone()
 
 
 def test_create_project_applies_settings_json(manage):
-    done = manage("create_project", "chat", "--languages", "en,de", "--settings", '{"goal_tree_size": 3, "max_depth": 2}')
+    done = manage(
+        "create_project",
+        "chat",
+        "--languages",
+        "en,de",
+        "--settings",
+        '{"goal_tree_size": 3, "max_depth": 2}',
+    )
     assert done.returncode == 0, done.stderr
     goal, depth, languages = _project_row(manage.database, "chat")
     assert (goal, depth, json.loads(languages)) == (3, 2, ["en", "de"])
@@ -64,12 +79,23 @@ def test_create_project_refuses_bad_settings_and_creates_nothing(manage):
 
 
 def test_create_user_with_token_prints_the_token_last(manage):
-    done = manage("create_user", "op", "--password", "long-enough-pw", "--role", "researcher", "--email", "op@example.org", "--token")
+    done = manage(
+        "create_user",
+        "op",
+        "--password",
+        "long-enough-pw",
+        "--role",
+        "researcher",
+        "--email",
+        "op@example.org",
+        "--token",
+    )
     assert done.returncode == 0, done.stderr
     token = done.stdout.strip().splitlines()[-1]
     with sqlite3.connect(manage.database) as connection:
         stored = connection.execute(
-            "SELECT t.key FROM authtoken_token t JOIN accounts_user u ON u.id = t.user_id WHERE u.username = 'op'"
+            "SELECT t.key FROM authtoken_token t JOIN accounts_user u ON u.id = t.user_id "
+            "WHERE u.username = 'op'"
         ).fetchone()
         verified = connection.execute(
             "SELECT verified FROM account_emailaddress WHERE email = 'op@example.org'"

@@ -27,7 +27,9 @@ async def test_an_event_reaches_only_its_user(make_user):
     assert (await alice_socket.connect())[0] is True
     assert (await bob_socket.connect())[0] is True
 
-    await sync_to_async(send_user_event)(alice.pk, "message.reviewed", {"message_id": 5, "accepted": True})
+    await sync_to_async(send_user_event)(
+        alice.pk, "message.reviewed", {"message_id": 5, "accepted": True}
+    )
 
     assert await alice_socket.receive_json_from(timeout=5) == {
         "type": "message.reviewed",

@@ -58,8 +58,17 @@ class PrivateRedis:
 
     def start(self) -> None:
         self.process = subprocess.Popen(
-            [shutil.which("redis-server") or "redis-server", "--port", str(self.port),
-             "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"],
+            [
+                shutil.which("redis-server") or "redis-server",
+                "--port",
+                str(self.port),
+                "--bind",
+                "127.0.0.1",
+                "--save",
+                "",
+                "--appendonly",
+                "no",
+            ],
             stdout=subprocess.DEVNULL,
         )
         _wait_for_port(self.port)
@@ -101,15 +110,30 @@ def stack(transactional_db) -> Iterator[dict[str, object]]:  # type: ignore[no-u
     }
     web_port = _free_port()
     web = subprocess.Popen(
-        [sys.executable, "-m", "uvicorn", "backend.config.asgi:application",
-         "--host", "127.0.0.1", "--port", str(web_port), "--log-level", "warning"],
+        [
+            sys.executable,
+            "-m",
+            "uvicorn",
+            "backend.config.asgi:application",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(web_port),
+            "--log-level",
+            "warning",
+        ],
         cwd=ROOT,
         env=env,
     )
     processes = [web]
     try:
         _wait_for_port(web_port)
-        yield {"redis": redis, "env": env, "base": f"http://127.0.0.1:{web_port}", "processes": processes}
+        yield {
+            "redis": redis,
+            "env": env,
+            "base": f"http://127.0.0.1:{web_port}",
+            "processes": processes,
+        }
     finally:
         for process in processes:
             _stop(process)
@@ -121,20 +145,31 @@ def test_submissions_survive_a_redis_outage_and_the_sweep_finishes_the_tree(stac
     project = project_create(
         slug="outage",
         settings={
-            "goal_tree_size": 3, "max_depth": 1, "max_children": 2,
-            "num_reviews_initial_prompt": 1, "num_reviews_reply": 1, "num_required_rankings": 1,
-            "replies_per_minute": 1000, "requests_per_minute": 1000,
+            "goal_tree_size": 3,
+            "max_depth": 1,
+            "max_children": 2,
+            "num_reviews_initial_prompt": 1,
+            "num_reviews_reply": 1,
+            "num_required_rankings": 1,
+            "replies_per_minute": 1000,
+            "requests_per_minute": 1000,
         },
     )
     clients = []
     for index in range(3):
         user = user_create(username=f"outage{index}", password="pw-for-tests")
         clients.append(
-            httpx.Client(base_url=str(stack["base"]), headers={"Authorization": f"Token {user_token(user=user)}"}, timeout=30)
+            httpx.Client(
+                base_url=str(stack["base"]),
+                headers={"Authorization": f"Token {user_token(user=user)}"},
+                timeout=30,
+            )
         )
 
     def claim(client: httpx.Client, kind: str = "any") -> dict | None:
-        response = client.post("/api/v1/assignments/", json={"project": project.slug, "lang": "en", "kind": kind})
+        response = client.post(
+            "/api/v1/assignments/", json={"project": project.slug, "lang": "en", "kind": kind}
+        )
         assert response.status_code in (201, 204), response.text
         return response.json() if response.status_code == 201 else None
 
@@ -143,10 +178,20 @@ def test_submissions_survive_a_redis_outage_and_the_sweep_finishes_the_tree(stac
     # lottery: activate by running the sweep in a worker below instead).
     first = claim(clients[0], "initial_prompt")
     assert first is not None
-    assert clients[0].post(f"/api/v1/assignments/{first['id']}/submit", json=answer_for(first)).status_code == 200
+    assert (
+        clients[0]
+        .post(f"/api/v1/assignments/{first['id']}/submit", json=answer_for(first))
+        .status_code
+        == 200
+    )
     review = claim(clients[1], "label_initial_prompt")
     assert review is not None
-    assert clients[1].post(f"/api/v1/assignments/{review['id']}/submit", json=answer_for(review)).status_code == 200
+    assert (
+        clients[1]
+        .post(f"/api/v1/assignments/{review['id']}/submit", json=answer_for(review))
+        .status_code
+        == 200
+    )
     tree = Tree.objects.get(project=project)
     assert tree.state == TreeState.BACKLOG  # accepted; the lottery task sits in Redis
 
@@ -165,7 +210,9 @@ def test_submissions_survive_a_redis_outage_and_the_sweep_finishes_the_tree(stac
                 if assignment is not None:
                     client.post(f"/api/v1/assignments/{assignment['id']}/skip", json={})
                 continue
-            response = client.post(f"/api/v1/assignments/{assignment['id']}/submit", json=answer_for(assignment))
+            response = client.post(
+                f"/api/v1/assignments/{assignment['id']}/submit", json=answer_for(assignment)
+            )
             answered.append(response.status_code)
         tree.refresh_from_db()
         if tree.state == TreeState.SCORING:
@@ -180,8 +227,19 @@ def test_submissions_survive_a_redis_outage_and_the_sweep_finishes_the_tree(stac
     redis.start()  # type: ignore[attr-defined]
     Tree.objects.filter(pk=tree.pk).update(state_changed_at=timezone.now() - timedelta(minutes=10))
     worker = subprocess.Popen(
-        [sys.executable, "-m", "celery", "-A", "tasks", "worker", "--beat", "--pool=solo",
-         "--loglevel=warning", "--schedule", str(ROOT / "var" / f"beat-{os.getpid()}")],
+        [
+            sys.executable,
+            "-m",
+            "celery",
+            "-A",
+            "tasks",
+            "worker",
+            "--beat",
+            "--pool=solo",
+            "--loglevel=warning",
+            "--schedule",
+            str(ROOT / "var" / f"beat-{os.getpid()}"),
+        ],
         cwd=ROOT,
         env=stack["env"],  # type: ignore[arg-type]
     )

@@ -42,7 +42,16 @@ def celery_worker_process(transactional_db):  # type: ignore[no-untyped-def]
         "REDIS_URL": settings.REDIS_URL,
     }
     worker = subprocess.Popen(
-        [sys.executable, "-m", "celery", "-A", "tasks", "worker", "--pool=solo", "--loglevel=warning"],
+        [
+            sys.executable,
+            "-m",
+            "celery",
+            "-A",
+            "tasks",
+            "worker",
+            "--pool=solo",
+            "--loglevel=warning",
+        ],
         cwd=ROOT,
         env=env,
     )
@@ -64,7 +73,9 @@ def celery_worker_process(transactional_db):  # type: ignore[no-untyped-def]
         worker.wait()
 
 
-def test_trees_complete_with_a_real_worker(celery_worker_process, make_user, make_project, client_for):
+def test_trees_complete_with_a_real_worker(
+    celery_worker_process, make_user, make_project, client_for
+):
     project = make_project(
         slug="worker-e2e",
         goal_tree_size=3,
@@ -91,13 +102,14 @@ def test_trees_complete_with_a_real_worker(celery_worker_process, make_user, mak
     assert len(ready) >= 2, dict(Tree.objects.filter(project=project).values_list("pk", "state"))
     for tree in ready:
         ranks = sorted(
-            message.rank for message in tree.messages.filter(parent__isnull=False, review_result=True)
+            message.rank
+            for message in tree.messages.filter(parent__isnull=False, review_result=True)
         )
         assert ranks == [0, 1]
     # The sweep also runs in the worker and finds nothing to fix.
-    from tasks.assignments import sweep
-
     from celery.result import EagerResult
+
+    from tasks.assignments import sweep
 
     async_result = sweep.apply_async(ignore_result=False)
     assert not isinstance(async_result, EagerResult)

@@ -16,15 +16,24 @@ def test_reacting_counts_once_per_person_and_emoji(make_user, make_project, clie
 
     first = reader.post(f"/api/v1/messages/{message_id}/reactions", {"emoji": "+1"}, format="json")
     again = reader.post(f"/api/v1/messages/{message_id}/reactions", {"emoji": "+1"}, format="json")
-    flag = reader.post(f"/api/v1/messages/{message_id}/reactions", {"emoji": "red_flag"}, format="json")
+    flag = reader.post(
+        f"/api/v1/messages/{message_id}/reactions", {"emoji": "red_flag"}, format="json"
+    )
 
     assert first.status_code == 201
-    assert first.json() == {"message_id": message_id, "emoji": "+1", "created": True, "emojis": {"+1": 1}}
+    assert first.json() == {
+        "message_id": message_id,
+        "emoji": "+1",
+        "created": True,
+        "emojis": {"+1": 1},
+    }
     assert again.status_code == 200
     assert again.json()["created"] is False
     assert flag.json()["emojis"] == {"+1": 1, "red_flag": 1}
     assert Reaction.objects.filter(message_id=message_id).count() == 2
-    assert AuditEvent.objects.filter(action="message.reacted", target_id=str(message_id)).count() == 2
+    assert (
+        AuditEvent.objects.filter(action="message.reacted", target_id=str(message_id)).count() == 2
+    )
 
 
 @pytest.mark.django_db

@@ -56,9 +56,19 @@ class Command(BaseCommand):
         stop = threading.Event()
         if settings.REDIS_URL:
             celery = [sys.executable, "-m", "celery", "-A", "tasks"]
-            children.append(subprocess.Popen([*celery, "worker", "--loglevel=info", "--concurrency=2"]))
             children.append(
-                subprocess.Popen([*celery, "beat", "--loglevel=info", "--schedule", str(settings.DATA_DIR / "celerybeat-schedule")])
+                subprocess.Popen([*celery, "worker", "--loglevel=info", "--concurrency=2"])
+            )
+            children.append(
+                subprocess.Popen(
+                    [
+                        *celery,
+                        "beat",
+                        "--loglevel=info",
+                        "--schedule",
+                        str(settings.DATA_DIR / "celerybeat-schedule"),
+                    ]
+                )
             )
             self.stdout.write("Celery worker and beat started (broker: REDIS_URL).")
         else:

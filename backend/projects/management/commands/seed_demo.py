@@ -18,8 +18,11 @@ class Command(BaseCommand):
         base = options["base_url"].rstrip("/")
         state = "created" if created else "already present"
         self.stdout.write(f"Demo project '{project.slug}' {state}: trees {demo_summary(project)}")
-        self.stdout.write(f"Log in at {base}/accounts/login/  (admin: {base}/admin/, API docs: {base}/api/docs/)")
+        self.stdout.write(
+            f"Log in at {base}/accounts/login/  (admin: {base}/admin/, API docs: {base}/api/docs/)"
+        )
         for login in logins:
             self.stdout.write(
-                f"  {login.role:<11} user {login.username:<11} password {login.password:<28} token {login.token}"
+                f"  {login.role:<11} user {login.username:<11} "
+                f"password {login.password:<28} token {login.token}"
             )
