@@ -323,9 +323,14 @@ def test_refused_resolutions_change_nothing(moderator):
     from tests.factories import committed
 
     with committed():
+        # A reply is asked for explicitly: "any" may draw a new prompt, whose skip is
+        # not a reply skip.
         claimed = post(
-            skipper, "/api/v1/assignments/", {"project": built.project.slug, "lang": "en"}
+            skipper,
+            "/api/v1/assignments/",
+            {"project": built.project.slug, "lang": "en", "kind": "assistant_reply"},
         )
+        assert claimed.status_code == 201, claimed.content
         post(skipper, f"/api/v1/assignments/{claimed.json()['id']}/skip")
     tree_item = QueueItem.objects.get(reason="many_skips")
     before = everything()
