@@ -237,9 +237,12 @@ def tree_advance_locked(tree: Tree) -> None:
         _advance_growing(tree)
     elif tree.state == TreeState.RANKING:
         _advance_ranking(tree)
-    elif tree.state == TreeState.SCORING:
-        if timezone.now() - tree.state_changed_at > SCORING_STALE_AFTER:
-            _schedule_scoring(tree)
+    elif (
+        tree.state == TreeState.SCORING
+        and timezone.now() - tree.state_changed_at > SCORING_STALE_AFTER
+    ):
+        # Its scoring task was lost (broker down, worker died): queue it again.
+        _schedule_scoring(tree)
 
 
 def _ensure_review_items(tree: Tree, messages: list[Message]) -> None:
@@ -261,7 +264,9 @@ def _ensure_review_items(tree: Tree, messages: list[Message]) -> None:
         if message.pk in live:
             continue
         needed = (
-            project.num_reviews_initial_prompt if message.parent_id is None else project.num_reviews_reply
+            project.num_reviews_initial_prompt
+            if message.parent_id is None
+            else project.num_reviews_reply
         )
         reviewers = set(LabelVote.objects.filter(message=message).values_list("user_id", flat=True))
         work_item_create(
@@ -618,7 +623,9 @@ def tree_score(*, tree_id: int) -> str:
         with transaction.atomic():
             tree = _lock_tree(tree_id)
             if tree.state == TreeState.SCORING:
-                _transition(tree, TreeState.SCORING_FAILED, reason=f"{type(error).__name__}: {error}")
+                _transition(
+                    tree, TreeState.SCORING_FAILED, reason=f"{type(error).__name__}: {error}"
+                )
             return tree.state
 
 
@@ -644,7 +651,9 @@ def _apply_rankings(tree: Tree) -> None:
                     {"message_id": message.pk, "tree_id": tree.pk, "rank": new_rank},
                 )
     # A message that left its group (deleted, or its group shrank below two) is unranked.
-    Message.objects.filter(tree=tree, rank__isnull=False).exclude(pk__in=ranked_ids).update(rank=None)
+    Message.objects.filter(tree=tree, rank__isnull=False).exclude(pk__in=ranked_ids).update(
+        rank=None
+    )
 
 
 def tree_retry_scoring(*, tree_id: int, actor_id: int | None = None) -> Tree:
@@ -669,11 +678,15 @@ def tree_halt(*, tree_id: int, actor_id: int | None, reason: str = "") -> Tree:
         tree = _lock_tree(tree_id)
         _require_state(tree, *ACTIVE_TREE_STATES)
         item_ids = list(
-            WorkItem.objects.filter(tree=tree, state=WorkItemState.OPEN).values_list("pk", flat=True)
+            WorkItem.objects.filter(tree=tree, state=WorkItemState.OPEN).values_list(
+                "pk", flat=True
+            )
         )
         for work_item_id, cancelled in assignments_cancel(work_item_ids=item_ids).items():
             WorkItem.objects.filter(pk=work_item_id).update(open_slots=F("open_slots") + cancelled)
-        work_items_set_state(tree=tree, from_state=WorkItemState.OPEN, to_state=WorkItemState.PAUSED)
+        work_items_set_state(
+            tree=tree, from_state=WorkItemState.OPEN, to_state=WorkItemState.PAUSED
+        )
         previous = tree.state
         tree.halted_from_state = previous
         _transition(tree, TreeState.HALTED, actor_id=actor_id, reason=reason, action="tree.halted")
@@ -686,7 +699,9 @@ def tree_resume(*, tree_id: int, actor_id: int | None, reason: str = "") -> Tree
         _require_state(tree, TreeState.HALTED)
         target = TreeState(tree.halted_from_state or TreeState.GROWING)
         _transition(tree, target, actor_id=actor_id, reason=reason, action="tree.resumed")
-        work_items_set_state(tree=tree, from_state=WorkItemState.PAUSED, to_state=WorkItemState.OPEN)
+        work_items_set_state(
+            tree=tree, from_state=WorkItemState.PAUSED, to_state=WorkItemState.OPEN
+        )
         tree_advance_locked(tree)
         # What the tree was waiting for may have been dropped while it was halted (a
         # scoring task or lottery draw finds it halted and does nothing): ask again,
@@ -709,7 +724,9 @@ def message_react(*, message_id: int, user_id: int, emoji: str) -> tuple[Message
     is harmless.
     """
     if emoji not in Emoji.values:
-        raise ValidationFailed("emoji", "invalid_choice", f"Emoji is one of {', '.join(Emoji.values)}.")
+        raise ValidationFailed(
+            "emoji", "invalid_choice", f"Emoji is one of {', '.join(Emoji.values)}."
+        )
     with transaction.atomic():
         message = Message.objects.select_related("tree").filter(pk=message_id).first()
         if message is None:
