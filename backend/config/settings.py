@@ -16,6 +16,8 @@ import dj_database_url
 
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
 DATA_DIR = Path(os.environ.get("ARBOR_DATA_DIR", BASE_DIR / "var"))
+# Always there, whatever the database: media, export files and Celery beat's schedule.
+DATA_DIR.mkdir(parents=True, exist_ok=True)
 
 
 def env_bool(name: str, default: bool) -> bool:
@@ -116,7 +118,6 @@ if DATABASE_URL:
             "timeout": float(os.environ.get("ARBOR_DB_POOL_TIMEOUT", "10")),
         }
 else:
-    DATA_DIR.mkdir(parents=True, exist_ok=True)
     DATABASES = {
         "default": {
             "ENGINE": "django.db.backends.sqlite3",

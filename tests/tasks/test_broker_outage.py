@@ -141,7 +141,7 @@ def stack(transactional_db) -> Iterator[dict[str, object]]:  # type: ignore[no-u
             redis.kill()
 
 
-def test_submissions_survive_a_redis_outage_and_the_sweep_finishes_the_tree(stack):
+def test_submissions_survive_a_redis_outage_and_the_sweep_finishes_the_tree(stack, tmp_path):
     project = project_create(
         slug="outage",
         settings={
@@ -238,7 +238,7 @@ def test_submissions_survive_a_redis_outage_and_the_sweep_finishes_the_tree(stac
             "--pool=solo",
             "--loglevel=warning",
             "--schedule",
-            str(ROOT / "var" / f"beat-{os.getpid()}"),
+            str(tmp_path / "beat-schedule"),
         ],
         cwd=ROOT,
         env=stack["env"],  # type: ignore[arg-type]
