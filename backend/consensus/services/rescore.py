@@ -44,7 +44,6 @@ from backend.consensus.loading import (
     load_ranking_votes,
 )
 from backend.consensus.models import (
-    AgreementSnapshot,
     AnnotatorQuality,
     LabelModel,
     LabelVote,
@@ -59,6 +58,7 @@ from backend.consensus.scoring.labels import FlagFit, aggregate_messages, fit_fl
 from backend.consensus.scoring.quality import AnnotatorStats, annotator_stats
 from backend.consensus.scoring.rankings import ScoredRankings, score_groups
 from backend.consensus.services import bulk
+from backend.consensus.services.agreement import agreement_snapshots_store
 from backend.consensus.services.labels import (
     annotator_weights,
     labels_digest,
@@ -264,25 +264,7 @@ def _write(project: Project, computed: _Computed, report: Progress) -> dict[str,
     report("write", 3, steps)
     counts.update(_write_labels(project, computed, now, votes_unchanged=labels_unchanged))
     report("write", 4, steps)
-    AgreementSnapshot.objects.bulk_create(
-        [
-            AgreementSnapshot(
-                project=project,
-                taken_at=now,
-                task_kind=row.task_kind,
-                label=row.label,
-                level=row.level,
-                alpha=row.alpha,
-                pairwise_agreement=row.pairwise_agreement,
-                kendalls_w=row.kendalls_w,
-                unit_count=row.unit_count,
-                judgement_count=row.judgement_count,
-                algorithm=versions.AGREEMENT[0],
-                algorithm_version=versions.AGREEMENT[1],
-            )
-            for row in computed.agreement
-        ]
-    )
+    agreement_snapshots_store(project=project, taken_at=now, rows=computed.agreement)
     counts["agreement_rows"] = len(computed.agreement)
     counts["ranking_groups"] = len(computed.groups)
     counts["ranking_votes"] = len(computed.groups.votes.user)
