@@ -11,16 +11,18 @@ const here = dirname(fileURLToPath(import.meta.url));
 const out = join(here, "build", "arbor");
 mkdirSync(out, { recursive: true });
 
-await build({
-  entryPoints: [join(here, "src", "app.ts")],
-  outfile: join(out, "app.js"),
-  bundle: true,
-  minify: true,
-  format: "iife",
-  target: ["es2020"],
-  legalComments: "none",
-  logLevel: "warning",
-});
+for (const name of ["app", "moderation"]) {
+  await build({
+    entryPoints: [join(here, "src", `${name}.ts`)],
+    outfile: join(out, `${name}.js`),
+    bundle: true,
+    minify: true,
+    format: "iife",
+    target: ["es2020"],
+    legalComments: "none",
+    logLevel: "warning",
+  });
+}
 await build({
   entryPoints: [join(here, "src", "app.css")],
   outfile: join(out, "app.css"),
@@ -31,7 +33,7 @@ await build({
 copyFileSync(join(here, "node_modules", "htmx.org", "dist", "htmx.min.js"), join(out, "htmx.min.js"));
 
 const sizes = {};
-for (const name of ["app.js", "app.css", "htmx.min.js"]) {
+for (const name of ["app.js", "moderation.js", "app.css", "htmx.min.js"]) {
   const bytes = readFileSync(join(out, name));
   sizes[name] = { bytes: bytes.length, gzip: gzipSync(bytes, { level: 9 }).length };
 }

@@ -387,6 +387,45 @@ class QueueClaimView(APIView):
         return Response(render_queue_item(_queue_item(item.pk)))
 
 
+class QueueReleaseView(APIView):
+    permission_classes = MODERATOR_PERMISSIONS
+
+    @extend_schema(request=None, responses=QueueItemSerializer, summary="Give a claimed item back")
+    def post(self, request: Request, item_id: int) -> Response:
+        item = services.queue_item_release(item_id=item_id, moderator_id=actor_id(request))
+        return Response(render_queue_item(_queue_item(item.pk)))
+
+
+class NextInputSerializer(serializers.Serializer):
+    project = StrictCharField(required=False, allow_blank=True, default="")
+    lang = StrictCharField(required=False, allow_blank=True, default="")
+    reason = serializers.ChoiceField(
+        choices=QueueReason.values, required=False, allow_blank=True, default=""
+    )
+
+
+class QueueNextView(APIView):
+    permission_classes = MODERATOR_PERMISSIONS
+
+    @extend_schema(
+        request=NextInputSerializer,
+        responses={200: QueueItemSerializer, 204: None},
+        summary="Claim the next item (the one you hold, else the oldest open one)",
+    )
+    def post(self, request: Request) -> Response:
+        data = NextInputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        item = services.queue_item_claim_next(
+            moderator_id=actor_id(request),
+            project_slug=data.validated_data["project"] or None,
+            lang=data.validated_data["lang"] or None,
+            reason=data.validated_data["reason"] or None,
+        )
+        if item is None:
+            return Response(status=204)
+        return Response(render_queue_item(_queue_item(item.pk)))
+
+
 class ResolveInputSerializer(serializers.Serializer):
     action = serializers.ChoiceField(choices=services.RESOLUTION_ACTIONS)
     note = StrictCharField(required=False, allow_blank=True, max_length=5000, default="")

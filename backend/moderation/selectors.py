@@ -204,3 +204,125 @@ def audit_csv_rows(events: QuerySet[AuditEvent]) -> Iterator[str]:
             ]
         )
         yield buffer.getvalue()
+
+
+# --- What the moderator pages show ----------------------------------------------------
+
+
+def queue_counts(*, project_slug: str | None = None, lang: str | None = None) -> dict[str, int]:
+    """Live items per reason (every reason present, zero when none)."""
+    from backend.moderation.models import QueueReason
+
+    counts = dict.fromkeys(QueueReason.values, 0)
+    live = QueueItem.objects.exclude(state=QueueItemState.RESOLVED)
+    if project_slug:
+        live = live.filter(project__slug=project_slug)
+    if lang:
+        live = live.filter(lang=lang)
+    for entry in live.values("reason").annotate(count=Count("pk")):
+        counts[entry["reason"]] = entry["count"]
+    return counts
+
+
+def queue_languages() -> list[str]:
+    return sorted(
+        set(QueueItem.objects.exclude(state=QueueItemState.RESOLVED).values_list("lang", flat=True))
+    )
+
+
+def queue_item_page(*, item_id: int) -> dict[str, Any] | None:
+    """Everything a moderator needs to decide on one item: the message in its
+    conversation, the reports, the author with their notes and history, the tree, and
+    what has been done about all of it so far."""
+    from backend.moderation.models import Report, UserNote
+    from backend.trees.models import Message, MessageRevision
+
+    item = (
+        QueueItem.objects.select_related(
+            "project", "tree", "tree__root", "message", "message__author", "claimed_by"
+        )
+        .filter(pk=item_id)
+        .first()
+    )
+    if item is None:
+        return None
+    message = item.message
+    conversation: list[Message] = []
+    if message is not None:
+        ancestors = {
+            m.pk: m
+            for m in Message.objects.filter(tree_id=item.tree_id, depth__lt=message.depth).only(
+                "pk", "parent_id", "role", "text", "depth", "is_deleted"
+            )
+        }
+        parent_id = message.parent_id
+        while parent_id is not None and parent_id in ancestors:
+            conversation.append(ancestors[parent_id])
+            parent_id = ancestors[parent_id].parent_id
+        conversation.reverse()
+    root = item.tree.root
+    author = message.author if message is not None else (root.author if root else None)
+    targets = Q(target_type="queue_item", target_id=str(item.pk)) | Q(
+        target_type="tree", target_id=str(item.tree_id)
+    )
+    if message is not None:
+        targets |= Q(target_type="message", target_id=str(message.pk))
+    return {
+        "item": item,
+        "message": message,
+        "conversation": conversation,
+        "replies": (Message.objects.filter(parent=message).count() if message is not None else 0),
+        "revisions": (
+            MessageRevision.objects.filter(message=message).count() if message is not None else 0
+        ),
+        "reports": (
+            list(
+                Report.objects.filter(message=message)
+                .select_related("reporter")
+                .order_by("created_at", "pk")
+            )
+            if message is not None
+            else []
+        ),
+        "author": author,
+        "notes": (
+            list(UserNote.objects.filter(user=author).select_related("author"))
+            if author is not None
+            else []
+        ),
+        "author_messages": (
+            Message.objects.filter(author=author).count() if author is not None else 0
+        ),
+        "author_deleted": (
+            Message.objects.filter(author=author, is_deleted=True).count()
+            if author is not None
+            else 0
+        ),
+        "history": list(
+            AuditEvent.objects.filter(targets).select_related("actor").order_by("-pk")[:20]
+        ),
+    }
+
+
+def user_page(*, user_id: int) -> dict[str, Any] | None:
+    """A user as moderators see them: standing, notes, recent messages and events."""
+    from backend.moderation.models import UserNote
+    from backend.trees.models import Message
+
+    user = User.objects.filter(pk=user_id).first()
+    if user is None:
+        return None
+    return {
+        "person": user,
+        "notes": list(UserNote.objects.filter(user=user).select_related("author")),
+        "messages": list(
+            Message.objects.filter(author=user).select_related("tree").order_by("-pk")[:30]
+        ),
+        "message_count": Message.objects.filter(author=user).count(),
+        "deleted_count": Message.objects.filter(author=user, is_deleted=True).count(),
+        "events": list(
+            AuditEvent.objects.filter(Q(target_type="user", target_id=str(user.pk)) | Q(actor=user))
+            .select_related("actor")
+            .order_by("-pk")[:30]
+        ),
+    }

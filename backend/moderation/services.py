@@ -9,6 +9,7 @@ never wait on each other in a cycle.
 from __future__ import annotations
 
 import logging
+from collections.abc import Collection
 from datetime import timedelta
 from typing import Any
 
@@ -121,6 +122,75 @@ def queue_item_claim(*, item_id: int, moderator_id: int) -> QueueItem:
             )
         audit_record(
             action="queue.claimed",
+            target_type="queue_item",
+            target_id=item.pk,
+            actor_id=moderator_id,
+            project_id=item.project_id,
+        )
+        send_moderators_event_on_commit("moderation.queue.changed", _queue_payload(item))
+        return item
+
+
+def queue_item_claim_next(
+    *,
+    moderator_id: int,
+    project_slug: str | None = None,
+    lang: str | None = None,
+    reason: str | None = None,
+    exclude_ids: Collection[int] = (),
+) -> QueueItem | None:
+    """Claim the next item to work on: one this moderator already holds, else the
+    oldest open (or lapsed) item matching the filters, leaving out ``exclude_ids``
+    (items the moderator skipped). ``None`` when nothing is left.
+
+    Two moderators asking at once get different items: the claim's conditional update
+    decides, and the loser tries the next candidate.
+    """
+    now = timezone.now()
+    matching = QueueItem.objects.exclude(pk__in=list(exclude_ids))
+    if project_slug:
+        matching = matching.filter(project__slug=project_slug)
+    if lang:
+        matching = matching.filter(lang=lang)
+    if reason:
+        matching = matching.filter(reason=reason)
+    held = (
+        matching.filter(
+            state=QueueItemState.CLAIMED, claimed_by_id=moderator_id, claim_expires_at__gte=now
+        )
+        .order_by("created_at", "pk")
+        .first()
+    )
+    if held is not None:
+        return held
+    free = matching.filter(
+        Q(state=QueueItemState.OPEN) | Q(state=QueueItemState.CLAIMED, claim_expires_at__lt=now)
+    ).order_by("created_at", "pk")
+    for _attempt in range(3):
+        candidates = list(free.values_list("pk", flat=True)[:20])
+        if not candidates:
+            return None
+        for item_id in candidates:
+            try:
+                return queue_item_claim(item_id=item_id, moderator_id=moderator_id)
+            except Conflict:  # another moderator was faster: try the next one
+                continue
+    return None
+
+
+def queue_item_release(*, item_id: int, moderator_id: int) -> QueueItem:
+    """Give a claimed item back to the queue (the moderator skips it)."""
+    with transaction.atomic():
+        released = QueueItem.objects.filter(
+            pk=item_id, state=QueueItemState.CLAIMED, claimed_by_id=moderator_id
+        ).update(state=QueueItemState.OPEN, claimed_by=None, claim_expires_at=None)
+        item = QueueItem.objects.filter(pk=item_id).first()
+        if item is None:
+            raise NotFound("queue_item_not_found", "No such queue item.")
+        if not released:
+            raise Conflict("not_claimed", "You do not hold this item.")
+        audit_record(
+            action="queue.released",
             target_type="queue_item",
             target_id=item.pk,
             actor_id=moderator_id,

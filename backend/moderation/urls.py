@@ -11,6 +11,12 @@ api_urlpatterns = [
         api.QueueClaimView.as_view(),
         name="moderation-claim",
     ),
+    path("moderation/queue/next", api.QueueNextView.as_view(), name="moderation-next"),
+    path(
+        "moderation/queue/<int:item_id>/release",
+        api.QueueReleaseView.as_view(),
+        name="moderation-release",
+    ),
     path(
         "moderation/queue/<int:item_id>/resolve",
         api.QueueResolveView.as_view(),

@@ -9,19 +9,20 @@ from typing import Any
 
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest
+from django.http.response import HttpResponseBase
 from django.utils.translation import gettext as _
 
 from backend.accounts.services import roles_of
 
-View = Callable[..., HttpResponse]
+View = Callable[..., HttpResponseBase]
 
 
 def volunteer_page(view: View) -> View:
     """Signed-in people only; a banned person may read but not change anything."""
 
     @wraps(view)
-    def wrapped(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+    def wrapped(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
         if request.method not in ("GET", "HEAD", "OPTIONS") and getattr(
             request.user, "is_banned", False
         ):
@@ -36,7 +37,7 @@ def role_page(*roles: str) -> Callable[[View], View]:
 
     def decorate(view: View) -> View:
         @wraps(view)
-        def wrapped(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        def wrapped(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
             held = set(roles_of(request.user))  # type: ignore[arg-type]
             if "admin" not in held and not set(roles) & held:
                 raise PermissionDenied(_("This page is for other roles."))

@@ -484,6 +484,8 @@ function treeLink(payload: LiveEvent["payload"]): string | undefined {
 }
 
 function onLiveEvent(event: LiveEvent): void {
+  // Page scripts (the moderation queue) listen for events too.
+  document.dispatchEvent(new CustomEvent("arbor:live", { detail: event }));
   const payload = event.payload;
   if (event.type === "message.reviewed") {
     toast(

@@ -58,6 +58,16 @@ def _done_by_moderator(built: Built, url: str, body: dict[str, Any] | None = Non
 SETUPS: dict[str, Callable[[Built], Call]] = {
     "queue": lambda built: (_report_item(built), Call("get", "/api/v1/moderation/queue"))[1],
     "claim": lambda built: Call("post", f"/api/v1/moderation/queue/{_report_item(built).pk}/claim"),
+    "next": lambda built: (_report_item(built), Call("post", "/api/v1/moderation/queue/next"))[1],
+    "release": lambda built: (
+        _done_by_moderator(built, f"/api/v1/moderation/queue/{_report_item(built).pk}/claim"),
+        # Only the holder may release: a permitted caller who is not gets 409, not 403.
+        Call(
+            "post",
+            f"/api/v1/moderation/queue/{QueueItem.objects.get().pk}/release",
+            expected=409,
+        ),
+    )[1],
     "resolve": lambda built: Call(
         "post",
         f"/api/v1/moderation/queue/{_report_item(built).pk}/resolve",
@@ -125,6 +135,11 @@ def did_its_work(name: str, built: Built, response: Any) -> None:
         assert [item["reason"] for item in response.json()] == ["report"]
     elif name == "claim":
         assert response.json()["state"] == "claimed"
+    elif name == "next":
+        assert (response.json()["state"], response.json()["reason"]) == ("claimed", "report")
+    elif name == "release":
+        assert response.json()["code"] == "not_claimed"
+        assert QueueItem.objects.get().claimed_by.username == "helper-mod"
     elif name == "resolve":
         assert (response.json()["state"], response.json()["resolution"]) == ("resolved", "dismiss")
     elif name in ("trollboard", "audit_log"):

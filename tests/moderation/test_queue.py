@@ -434,3 +434,49 @@ def test_the_trollboard_puts_the_strongest_negative_signals_first(moderator):
     bad_window = get(moderator, "/api/v1/moderation/trollboard", window="year")
     assert other_project.json() == []
     assert (bad_window.status_code, bad_window.json()["code"]) == (400, "invalid_choice")
+
+
+# --- Next and release over the API ------------------------------------------------------
+
+
+def test_next_hands_out_the_held_item_first_then_the_oldest_open_one(moderator):
+    from tests.moderation.mixed_queue import mixed_queue
+
+    arrivals = mixed_queue(3)
+    first, second, third = (arrival.item.pk for arrival in arrivals)
+    assert post(moderator, f"/api/v1/moderation/queue/{second}/claim").status_code == 200
+
+    held = post(moderator, "/api/v1/moderation/queue/next")
+    assert (held.status_code, held.json()["id"], held.json()["state"]) == (200, second, "claimed")
+    post(moderator, f"/api/v1/moderation/queue/{second}/resolve", {"action": "dismiss"})
+    assert post(moderator, "/api/v1/moderation/queue/next").json()["id"] == first
+
+    filtered = post(moderator, "/api/v1/moderation/queue/next", {"reason": "rejected_prompt"})
+    assert filtered.json()["id"] == third
+    bad = post(moderator, "/api/v1/moderation/queue/next", {"reason": "boredom"})
+    assert (bad.status_code, bad.json()["fields"]["reason"][0]["code"]) == (400, "invalid_choice")
+
+
+def test_release_gives_an_item_back_only_to_the_one_holding_it(moderator):
+    from tests.moderation.mixed_queue import mixed_queue
+
+    [arrival] = mixed_queue(1)
+    pk = arrival.item.pk
+    other = with_role("moderator", username="mod-otto")
+    assert post(moderator, f"/api/v1/moderation/queue/{pk}/claim").status_code == 200
+
+    refused = post(other, f"/api/v1/moderation/queue/{pk}/release")
+    assert (refused.status_code, refused.json()["code"]) == (409, "not_claimed")
+    released = post(moderator, f"/api/v1/moderation/queue/{pk}/release")
+    assert (released.status_code, released.json()["state"], released.json()["claimed_by"]) == (
+        200,
+        "open",
+        None,
+    )
+    assert post(other, f"/api/v1/moderation/queue/{pk}/claim").status_code == 200
+    missing = post(moderator, "/api/v1/moderation/queue/999999/release")
+    assert (missing.status_code, missing.json()["code"]) == (404, "queue_item_not_found")
+
+
+def test_next_answers_204_when_nothing_is_left(moderator):
+    assert post(moderator, "/api/v1/moderation/queue/next").status_code == 204

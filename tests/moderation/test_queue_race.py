@@ -191,3 +191,27 @@ def test_resolving_while_the_threshold_flag_arrives_does_not_deadlock(
         .order_by("pk")
         .values_list("state", "occurrences", "details")
     ) == [("resolved", 3, {"red_flags": 3}), ("open", 1, {"red_flags": 4})]
+
+
+@pytest.mark.parametrize("round_", range(3))
+def test_eight_moderators_asking_for_the_next_item_each_get_their_own(round_: int):
+    from tests.moderation.mixed_queue import mixed_queue
+
+    arrivals = mixed_queue(6)
+    moderators = [with_role("moderator", username=f"next-{round_}-{n}") for n in range(8)]
+    clients = [api_client(moderator) for moderator in moderators]
+
+    outcome = run_together(8, lambda index: clients[index].post("/api/v1/moderation/queue/next"))
+
+    assert outcome.raised == [], describe(outcome.raised)
+    assert sorted(response.status_code for response in outcome.results) == [200] * 6 + [204] * 2
+    given = [
+        (index, response.json()["id"])
+        for index, response in enumerate(outcome.results)
+        if response.status_code == 200
+    ]
+    assert sorted(item_id for _index, item_id in given) == sorted(a.item.pk for a in arrivals)
+    assert sorted(QueueItem.objects.values_list("pk", "claimed_by_id")) == sorted(
+        (item_id, moderators[index].pk) for index, item_id in given
+    )
+    assert AuditEvent.objects.filter(action="queue.claimed").count() == 6
