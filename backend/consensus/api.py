@@ -54,11 +54,24 @@ class AcceptanceSerializer(serializers.Serializer):
 
 
 class MessageConsensusSerializer(serializers.Serializer):
-    score = serializers.FloatField(allow_null=True)
-    rank_confidence = serializers.FloatField(allow_null=True)
+    score = serializers.FloatField(
+        allow_null=True, help_text="Plackett–Luce log-strength among its siblings"
+    )
+    rank = serializers.IntegerField(
+        allow_null=True, help_text="position in the group's ranked pairs order (0 = best)"
+    )
+    rank_confidence = serializers.FloatField(
+        allow_null=True, help_text="the group's smallest locked margin / voters (0…1)"
+    )
     ranking_voters = serializers.IntegerField(allow_null=True)
+    min_locked_margin = serializers.IntegerField(allow_null=True)
+    tie_resolved = serializers.BooleanField(allow_null=True)
+    kendalls_w = serializers.FloatField(allow_null=True, help_text="the group's Kendall's W")
+    ranking_algorithm = serializers.CharField(allow_null=True, help_text="name/version")
+    score_algorithm = serializers.CharField(allow_null=True, help_text="name/version")
     labels = serializers.DictField(child=LabelAggregateSerializer())
     acceptance = AcceptanceSerializer(allow_null=True)
+    label_algorithm = serializers.CharField(allow_null=True, help_text="name/version")
 
 
 class AgreementMetricsSerializer(serializers.Serializer):

@@ -1,18 +1,19 @@
 """Reads of consensus results for the API, exports and other apps.
 
-For exports (one call per batch of messages):
-
     from backend.consensus.selectors import message_consensus_extras
     extras = message_consensus_extras(message_ids)   # {message_id: {...}}
 
 Every id asked for gets an entry (with Nones where nothing is known), in the shape
 documented on :func:`message_consensus_extras`; three queries per call whatever the
-number of ids.
+number of ids. Exports read a whole batch of trees at once instead:
+``ranking_results_of_trees`` and ``message_labels_of_trees`` (one query each) feed the
+pure ``consensus_extras_build``, which returns the same shape for the messages that
+have a result.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -28,7 +29,7 @@ from backend.consensus.models import (
 from backend.projects.models import Project
 from backend.trees.models import Message
 
-_RESULT_COLUMNS = (
+RESULT_COLUMNS = (
     "pk",
     "parent_id",
     "work_item_id",
@@ -44,19 +45,26 @@ _RESULT_COLUMNS = (
     "score_algorithm_version",
     "computed_at",
 )
+LABEL_COLUMNS = (
+    "message_id",
+    "labels",
+    "acceptance_rule",
+    "acceptance_score",
+    "is_accepted",
+    "algorithm",
+    "algorithm_version",
+)
 
 
-def _current_results(parent_ids: Iterable[int]) -> dict[int, dict[str, Any]]:
+def _current_results_of(rows: Iterable[Sequence[Any]]) -> dict[int, dict[str, Any]]:
     """The result that speaks for each parent's replies now: that of its newest
     ranking work item (ballots on an older item were superseded when the group
-    changed); item-less (imported) ballots only where no item has a result."""
+    changed); item-less (imported) ballots only where no item has a result.
+
+    ``rows`` are ``RESULT_COLUMNS`` tuples in any order."""
     current: dict[int, dict[str, Any]] = {}
-    rows = (
-        RankingResult.objects.filter(parent_id__in=list(parent_ids))
-        .order_by("parent_id", "work_item_id")
-        .values(*_RESULT_COLUMNS)
-    )
-    for row in rows:
+    for values in rows:
+        row = dict(zip(RESULT_COLUMNS, values, strict=True))
         held = current.get(row["parent_id"])
         if (
             held is None
@@ -65,6 +73,12 @@ def _current_results(parent_ids: Iterable[int]) -> dict[int, dict[str, Any]]:
         ):
             current[row["parent_id"]] = row
     return current
+
+
+def _current_results(parent_ids: Iterable[int]) -> dict[int, dict[str, Any]]:
+    return _current_results_of(
+        RankingResult.objects.filter(parent_id__in=list(parent_ids)).values_list(*RESULT_COLUMNS)
+    )
 
 
 def _confidence(row: dict[str, Any]) -> float | None:
@@ -90,52 +104,113 @@ def ranking_group_view(row: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+def ranking_results_of_trees(trees: QuerySet[Any]) -> QuerySet[RankingResult]:
+    """Every ranking result of the given trees (a queryset of tree ids or trees) as
+    ``RESULT_COLUMNS`` tuples, for ``consensus_extras_build``."""
+    return (
+        RankingResult.objects.filter(tree__in=trees).order_by().values_list(*RESULT_COLUMNS)  # type: ignore[return-value]
+    )
+
+
+def message_labels_of_trees(trees: QuerySet[Any]) -> QuerySet[MessageLabels]:
+    """Every label result of the messages of the given trees as ``LABEL_COLUMNS``
+    tuples, for ``consensus_extras_build``."""
+    return (
+        MessageLabels.objects.filter(message__tree__in=trees)  # type: ignore[return-value]
+        .order_by()
+        .values_list(*LABEL_COLUMNS)
+    )
+
+
+def _no_ranking() -> dict[str, Any]:
+    return {
+        "score": None,
+        "rank": None,
+        "rank_confidence": None,
+        "ranking_voters": None,
+        "min_locked_margin": None,
+        "tie_resolved": None,
+        "kendalls_w": None,
+        "ranking_algorithm": None,
+        "score_algorithm": None,
+    }
+
+
+def consensus_extras_build(
+    *,
+    message_ids: Iterable[int] | None,
+    ranking_rows: Iterable[Sequence[Any]],
+    label_rows: Iterable[Sequence[Any]],
+) -> dict[int, dict[str, Any]]:
+    """Pure: the per-message consensus (shape of ``message_consensus_extras``) from
+    ranking result rows (``RESULT_COLUMNS``) and label result rows (``LABEL_COLUMNS``).
+
+    With ``message_ids`` every one of them gets an entry; with None only the messages
+    that have a result do (what an export needs, without a dict per unscored message).
+    """
+    ranked: dict[int, dict[str, Any]] = {}
+    for result in _current_results_of(ranking_rows).values():
+        group = {
+            "rank_confidence": _confidence(result),
+            "ranking_voters": result["voter_count"],
+            "min_locked_margin": result["min_locked_margin"],
+            "tie_resolved": result["tie_resolved"],
+            "kendalls_w": result["kendalls_w"],
+            "ranking_algorithm": f"{result['algorithm']}/{result['algorithm_version']}",
+            "score_algorithm": (f"{result['score_algorithm']}/{result['score_algorithm_version']}"),
+        }
+        scores = result["scores"]
+        for position, message_id in enumerate(result["order"]):
+            ranked[message_id] = {"score": scores[position], "rank": position, **group}
+    labels = {row[0]: row[1:] for row in label_rows}
+    ids = list(dict.fromkeys(message_ids)) if message_ids is not None else [*ranked, *labels]
+    extras: dict[int, dict[str, Any]] = {}
+    for message_id in ids:
+        if message_id in extras:
+            continue
+        extra = ranked.get(message_id) or _no_ranking()
+        label_row = labels.get(message_id)
+        if label_row is None:
+            extra["labels"] = {}
+            extra["acceptance"] = None
+            extra["label_algorithm"] = None
+        else:
+            aggregates, rule, score, is_accepted, algorithm, version = label_row
+            extra["labels"] = aggregates
+            extra["acceptance"] = {"rule": rule, "score": score, "is_accepted": is_accepted}
+            extra["label_algorithm"] = f"{algorithm}/{version}"
+        extras[message_id] = extra
+    return extras
+
+
 def message_consensus_extras(message_ids: Iterable[int]) -> dict[int, dict[str, Any]]:
     """Per message: its consensus next to Open-Assistant's fields.
 
-    ``{message_id: {"score", "rank_confidence", "ranking_voters", "labels",
-    "acceptance"}}`` where
+    ``{message_id: {"score", "rank", "rank_confidence", "ranking_voters",
+    "min_locked_margin", "tie_resolved", "kendalls_w", "ranking_algorithm",
+    "score_algorithm", "labels", "acceptance", "label_algorithm"}}`` where
 
     * ``score``: Plackett–Luce log-strength among its siblings (zero-centred per
       group; exp(s_a − s_b) estimates the odds that a beats b), None when unranked;
+      ``rank`` its position in the group's ranked pairs order (0 = best);
     * ``rank_confidence``: the group's smallest locked ranked-pairs margin as a share
-      of its voters (0 … 1), None when unranked; ``ranking_voters`` their number;
+      of its voters (0 … 1), None when unranked; ``ranking_voters`` their number,
+      ``min_locked_margin`` the margin itself, ``tie_resolved`` whether the
+      tie-breaking ballot decided anything, ``kendalls_w`` the group's Kendall's W;
+    * ``ranking_algorithm`` / ``score_algorithm``: ``name/version`` of the rules;
     * ``labels``: ``{label: {"kind", "count", "mean", "ci_low", "ci_high"}}`` with
       95 % intervals, flags also ``"posterior"`` and ``"posterior_method"``
       (``labels_ci`` in the issue's words); ``{}`` without label votes;
     * ``acceptance``: ``{"rule", "score", "is_accepted"}`` on the current votes, or
-      None without label votes.
+      None without label votes; ``label_algorithm`` the aggregate rule's
+      ``name/version``.
     """
     ids = list(dict.fromkeys(message_ids))
     parents = dict(Message.objects.filter(pk__in=ids).values_list("pk", "parent_id"))
-    results = _current_results({parent for parent in parents.values() if parent is not None})
-    labels = {
-        row[0]: row[1:]
-        for row in MessageLabels.objects.filter(message_id__in=ids).values_list(
-            "message_id", "labels", "acceptance_rule", "acceptance_score", "is_accepted"
-        )
-    }
-    extras: dict[int, dict[str, Any]] = {}
-    for message_id in ids:
-        score = confidence = voters = None
-        result = results.get(parents.get(message_id))  # type: ignore[arg-type]
-        if result is not None and message_id in result["order"]:
-            score = result["scores"][result["order"].index(message_id)]
-            confidence = _confidence(result)
-            voters = result["voter_count"]
-        label_row = labels.get(message_id)
-        extras[message_id] = {
-            "score": score,
-            "rank_confidence": confidence,
-            "ranking_voters": voters,
-            "labels": label_row[0] if label_row else {},
-            "acceptance": (
-                {"rule": label_row[1], "score": label_row[2], "is_accepted": label_row[3]}
-                if label_row
-                else None
-            ),
-        }
-    return extras
+    parent_ids = sorted({parent for parent in parents.values() if parent is not None})
+    results = RankingResult.objects.filter(parent_id__in=parent_ids).values_list(*RESULT_COLUMNS)
+    labels = MessageLabels.objects.filter(message_id__in=ids).values_list(*LABEL_COLUMNS)
+    return consensus_extras_build(message_ids=ids, ranking_rows=results, label_rows=labels)
 
 
 def message_scores(message_ids: Iterable[int]) -> dict[int, float | None]:

@@ -63,6 +63,11 @@ class ExportCreateInput(serializers.Serializer):
     include_synthetic = serializers.BooleanField(required=False)
     with_labels = serializers.BooleanField(required=False)
     with_events = serializers.BooleanField(required=False)
+    with_consensus = serializers.BooleanField(
+        required=False,
+        help_text="consensus results (scores, confidence, label intervals) next to "
+        "Open-Assistant's fields; on by default",
+    )
     anonymize = serializers.BooleanField(required=False)
     gzip = serializers.BooleanField(required=False)
     pii = serializers.ChoiceField(choices=PiiPolicy.CHOICES, required=False)

@@ -27,6 +27,7 @@ BOOLEAN_FILTERS = {
     "include_synthetic": False,
     "with_labels": True,
     "with_events": False,
+    "with_consensus": True,
     "anonymize": True,
     "gzip": False,
 }
@@ -46,6 +47,7 @@ class ExportOptions:
     include_synthetic: bool = False
     with_labels: bool = True
     with_events: bool = False
+    with_consensus: bool = True
     anonymize: bool = True
     pii: str = PiiPolicy.MASK
     gzip: bool = False
@@ -66,6 +68,7 @@ class ExportOptions:
             "include_synthetic": self.include_synthetic,
             "with_labels": self.with_labels,
             "with_events": self.with_events,
+            "with_consensus": self.with_consensus,
             "anonymize": self.anonymize,
             "pii": self.pii,
             "gzip": self.gzip,

@@ -3,7 +3,8 @@
 ``export_batches`` is what keeps an export's memory constant: it walks the selected
 trees in id order, ``batch_trees`` at a time (keyset pagination, so each page is one
 indexed range scan however deep into the export it is), and for each page reads the
-messages, label aggregates, emoji counts and — only when needed — raw votes with one
+messages, label aggregates, emoji counts, consensus results (ranking results and label
+results, unless ``with_consensus`` is off) and — only when needed — raw votes with one
 query each. Nothing outlives its batch.
 
 Each batch reads committed data of its own moment: a tree that changes while a long
@@ -16,12 +17,20 @@ from __future__ import annotations
 from collections.abc import Generator, Iterator
 from typing import Any
 
+import orjson
 from django.db import connection
 from django.db.models import Avg, Count, Q, QuerySet
 from psycopg.types.datetime import TimestamptzLoader
 
 from backend.accounts.models import User
 from backend.consensus.models import LabelVote, RankingVote
+from backend.consensus.selectors import (
+    LABEL_COLUMNS,
+    RESULT_COLUMNS,
+    consensus_extras_build,
+    message_labels_of_trees,
+    ranking_results_of_trees,
+)
 from backend.exports.formats.build import MESSAGE_COLUMNS, PII_LABEL, TREE_COLUMNS, BatchRows
 from backend.exports.hooks import QualityProvider
 from backend.exports.models import ExportFormat, ExportJob, ImportedEmoji, ImportedLabel, ImportJob
@@ -92,6 +101,27 @@ def _fetch(rows: QuerySet[Any]) -> list[Any]:
         return cursor.fetchall()
 
 
+def _fetch_with_json(
+    rows: QuerySet[Any], columns: tuple[str, ...], json_columns: set[str]
+) -> list[Any]:
+    """``_fetch`` for rows with JSON columns: on PostgreSQL Django has the driver return
+    jsonb as text (its field decodes it per row); orjson decodes it here, several times
+    faster. Elsewhere Django has already decoded it."""
+    fetched = _fetch(rows)
+    if connection.vendor != "postgresql":
+        return fetched
+    positions = [index for index, name in enumerate(columns) if name in json_columns]
+    loads = orjson.loads
+    decoded = []
+    for row in fetched:
+        values = list(row)
+        for position in positions:
+            if isinstance(values[position], str):
+                values[position] = loads(values[position])
+        decoded.append(values)
+    return decoded
+
+
 def _batches(
     options: ExportOptions,
     trees: QuerySet[Tree],
@@ -157,6 +187,16 @@ def _batches(
                 RankingVote.objects.filter(parent__tree__in=batch)
                 .order_by("parent_id", "created_at", "pk")
                 .values_list("parent_id", "user_id", "ranking", "created_at")
+            )
+        if options.with_consensus:
+            rows.consensus = consensus_extras_build(
+                message_ids=None,
+                ranking_rows=_fetch_with_json(
+                    ranking_results_of_trees(batch), RESULT_COLUMNS, {"order", "scores"}
+                ),
+                label_rows=_fetch_with_json(
+                    message_labels_of_trees(batch), LABEL_COLUMNS, {"labels"}
+                ),
             )
         if quality is not None:
             rows.quality = quality([row[0] for row in rows.messages])

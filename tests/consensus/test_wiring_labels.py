@@ -268,13 +268,21 @@ def test_exports_get_every_message_s_consensus_in_one_call():
     assert set(extras) == {reviewed.pk, unreviewed.pk, 10**9}
     assert extras[unreviewed.pk] == {
         "score": None,
+        "rank": None,
         "rank_confidence": None,
         "ranking_voters": None,
+        "min_locked_margin": None,
+        "tie_resolved": None,
+        "kendalls_w": None,
+        "ranking_algorithm": None,
+        "score_algorithm": None,
         "labels": {},
         "acceptance": None,
+        "label_algorithm": None,
     }
     done = extras[reviewed.pk]
     assert done["acceptance"] == {"rule": "mean", "score": 1.0, "is_accepted": True}
+    assert done["label_algorithm"] == "label_aggregate/1"
     assert done["labels"]["quality"] == {
         "kind": "likert",
         "count": 3,

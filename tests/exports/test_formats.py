@@ -188,6 +188,10 @@ def test_preferences_one_line_per_ordered_ranked_pair(world, run_export):
             "margin": ranks[1] - ranks[0],
             "agreement": agreement,
             "rankers": 2,
+            # Nothing is scored in this world (no rescore): no consensus yet.
+            "chosen_score": None,
+            "rejected_score": None,
+            "confidence": None,
         }
 
     assert lines == [
@@ -239,6 +243,11 @@ def test_parquet_is_the_messages_table(world, run_export):
         "emojis",
         "labels",
         "events",
+        "consensus_rank",
+        "consensus_score",
+        "rank_confidence",
+        "ranking_voters",
+        "consensus",
     ]
     assert str(table.schema.field("created_date").type) == "timestamp[us, tz=UTC]"
     assert str(table.schema.field("rank").type) == "int32"

@@ -84,3 +84,33 @@ def test_default_export_of_the_sample_leaves_synthetic_out_and_anonymises(make_p
     assert not {line["message_tree_id"] for line in lines} & originals
     for line in lines:
         check_tree(line, uuid_ids=True)
+
+
+def test_a_rescore_keeps_the_imported_ranks_and_the_round_trip(make_project, run_export):
+    """Imported trees were never ranked in Arbor (no ranking work items, no ballots): a
+    rescore leaves their ranks alone, and with no result to show the export (consensus
+    on, the default) is still exactly Open-Assistant's trees."""
+    from backend.consensus.services import project_rescore
+    from backend.trees.models import Message
+
+    project = make_project(slug="oasst")
+    import_file(
+        path=str(SAMPLE),
+        project_slug="oasst",
+        format="oasst-trees",
+        target_state="ready_for_export",
+    )
+    ranks = dict(Message.objects.filter(tree__project=project).values_list("pk", "rank"))
+
+    run = project_rescore(project_id=project.pk)
+
+    assert run.counts["ranks_changed"] == 0
+    assert dict(Message.objects.filter(tree__project=project).values_list("pk", "rank")) == ranks
+    lines, _, _ = run_export(project, "oasst-trees", anonymize=False, include_synthetic=True)
+    by_id = {
+        tree["message_tree_id"]: tree
+        for tree in (json.loads(line) for line in SAMPLE.read_text().splitlines())
+    }
+    assert len(lines) == 100
+    for line in lines:
+        assert comparable(line["prompt"]) == comparable(by_id[line["message_tree_id"]]["prompt"])

@@ -50,12 +50,15 @@ def test_batch_size_does_not_change_the_output(forest, run_export, format):
 @pytest.mark.parametrize(
     ("filters", "per_batch"),
     [
-        # trees, messages, label means, imported labels, emoji counts, imported emojis
-        ({}, 6),
+        # trees, messages, label means, imported labels, emoji counts, imported emojis,
+        # ranking results, label results
+        ({}, 8),
         # + raw label votes, raw reactions, ranking votes
-        ({"with_events": True}, 9),
+        ({"with_events": True}, 11),
         # no labels and no PII check: no label queries
-        ({"with_labels": False, "pii": "keep"}, 4),
+        ({"with_labels": False, "pii": "keep"}, 6),
+        # no consensus: no result queries
+        ({"with_consensus": False}, 6),
     ],
 )
 def test_queries_per_batch_are_fixed(

@@ -338,28 +338,38 @@ def _write_rankings(
 def _write_ranks(project: Project, scored: ScoredRankings) -> dict[str, int]:
     """Message ranks of ready trees, as ``tree_score`` sets them: each sibling group
     as it is now takes the order of the newest ranking item offering exactly that
-    group; messages in no such group are unranked."""
-    messages = bulk.fetch_rows(
-        Message.objects.filter(
-            tree__project=project, tree__state=TreeState.READY_FOR_EXPORT
-        ).values_list("pk", "parent_id", "review_result", "is_deleted", "rank")
-    )
-    if not messages:
-        return {"ranks_changed": 0}
-    children: dict[int, list[int]] = defaultdict(list)
-    for pk, parent, review_result, is_deleted, _ in messages:
-        if parent is not None and review_result is True and not is_deleted:
-            children[parent].append(pk)
+    group; messages in no such group are unranked.
+
+    Only trees ranked in Arbor (with at least one ranking work item) are touched:
+    ``tree_score`` never ran on the others — imported trees, whose ranks came with the
+    import — and their ranks stay as they are."""
     newest_item: dict[int, tuple[int, list[int]]] = {}
-    for item, target, candidate_ids in bulk.fetch_rows(
+    ranked_trees: set[int] = set()
+    for item, tree_id, target, candidate_ids in bulk.fetch_rows(
         WorkItem.objects.filter(
             tree__project=project, tree__state=TreeState.READY_FOR_EXPORT, kind__in=RANK_KINDS
         )
         .order_by("pk")
-        .values_list("pk", "target_id", "candidate_ids"),
-        json_columns=[2],
+        .values_list("pk", "tree_id", "target_id", "candidate_ids"),
+        json_columns=[3],
     ):
         newest_item[target] = (item, candidate_ids)
+        ranked_trees.add(tree_id)
+    if not ranked_trees:
+        return {"ranks_changed": 0}
+    messages = [
+        (pk, parent, review_result, is_deleted, rank)
+        for pk, tree_id, parent, review_result, is_deleted, rank in bulk.fetch_rows(
+            Message.objects.filter(
+                tree__project=project, tree__state=TreeState.READY_FOR_EXPORT
+            ).values_list("pk", "tree_id", "parent_id", "review_result", "is_deleted", "rank")
+        )
+        if tree_id in ranked_trees
+    ]
+    children: dict[int, list[int]] = defaultdict(list)
+    for pk, parent, review_result, is_deleted, _ in messages:
+        if parent is not None and review_result is True and not is_deleted:
+            children[parent].append(pk)
     group_of = {scored.votes.key(group): group for group in range(len(scored))}
     sizes = scored.result.size.tolist()
     orders = scored.result.order.tolist()

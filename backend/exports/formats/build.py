@@ -80,6 +80,9 @@ class BatchRows:
     ranking_votes: list[tuple[int, int, list[int], datetime]] = field(default_factory=list)
     # Quality signals by message pk, from the configured provider (empty without one).
     quality: dict[int, dict[str, Any]] = field(default_factory=dict)
+    # Consensus results by message pk (``backend.consensus.selectors``' shape), for the
+    # messages that have one; empty when the export leaves consensus out.
+    consensus: dict[int, dict[str, Any]] = field(default_factory=dict)
 
 
 @dataclass(frozen=True, slots=True)
@@ -134,6 +137,16 @@ def merge_labels(
             out[label] = {"value": merged_value, "count": total}
         merged[message_pk] = out
     return merged
+
+
+def consensus_record(extra: dict[str, Any] | None) -> dict[str, Any] | None:
+    """A message's consensus as exported: the selector's fields without the unknown
+    ones (null, or no labels), as Open-Assistant's exporter omits null fields; None
+    when nothing is known."""
+    if extra is None:
+        return None
+    record = {name: value for name, value in extra.items() if value is not None and value != {}}
+    return record or None
 
 
 def mask_spans(text: str, spans: Sequence[tuple[int, int]]) -> str:
@@ -242,6 +255,7 @@ def build_trees(rows: BatchRows, settings: BuildSettings) -> list[ExportTree]:
     exclude_pii = settings.pii == PiiPolicy.EXCLUDE
     detector = settings.pii_detector
     quality = rows.quality
+    consensus = rows.consensus
     no_rankings: list[list[int]] = []
 
     trees: list[ExportTree] = []
@@ -327,6 +341,7 @@ def build_trees(rows: BatchRows, settings: BuildSettings) -> list[ExportTree]:
                 quality.get(pk) if quality else None,
                 [],
                 [ranking for _, ranking, _ in rankings[pk]] if pk in rankings else no_rankings,
+                consensus_record(consensus.get(pk)) if consensus else None,
             )
             preorder.append(node)
             if with_events:

@@ -5,7 +5,8 @@ Field names, types and order follow Open-Assistant's published schema
 created_date, text, role, lang, review_count, review_result, deleted, rank, synthetic,
 model_name, emojis, replies, labels, events``; null fields are omitted, as
 Open-Assistant's exporter does (``exclude_none``). Arbor's extras have keys of their
-own: ``quality`` (automatic signals, when a provider is configured). ``events`` uses
+own: ``quality`` (automatic signals, when a provider is configured) and ``consensus``
+(Arbor's consensus results, ``build.consensus_record``). ``events`` uses
 Open-Assistant's shape ``{type: [event, ...]}`` with a ``type`` and ``user_id`` in each
 event, adding ``label`` events (one per raw label vote).
 """
@@ -56,6 +57,8 @@ def _extras(node: ExportNode, fields: dict[str, Any]) -> dict[str, Any]:
         fields["events"] = node.events
     if node.quality:
         fields["quality"] = node.quality
+    if node.consensus:
+        fields["consensus"] = node.consensus
     return fields
 
 

@@ -5,6 +5,10 @@ One row per exported message, the ``oasst-messages`` fields as typed columns:
 struct of parallel lists ``{name, count}`` and ``labels`` ``{name, value, count}`` (as
 in the published oasst datasets), null where the JSON omits the field. ``events`` and
 ``quality``, when asked for, are JSON text columns (their shape varies by event type).
+With consensus (the default) four typed columns follow — ``consensus_rank`` (int32),
+``consensus_score``, ``rank_confidence`` (float64) and ``ranking_voters`` (int32) — and
+``consensus``, the whole consensus object (labels with intervals, acceptance, …) as JSON
+text, as in ``oasst-messages``.
 Rows are buffered and written as row groups of ``ROW_GROUP_ROWS``, so memory stays
 bounded whatever the size of the export.
 """
@@ -31,7 +35,18 @@ LABELS_TYPE = pa.struct(
 )
 
 
-def parquet_schema(*, with_labels: bool, with_events: bool, with_quality: bool) -> pa.Schema:
+# Typed consensus columns: (column, key of the consensus object, type).
+CONSENSUS_COLUMNS = (
+    ("consensus_rank", "rank", pa.int32()),
+    ("consensus_score", "score", pa.float64()),
+    ("rank_confidence", "rank_confidence", pa.float64()),
+    ("ranking_voters", "ranking_voters", pa.int32()),
+)
+
+
+def parquet_schema(
+    *, with_labels: bool, with_events: bool, with_quality: bool, with_consensus: bool = False
+) -> pa.Schema:
     fields = [
         pa.field("message_id", pa.string(), nullable=False),
         pa.field("parent_id", pa.string()),
@@ -56,6 +71,9 @@ def parquet_schema(*, with_labels: bool, with_events: bool, with_quality: bool) 
         fields.append(pa.field("events", pa.string()))
     if with_quality:
         fields.append(pa.field("quality", pa.string()))
+    if with_consensus:
+        fields.extend(pa.field(name, kind) for name, _, kind in CONSENSUS_COLUMNS)
+        fields.append(pa.field("consensus", pa.string()))
     return pa.schema(fields)
 
 
@@ -75,6 +93,7 @@ class MessagesParquetWriter:
         has_labels = "labels" in columns
         has_events = "events" in columns
         has_quality = "quality" in columns
+        has_consensus = "consensus" in columns
         written = 0
         for node in tree.nodes():
             columns["message_id"].append(node.message_id)
@@ -117,6 +136,11 @@ class MessagesParquetWriter:
                 columns["quality"].append(
                     orjson.dumps(node.quality).decode() if node.quality else None
                 )
+            if has_consensus:
+                consensus = node.consensus
+                for name, key, _ in CONSENSUS_COLUMNS:
+                    columns[name].append(consensus.get(key) if consensus else None)
+                columns["consensus"].append(orjson.dumps(consensus).decode() if consensus else None)
             written += 1
         self._buffered += written
         self.rows += written

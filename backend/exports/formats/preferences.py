@@ -15,6 +15,11 @@ replies with different ranks gives one line::
   that came from an import) ``agreement`` is null and ``rankers`` 0.
 - ``role`` is the replies' conversational role: ``assistant`` pairs train a reward
   model; ``user`` pairs come from ranked prompter replies.
+- With consensus (the default), ``chosen_score`` and ``rejected_score`` are the
+  replies' Plackett–Luce log-strengths (exp(chosen_score − rejected_score) estimates
+  the odds that ``chosen`` wins) and ``confidence`` the sibling group's: its smallest
+  locked ranked-pairs margin as a share of its voters. Null where the group has no
+  consensus result (e.g. ranks that came from an import).
 """
 
 from __future__ import annotations
@@ -46,7 +51,13 @@ def pair_agreement(rankings: list[list[int]], better: int, worse: int) -> tuple[
     return agreeing, compared
 
 
-def preference_records(tree: ExportTree) -> Iterator[dict[str, Any]]:
+def _consensus_value(node: ExportNode, name: str) -> Any:
+    return node.consensus.get(name) if node.consensus else None
+
+
+def preference_records(
+    tree: ExportTree, *, with_consensus: bool = False
+) -> Iterator[dict[str, Any]]:
     stack: list[tuple[ExportNode, list[dict[str, str]]]] = [(tree.root, [turn(tree.root)])]
     while stack:
         node, conversation = stack.pop()
@@ -57,7 +68,7 @@ def preference_records(tree: ExportTree) -> Iterator[dict[str, Any]]:
                 if chosen.rank == rejected.rank:
                     continue
                 agreeing, compared = pair_agreement(node.rankings, chosen.pk, rejected.pk)
-                yield {
+                record = {
                     "message_tree_id": tree.message_tree_id,
                     "parent_id": node.message_id,
                     "lang": chosen.lang,
@@ -73,6 +84,11 @@ def preference_records(tree: ExportTree) -> Iterator[dict[str, Any]]:
                     "agreement": agreeing / compared if compared else None,
                     "rankers": compared,
                 }
+                if with_consensus:
+                    record["chosen_score"] = _consensus_value(chosen, "score")
+                    record["rejected_score"] = _consensus_value(rejected, "score")
+                    record["confidence"] = _consensus_value(chosen, "rank_confidence")
+                yield record
         for child in reversed(node.children):
             if child.children:
                 stack.append((child, [*conversation, turn(child)]))

@@ -75,13 +75,14 @@ class ExportResult:
 # --- The engine -----------------------------------------------------------------------
 
 
-def _records(format: str, tree: ExportTree) -> Iterable[dict[str, Any]]:
+def _records(options: ExportOptions, tree: ExportTree) -> Iterable[dict[str, Any]]:
+    format = options.format
     if format == ExportFormat.OASST_TREES:
         return (tree_record(tree),)
     if format == ExportFormat.OASST_MESSAGES:
         return message_records(tree)
     if format == ExportFormat.PREFERENCES:
-        return preference_records(tree)
+        return preference_records(tree, with_consensus=options.with_consensus)
     if format == ExportFormat.SFT:
         return sft_records(tree)
     raise ValueError(f"{format} is not a JSONL format")
@@ -217,6 +218,7 @@ def _write(
             with_labels=options.with_labels,
             with_events=options.with_events,
             with_quality=hooks.quality_provider() is not None,
+            with_consensus=options.with_consensus,
         )
         writer = MessagesParquetWriter(str(destination), schema)
         try:
@@ -244,7 +246,7 @@ def _write(
                 for read, trees in batches:
                     chunk: list[bytes] = []
                     for tree in trees:
-                        for record in _records(options.format, tree):
+                        for record in _records(options, tree):
                             chunk.append(orjson.dumps(record, option=orjson.OPT_APPEND_NEWLINE))
                         messages += tree.size
                     rows += len(chunk)

@@ -52,6 +52,11 @@ class Command(BaseCommand):
         parser.add_argument("--include-rejected", action="store_true")
         parser.add_argument("--no-labels", action="store_true", help="leave out label aggregates")
         parser.add_argument("--with-events", action="store_true", help="add raw votes (events)")
+        parser.add_argument(
+            "--no-consensus",
+            action="store_true",
+            help="leave out consensus results (scores, confidence, label intervals)",
+        )
         parser.add_argument("--no-anonymize", action="store_true", help="keep Arbor's ids")
         parser.add_argument("--secret", help="anonymisation key: the same key gives the same ids")
         parser.add_argument("--pii", choices=PiiPolicy.CHOICES, default=PiiPolicy.MASK)
@@ -72,6 +77,7 @@ class Command(BaseCommand):
             "include_rejected": options["include_rejected"],
             "with_labels": not options["no_labels"],
             "with_events": options["with_events"],
+            "with_consensus": not options["no_consensus"],
             "anonymize": not options["no_anonymize"],
             "pii": options["pii"],
             "gzip": output.suffix == ".gz",
