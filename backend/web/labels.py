@@ -57,6 +57,20 @@ LABEL_QUESTIONS: dict[str, tuple[Promise, Promise]] = {
     "political_content": (_("Political content?"), _("Takes a political side.")),
 }
 
+# Short names of the flags, for summaries (the questions above are for voting).
+FLAG_NAMES: dict[str, Promise] = {
+    "spam": _("Spam"),
+    "fails_task": _("Fails the task"),
+    "lang_mismatch": _("Wrong language"),
+    "pii": _("Personal data"),
+    "not_appropriate": _("Inappropriate"),
+    "hate_speech": _("Hate speech"),
+    "sexual_content": _("Sexual content"),
+    "moral_judgement": _("Moral judgement"),
+    "political_content": _("Political content"),
+}
+
+
 # (low end, high end) per Likert scale.
 SCALE_ENDS: dict[str, tuple[Promise, Promise, Promise]] = {
     "quality": (_("Quality"), _("Low"), _("High")),
@@ -68,6 +82,16 @@ SCALE_ENDS: dict[str, tuple[Promise, Promise, Promise]] = {
 }
 
 LIKERT_VALUES = ("0", "0.25", "0.5", "0.75", "1")
+
+
+def label_title(name: str) -> str:
+    """A label's short human name (a flag's or a scale's); unknown labels by name."""
+    if name in FLAG_NAMES:
+        return str(FLAG_NAMES[name])
+    if name in SCALE_ENDS:
+        return str(SCALE_ENDS[name][0])
+    return name.replace("_", " ").capitalize()
+
 
 SKIP_REASONS: tuple[tuple[str, Promise], ...] = (
     ("unsure", _("I am not sure how to do this one")),

@@ -12,10 +12,11 @@ from django.urls import reverse
 from backend.accounts.models import User
 from backend.assignments.models import Assignment, AssignmentState, Kind
 from backend.assignments.selectors import assignments_open_for, work_available_counts
+from backend.consensus.selectors import message_consensus_extras, tree_ranking_groups
 from backend.projects.models import Project
 from backend.trees.models import Message, Reaction, Tree, TreeState
 from backend.trees.services import reaction_counts
-from backend.web.labels import KIND_INSTRUCTIONS, KIND_TITLES
+from backend.web.labels import KIND_INSTRUCTIONS, KIND_TITLES, label_title
 
 KIND_ORDER = (
     "any",
@@ -161,3 +162,53 @@ def tree_outline(messages: QuerySet[Message]) -> list[TreeNode]:
     for node in nodes.values():
         node.children.sort(key=order)
     return roots
+
+
+@dataclass
+class MessageConsensusView:
+    """What the tree viewer shows of one message's consensus (None fields: unknown)."""
+
+    rank: int | None = None
+    group_size: int | None = None
+    score: float | None = None
+    labels: list[dict[str, Any]] = field(default_factory=list)
+    is_accepted: bool | None = None
+
+    @property
+    def score_sign(self) -> str:
+        """A plus before a positive score (a negative one carries its own sign)."""
+        return "+" if self.score is not None and self.score > 0 else ""
+
+    @property
+    def is_known(self) -> bool:
+        return self.score is not None or bool(self.labels)
+
+
+def tree_consensus(
+    *, tree_id: int, message_ids: list[int]
+) -> tuple[dict[int, MessageConsensusView], dict[int, dict[str, Any]]]:
+    """The tree viewer's consensus: per message (rank and score among its siblings,
+    label means with their intervals) and per ranked sibling group, by parent id
+    (confidence, voters, Kendall's W, whether a tie was broken). Messages without any
+    result are left out: the page shows nothing for them."""
+    groups = {group["parent_id"]: group for group in tree_ranking_groups(tree_id=tree_id)}
+    sizes = {
+        message_id: len(group["order"])
+        for group in groups.values()
+        for message_id in group["order"]
+    }
+    views: dict[int, MessageConsensusView] = {}
+    for message_id, extra in message_consensus_extras(message_ids).items():
+        view = MessageConsensusView(
+            rank=extra["rank"],
+            group_size=sizes.get(message_id),
+            score=extra["score"],
+            labels=[
+                {"name": name, "title": label_title(name), **aggregate}
+                for name, aggregate in sorted(extra["labels"].items())
+            ],
+            is_accepted=(extra["acceptance"] or {}).get("is_accepted"),
+        )
+        if view.is_known:
+            views[message_id] = view
+    return views, groups

@@ -7,7 +7,13 @@ from django.views.decorators.http import require_GET
 
 from backend.trees.selectors import can_see_authors, tree_with_messages
 from backend.web.permissions import volunteer_page
-from backend.web.selectors import active_projects, finished_trees, reaction_bars, tree_outline
+from backend.web.selectors import (
+    active_projects,
+    finished_trees,
+    reaction_bars,
+    tree_consensus,
+    tree_outline,
+)
 
 
 @require_GET
@@ -35,11 +41,14 @@ def tree_detail(request: HttpRequest, tree_id: int) -> HttpResponse:
     messages = messages.select_related("author") if can_see_authors(request.user) else messages  # type: ignore[arg-type]
     outline = tree_outline(messages)
     ids = [message.pk for message in messages]
+    consensus, ranking_groups = tree_consensus(tree_id=tree.pk, message_ids=ids)
     context = {
         "tree": tree,
         "outline": outline,
         "count": len(ids),
         "show_authors": can_see_authors(request.user),  # type: ignore[arg-type]
         "reactions": reaction_bars(message_ids=ids, user=request.user),  # type: ignore[arg-type]
+        "consensus": consensus,
+        "ranking_groups": ranking_groups,
     }
     return render(request, "web/tree.html", context)
