@@ -117,6 +117,28 @@ def _drive(project: Project, bots: list[User], *, rounds: int, rng: random.Rando
                 continue
 
 
+def _moderation_examples(project: Project, bots: list[User]) -> None:
+    """Something for the demo moderator: two reported replies and a red-flagged one."""
+    from backend.moderation.services import report_create
+    from backend.trees.models import Emoji, Message
+    from backend.trees.services import message_react
+
+    replies = list(
+        Message.objects.filter(tree__project=project, parent__isnull=False, is_deleted=False)
+        .exclude(author__in=bots[:2])
+        .order_by("pk")[:3]
+    )
+    examples = [
+        ("spam", "Looks like an advertisement."),
+        ("wrong", "The facts in this answer are not right."),
+    ]
+    for reply, (reason, text) in zip(replies, examples, strict=False):
+        report_create(message_id=reply.pk, reporter_id=bots[0].pk, reason=reason, text=text)
+    if len(replies) == 3:
+        for bot in bots[:2]:
+            message_react(message_id=replies[2].pk, user_id=bot.pk, emoji=Emoji.RED_FLAG)
+
+
 def seed_demo(*, rng_seed: int = 7) -> tuple[Project, list[DemoLogin], bool]:
     """Create the demo (once) and return it with the log-ins; the flag says if it was new."""
     logins = []
@@ -154,6 +176,7 @@ def seed_demo(*, rng_seed: int = 7) -> tuple[Project, list[DemoLogin], bool]:
     )
     bots = [_ensure_user(Role.VOLUNTEER, f"demo-bot-{index}")[0] for index in range(1, 6)]
     _drive(project, bots, rounds=60, rng=random.Random(rng_seed))
+    _moderation_examples(project, bots)
     project.replies_per_minute = 6
     project.requests_per_minute = 60
     project.duplicate_text_window_hours = 24

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import json
 from datetime import datetime
 from typing import Any
 
@@ -55,3 +56,9 @@ def get_item(mapping: Any, key: Any) -> Any:
 def ordinal_rank(rank: int | None) -> int | None:
     """Ranks are 0-based in the data; people count from 1."""
     return None if rank is None else rank + 1
+
+
+@register.filter
+def compact_json(value: Any) -> str:
+    """A value as short JSON (``{"state": "halted"}``), for logs shown on a page."""
+    return json.dumps(value, sort_keys=True, ensure_ascii=False, separators=(", ", ": "))
