@@ -11,7 +11,7 @@ from django.utils import timezone
 
 from backend.accounts.models import User
 from backend.audit.models import AuditEvent
-from backend.consensus.models import LabelVote
+from backend.consensus.models import AnnotatorQuality, LabelVote
 from backend.moderation.models import QueueItem, QueueItemState
 from backend.projects.models import DEFAULT_FLAGS
 from backend.trees.models import Emoji, Reaction, Tree, TreeState
@@ -52,7 +52,14 @@ def trollboard(
     *, window: str, project_slug: str | None = None, limit: int = 100
 ) -> list[dict[str, Any]]:
     """Per user, over the window: red flags and flag labels received on their messages,
-    reactions, aborted prompts. Sorted by the strongest negative signal first."""
+    reactions, aborted prompts; and, from the last rescore (not windowed), how their
+    votes agree with consensus (``agreement`` and ``quality``, see
+    ``_quality_summary``). People whose votes the rescore flagged as random or
+    position-biased are listed even without other signals.
+
+    Sorted by the strongest negative signal first (red flags + spam labels + aborted
+    prompts + thumbs down), then by the number of quality flags, then by flag labels.
+    """
     since = window_start(window)
     message_filter = Q()
     tree_filter = Q()
@@ -111,21 +118,119 @@ def trollboard(
     for entry in aborted:
         row(entry["root__author_id"])["aborted_prompts"] += entry["count"]
 
-    names = dict(User.objects.filter(pk__in=rows).values_list("pk", "username"))
-    banned = set(User.objects.filter(pk__in=rows, is_banned=True).values_list("pk", flat=True))
-    for user_id, entry in rows.items():
-        entry["username"] = names.get(user_id, "")
-        entry["is_banned"] = user_id in banned
-        entry["agreement"] = None  # filled from annotator quality once consensus scores users
+    qualities = AnnotatorQuality.objects.all()
+    if project_slug:
+        qualities = qualities.filter(project__slug=project_slug)
+    quality_flags: dict[int, int] = {}
+    for user_id, is_random, is_position_biased in qualities.filter(
+        Q(is_random=True) | Q(is_position_biased=True)
+    ).values_list("user_id", "is_random", "is_position_biased"):
+        row(user_id)
+        # A flag counts once per person, in however many projects it was raised.
+        held = quality_flags.get(user_id, 0)
+        quality_flags[user_id] = max(held, int(is_random) + int(is_position_biased))
     ordered = sorted(
         rows.values(),
         key=lambda entry: (
             -(entry["red_flags"] + entry["spam_labels"] + entry["aborted_prompts"] + entry["down"]),
+            -quality_flags.get(entry["user_id"], 0),
             -entry["flag_labels"],
             entry["user_id"],
         ),
-    )
-    return ordered[:limit]
+    )[:limit]
+    shown = [entry["user_id"] for entry in ordered]
+    names = dict(User.objects.filter(pk__in=shown).values_list("pk", "username"))
+    banned = set(User.objects.filter(pk__in=shown, is_banned=True).values_list("pk", flat=True))
+    measured: dict[int, list[dict[str, Any]]] = {}
+    for measurement in (
+        qualities.filter(user_id__in=shown)
+        .order_by("project_id")
+        .values("user_id", *QUALITY_FIELDS)
+    ):
+        measured.setdefault(measurement.pop("user_id"), []).append(measurement)
+    for entry in ordered:
+        user_id = entry["user_id"]
+        entry["username"] = names.get(user_id, "")
+        entry["is_banned"] = user_id in banned
+        quality = _quality_summary(measured[user_id]) if user_id in measured else None
+        entry["agreement"] = quality["tau_shrunk"] if quality is not None else None
+        entry["quality"] = quality
+    return ordered
+
+
+QUALITY_FIELDS = (
+    "ranking_count",
+    "tau_mean",
+    "tau_shrunk",
+    "is_random",
+    "random_p_value",
+    "first_pick_rate",
+    "last_pick_rate",
+    "is_position_biased",
+    "position_bias_p_value",
+    "label_vote_count",
+    "ds_accuracy",
+    "weight",
+    "gold_vote_count",
+    "gold_accuracy",
+)
+# Each measure's weight in the summary over projects: the count it was measured on.
+_WEIGHTED_BY = {
+    "tau_mean": "ranking_count",
+    "tau_shrunk": "ranking_count",
+    "first_pick_rate": "ranking_count",
+    "last_pick_rate": "ranking_count",
+    "ds_accuracy": "label_vote_count",
+    "weight": "label_vote_count",
+    "gold_accuracy": "gold_vote_count",
+}
+
+
+def _weighted_mean(pairs: list[tuple[float, int]]) -> float | None:
+    if not pairs:
+        return None
+    if len(pairs) == 1:
+        return pairs[0][0]  # exactly the project's own figure
+    total = sum(count for _, count in pairs)
+    if total == 0:
+        return sum(value for value, _ in pairs) / len(pairs)
+    return sum(value * count for value, count in pairs) / total
+
+
+def _quality_summary(measurements: list[dict[str, Any]]) -> dict[str, Any]:
+    """One person's annotator quality (``AnnotatorQuality``, from the last rescore) in
+    one project, or summed up over the projects they were measured in:
+
+    - counts (rankings, label votes, gold votes) are added up;
+    - each measure is the mean over projects weighted by the count it was measured
+      on: τ (mean and shrunk) and the first/last-pick rates by rankings, Dawid–Skene
+      accuracy and the vote weight by label votes, gold accuracy by gold votes;
+    - a flag (random voter, position bias) is raised when any project raised it, and
+      its p-value is the smallest (the strongest evidence in any one project).
+
+    ``weight`` is null without label votes (the stored default of 1 means nothing
+    there)."""
+    summary: dict[str, Any] = {"projects": len(measurements)}
+    for name in ("ranking_count", "label_vote_count", "gold_vote_count"):
+        summary[name] = sum(measurement[name] for measurement in measurements)
+    for name in ("is_random", "is_position_biased"):
+        summary[name] = any(measurement[name] for measurement in measurements)
+    for name in ("random_p_value", "position_bias_p_value"):
+        values = [m[name] for m in measurements if m[name] is not None]
+        summary[name] = min(values) if values else None
+    for name, count in _WEIGHTED_BY.items():
+        summary[name] = _weighted_mean(
+            [
+                (measurement[name], measurement[count])
+                for measurement in measurements
+                if measurement[name] is not None
+                and (name != "weight" or measurement["label_vote_count"] > 0)
+            ]
+        )
+    return {
+        name: summary[name]
+        for name in ("projects", *QUALITY_FIELDS)  # a stable key order
+    }
 
 
 def audit_events(

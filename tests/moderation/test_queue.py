@@ -414,6 +414,7 @@ def test_the_trollboard_puts_the_strongest_negative_signals_first(moderator):
             "aborted_prompts": 1,
             "is_banned": False,
             "agreement": None,
+            "quality": None,
         },
         {
             "user_id": reply_author.pk,
@@ -426,6 +427,7 @@ def test_the_trollboard_puts_the_strongest_negative_signals_first(moderator):
             "aborted_prompts": 0,
             "is_banned": False,
             "agreement": None,
+            "quality": None,
         },
     ]
     other_project = get(
