@@ -12,8 +12,13 @@ from django.urls import reverse
 from backend.accounts.models import User
 from backend.assignments.models import Assignment, AssignmentState, Kind
 from backend.assignments.selectors import assignments_open_for, work_available_counts
-from backend.consensus.selectors import message_consensus_extras, tree_ranking_groups
+from backend.consensus.selectors import (
+    agreement_history,
+    message_consensus_extras,
+    tree_ranking_groups,
+)
 from backend.projects.models import Project
+from backend.projects.selectors import project_stats
 from backend.trees.models import Message, Reaction, Tree, TreeState
 from backend.trees.services import reaction_counts
 from backend.web.labels import KIND_INSTRUCTIONS, KIND_TITLES, label_title
@@ -212,3 +217,53 @@ def tree_consensus(
         if view.is_known:
             views[message_id] = view
     return views, groups
+
+
+def _scope_order(scope: str) -> tuple[bool, int, str]:
+    """The scope of all task kinds first, then each kind in the dashboard's order."""
+    position = KIND_ORDER.index(scope) if scope in KIND_ORDER else len(KIND_ORDER)
+    return (scope != "all", position, scope)
+
+
+def project_stats_page(*, project: Project, history_limit: int = 30) -> dict[str, Any]:
+    """A project's progress and agreement for its stats page: the API's stats, the
+    newest agreement snapshot as rows (per label and task kind; per ranking task
+    kind), and the agreement over time (newest first, ``history_limit`` snapshots):
+    alpha per label and for rankings over all task kinds."""
+    stats = project_stats(project=project)
+    latest = stats["agreement"]
+    label_rows: list[dict[str, Any]] = []
+    ranking_rows: list[dict[str, Any]] = []
+    if latest is not None:
+        for name in sorted(latest["labels"]):
+            scopes = latest["labels"][name]
+            for scope in sorted(scopes, key=_scope_order):
+                label_rows.append(
+                    {"label": name, "title": label_title(name), "scope": scope, **scopes[scope]}
+                )
+        for scope in sorted(latest["rankings"], key=_scope_order):
+            ranking_rows.append({"scope": scope, **latest["rankings"][scope]})
+    history = agreement_history(project=project, limit=history_limit)
+    labels = sorted({name for snapshot in history for name in snapshot["labels"]})
+    history_rows = []
+    for snapshot in reversed(history):
+        rankings = snapshot["rankings"].get("all") or {}
+        history_rows.append(
+            {
+                "taken_at": snapshot["taken_at"],
+                "alphas": [
+                    (snapshot["labels"].get(name, {}).get("all") or {}).get("alpha")
+                    for name in labels
+                ],
+                "ranking_alpha": rankings.get("alpha"),
+                "kendalls_w": rankings.get("kendalls_w"),
+            }
+        )
+    return {
+        "stats": stats,
+        "taken_at": latest["taken_at"] if latest is not None else None,
+        "label_rows": label_rows,
+        "ranking_rows": ranking_rows,
+        "history_labels": [(name, label_title(name)) for name in labels],
+        "history_rows": history_rows,
+    }

@@ -19,4 +19,5 @@ urlpatterns = [
     path("me/", community.profile, name="profile"),
     path("trees/", trees.tree_list, name="trees"),
     path("trees/<int:tree_id>/", trees.tree_detail, name="tree"),
+    path("projects/<slug:slug>/stats/", trees.project_stats, name="project-stats"),
 ]
