@@ -33,7 +33,6 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
-from backend.accounts.models import User
 from backend.common.errors import ArborError
 from backend.moderation import selectors, services
 from backend.moderation.models import QueueItemState, QueueReason
@@ -464,11 +463,8 @@ def trollboard(request: HttpRequest) -> HttpResponse:
     window = window if window in selectors.WINDOWS else "week"
     project = request.GET.get("project") or None
     rows = selectors.trollboard(window=window, project_slug=project)
-    names = dict(
-        User.objects.filter(pk__in=[row["user_id"] for row in rows]).values_list("pk", "username")
-    )
     context = {
-        "rows": [{**row, "username": names.get(row["user_id"], "")} for row in rows],
+        "rows": rows,
         "window": window,
         "windows": list(selectors.WINDOWS),
         "project": project,

@@ -447,7 +447,57 @@ def test_the_trollboard_page_shows_who_draws_red_flags(moderator):
     page = browser(moderator).get("/moderation/trollboard/", {"window": "day"}).content.decode()
     row = page[page.index(f'data-troll="{author.username}"') :]
     row = row[: row.index("</tr>")]
-    assert re.findall(r'<td class="num">([^<]*)</td>', row) == ["2", "0", "0", "0", "0", "0", "—"]
+    assert re.findall(r'<td class="num">([^<]*)</td>', row) == [
+        "2",
+        "0",
+        "0",
+        "0",
+        "0",
+        "0",
+        "—",
+        "—",
+    ]
+    assert "data-quality-flag" not in row
+
+
+def test_the_trollboard_page_shows_agreement_accuracy_and_vote_patterns(moderator):
+    """The figures the last rescore stored for a person (``AnnotatorQuality``, written
+    by the rescore; stored directly here to show how the page presents them)."""
+    from django.utils import timezone
+
+    from backend.consensus.models import AnnotatorQuality
+
+    built = flat_tree("one_reply")
+    voter = with_role("volunteer", username="random-ray")
+    AnnotatorQuality.objects.create(
+        project=built.project,
+        user=voter,
+        ranking_count=40,
+        tau_mean=0.05,
+        tau_shrunk=0.0421,
+        is_random=True,
+        random_p_value=0.8,
+        label_vote_count=30,
+        ds_accuracy=0.905,
+        algorithm="annotator-quality",
+        algorithm_version=1,
+        computed_at=timezone.now(),
+    )
+    page = browser(moderator).get("/moderation/trollboard/").content.decode()
+    row = page[page.index('data-troll="random-ray"') :]
+    row = row[: row.index("</tr>")]
+    assert re.findall(r'<td class="num">([^<]*)</td>', row) == [
+        "0",
+        "0",
+        "0",
+        "0",
+        "0",
+        "0",
+        "0.04",
+        "0.91",
+    ]
+    assert 'data-quality-flag="random"' in row
+    assert 'data-quality-flag="position"' not in row
 
 
 def test_the_audit_page_filters_pages_and_downloads(moderator, settings):
