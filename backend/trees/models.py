@@ -72,14 +72,20 @@ def text_digest(text: str) -> str:
 
 
 class Message(models.Model):
-    tree = models.ForeignKey(Tree, on_delete=models.CASCADE, related_name="messages")
+    # Indexes (see Meta): every index is written again whenever a row gets a new version
+    # (a rank, a review result), so there are no single-column copies of the composite
+    # ones — (tree, parent) serves lookups by tree, (author, created_at) those by author,
+    # the duplicate-text check included (one person's recent messages, then the digest).
+    tree = models.ForeignKey(
+        Tree, on_delete=models.CASCADE, related_name="messages", db_index=False
+    )
     parent = models.ForeignKey(
         "self", null=True, blank=True, on_delete=models.CASCADE, related_name="children"
     )
     depth = models.PositiveIntegerField(default=0)
     role = models.CharField(max_length=16, choices=Role.choices)
     text = models.TextField()
-    text_digest = models.CharField(max_length=64, db_index=True)
+    text_digest = models.CharField(max_length=64)
     lang = models.CharField(max_length=32)
     author = models.ForeignKey(
         settings.AUTH_USER_MODEL,
@@ -87,6 +93,7 @@ class Message(models.Model):
         blank=True,
         on_delete=models.SET_NULL,
         related_name="messages",
+        db_index=False,
     )
     synthetic = models.BooleanField(default=False)
     model_name = models.CharField(max_length=128, blank=True)
@@ -99,7 +106,12 @@ class Message(models.Model):
     # The audit event whose action deleted this message (a subtree deletion or a ban
     # hiding someone's messages); undoing that action restores exactly these rows.
     deletion_event = models.ForeignKey(
-        "audit.AuditEvent", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+        "audit.AuditEvent",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        db_index=False,
     )
     created_at = models.DateTimeField(auto_now_add=True)
     origin_id = models.CharField(max_length=64, blank=True)
@@ -108,6 +120,13 @@ class Message(models.Model):
         indexes = [
             models.Index(fields=["tree", "parent"]),
             models.Index(fields=["author", "created_at"]),
+            # Only deleted messages have a deletion event: a partial index stays tiny
+            # and costs nothing when other rows change.
+            models.Index(
+                fields=["deletion_event"],
+                condition=models.Q(deletion_event__isnull=False),
+                name="message_deletion_event",
+            ),
         ]
         constraints = [
             models.CheckConstraint(
