@@ -142,12 +142,15 @@ def consensus_extras_build(
     ranking_rows: Iterable[Sequence[Any]],
     label_rows: Iterable[Sequence[Any]],
 ) -> dict[int, dict[str, Any]]:
-    """Pure: the per-message consensus (shape of ``message_consensus_extras``) from
-    ranking result rows (``RESULT_COLUMNS``) and label result rows (``LABEL_COLUMNS``).
+    """Pure: the per-message consensus from ranking result rows (``RESULT_COLUMNS``)
+    and label result rows (``LABEL_COLUMNS``).
 
-    With ``message_ids`` every one of them gets an entry; with None only the messages
-    that have a result do (what an export needs, without a dict per unscored message).
+    With ``message_ids``: every one of them gets an entry, in the full shape of
+    ``message_consensus_extras`` (Nones where nothing is known). With None: the compact
+    shape exports write — only the messages that have a result, and in each only the
+    fields that are known (no nulls, no empty ``labels``), in the same order.
     """
+    compact = message_ids is None
     ranked: dict[int, dict[str, Any]] = {}
     for result in _current_results_of(ranking_rows).values():
         group = {
@@ -159,6 +162,8 @@ def consensus_extras_build(
             "ranking_algorithm": f"{result['algorithm']}/{result['algorithm_version']}",
             "score_algorithm": (f"{result['score_algorithm']}/{result['score_algorithm_version']}"),
         }
+        if compact:
+            group = {name: value for name, value in group.items() if value is not None}
         scores = result["scores"]
         for position, message_id in enumerate(result["order"]):
             ranked[message_id] = {"score": scores[position], "rank": position, **group}
@@ -168,17 +173,20 @@ def consensus_extras_build(
     for message_id in ids:
         if message_id in extras:
             continue
-        extra = ranked.get(message_id) or _no_ranking()
+        extra = ranked.get(message_id)
+        if extra is None:
+            extra = {} if compact else _no_ranking()
         label_row = labels.get(message_id)
-        if label_row is None:
+        if label_row is not None:
+            aggregates, rule, score, is_accepted, algorithm, version = label_row
+            if aggregates or not compact:
+                extra["labels"] = aggregates
+            extra["acceptance"] = {"rule": rule, "score": score, "is_accepted": is_accepted}
+            extra["label_algorithm"] = f"{algorithm}/{version}"
+        elif not compact:
             extra["labels"] = {}
             extra["acceptance"] = None
             extra["label_algorithm"] = None
-        else:
-            aggregates, rule, score, is_accepted, algorithm, version = label_row
-            extra["labels"] = aggregates
-            extra["acceptance"] = {"rule": rule, "score": score, "is_accepted": is_accepted}
-            extra["label_algorithm"] = f"{algorithm}/{version}"
         extras[message_id] = extra
     return extras
 

@@ -80,7 +80,8 @@ class BatchRows:
     ranking_votes: list[tuple[int, int, list[int], datetime]] = field(default_factory=list)
     # Quality signals by message pk, from the configured provider (empty without one).
     quality: dict[int, dict[str, Any]] = field(default_factory=dict)
-    # Consensus results by message pk (``backend.consensus.selectors``' shape), for the
+    # Consensus results by message pk, in the compact shape of
+    # ``backend.consensus.selectors.consensus_extras_build`` (known fields only), for the
     # messages that have one; empty when the export leaves consensus out.
     consensus: dict[int, dict[str, Any]] = field(default_factory=dict)
 
@@ -137,16 +138,6 @@ def merge_labels(
             out[label] = {"value": merged_value, "count": total}
         merged[message_pk] = out
     return merged
-
-
-def consensus_record(extra: dict[str, Any] | None) -> dict[str, Any] | None:
-    """A message's consensus as exported: the selector's fields without the unknown
-    ones (null, or no labels), as Open-Assistant's exporter omits null fields; None
-    when nothing is known."""
-    if extra is None:
-        return None
-    record = {name: value for name, value in extra.items() if value is not None and value != {}}
-    return record or None
 
 
 def mask_spans(text: str, spans: Sequence[tuple[int, int]]) -> str:
@@ -341,7 +332,7 @@ def build_trees(rows: BatchRows, settings: BuildSettings) -> list[ExportTree]:
                 quality.get(pk) if quality else None,
                 [],
                 [ranking for _, ranking, _ in rankings[pk]] if pk in rankings else no_rankings,
-                consensus_record(consensus.get(pk)) if consensus else None,
+                consensus.get(pk) if consensus else None,
             )
             preorder.append(node)
             if with_events:

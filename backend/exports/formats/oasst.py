@@ -6,7 +6,7 @@ created_date, text, role, lang, review_count, review_result, deleted, rank, synt
 model_name, emojis, replies, labels, events``; null fields are omitted, as
 Open-Assistant's exporter does (``exclude_none``). Arbor's extras have keys of their
 own: ``quality`` (automatic signals, when a provider is configured) and ``consensus``
-(Arbor's consensus results, ``build.consensus_record``). ``events`` uses
+(Arbor's consensus results, ``BatchRows.consensus``). ``events`` uses
 Open-Assistant's shape ``{type: [event, ...]}`` with a ``type`` and ``user_id`` in each
 event, adding ``label`` events (one per raw label vote).
 """

@@ -40,7 +40,8 @@ class ExportNode:
     quality: dict[str, Any] | None = None
     children: list[ExportNode] = field(default_factory=list)
     rankings: list[list[int]] = field(default_factory=list)
-    # Arbor's consensus results (see ``build.consensus_record``), None when unscored.
+    # Arbor's consensus results (known fields only; see ``BatchRows.consensus``), None
+    # when unscored.
     consensus: dict[str, Any] | None = None
 
 
