@@ -122,6 +122,7 @@ def test_tree_viewer_orders_siblings_by_rank_and_hides_authors_from_volunteers(w
     assert body.index("second written") < body.index("first written")
     assert "rank #1" in body and "rank #2" in body
     assert second_writer.username not in body
+    assert "data-moderate-link" not in body
     listing = web.get("/trees/").content.decode()
     assert f'href="/trees/{tree.pk}/"' in listing
     assert web.get("/trees/999999/").status_code == 404
@@ -129,6 +130,8 @@ def test_tree_viewer_orders_siblings_by_rank_and_hides_authors_from_volunteers(w
 
 def test_a_moderator_sees_authors_in_the_tree_viewer(client, make_user, project):
     author, reviewer = people(2)
-    tree, _root = growing_tree(project, author, [reviewer])
+    tree, root = growing_tree(project, author, [reviewer])
     client.force_login(make_user("moderator"))
-    assert author.username in client.get(f"/trees/{tree.pk}/").content.decode()
+    body = client.get(f"/trees/{tree.pk}/").content.decode()
+    assert author.username in body
+    assert f'href="/moderation/messages/{root.pk}/" data-moderate-link' in body

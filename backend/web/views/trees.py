@@ -5,6 +5,7 @@ from django.shortcuts import render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET
 
+from backend.accounts.services import roles_of
 from backend.trees.selectors import can_see_authors, tree_with_messages
 from backend.web.permissions import volunteer_page
 from backend.web.selectors import (
@@ -51,6 +52,7 @@ def tree_detail(request: HttpRequest, tree_id: int) -> HttpResponse:
         "outline": outline,
         "count": len(ids),
         "show_authors": can_see_authors(request.user),  # type: ignore[arg-type]
+        "can_moderate": bool({"moderator", "admin"} & set(roles_of(request.user))),  # type: ignore[arg-type]
         "reactions": reaction_bars(message_ids=ids, user=request.user),  # type: ignore[arg-type]
         "consensus": consensus,
         "ranking_groups": ranking_groups,
