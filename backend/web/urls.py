@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from backend.web.views import community, dashboard, messages, tasks, trees
+from backend.web.views import community, dashboard, messages, stats, tasks, trees
 
 app_name = "web"
 
@@ -19,5 +19,5 @@ urlpatterns = [
     path("me/", community.profile, name="profile"),
     path("trees/", trees.tree_list, name="trees"),
     path("trees/<int:tree_id>/", trees.tree_detail, name="tree"),
-    path("projects/<slug:slug>/stats/", trees.project_stats, name="project-stats"),
+    path("projects/<slug:slug>/stats/", stats.project_stats, name="project-stats"),
 ]

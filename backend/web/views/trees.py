@@ -16,10 +16,6 @@ from backend.web.selectors import (
     tree_outline,
 )
 
-# The project stats page is routed next to the tree pages that link to it (one line in
-# backend/web/urls.py); it lives in views/stats.py.
-from backend.web.views.stats import project_stats as project_stats
-
 
 @require_GET
 @volunteer_page
