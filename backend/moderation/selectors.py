@@ -39,13 +39,26 @@ def queue_items(
     """Open and claimed items by default, oldest first."""
     items = QueueItem.objects.select_related("project", "message", "tree", "claimed_by")
     items = items.filter(state=state) if state else items.exclude(state=QueueItemState.RESOLVED)
+    return queue_filtered(items, project_slug=project_slug, lang=lang, reason=reason).order_by(
+        "created_at", "pk"
+    )
+
+
+def queue_filtered(
+    items: QuerySet[QueueItem],
+    *,
+    project_slug: str | None = None,
+    lang: str | None = None,
+    reason: str | None = None,
+) -> QuerySet[QueueItem]:
+    """The queue's filters (each optional), as the queue page and "next" apply them."""
     if project_slug:
         items = items.filter(project__slug=project_slug)
     if lang:
         items = items.filter(lang=lang)
     if reason:
         items = items.filter(reason=reason)
-    return items.order_by("created_at", "pk")
+    return items
 
 
 def trollboard(
@@ -319,11 +332,11 @@ def queue_counts(*, project_slug: str | None = None, lang: str | None = None) ->
     from backend.moderation.models import QueueReason
 
     counts = dict.fromkeys(QueueReason.values, 0)
-    live = QueueItem.objects.exclude(state=QueueItemState.RESOLVED)
-    if project_slug:
-        live = live.filter(project__slug=project_slug)
-    if lang:
-        live = live.filter(lang=lang)
+    live = queue_filtered(
+        QueueItem.objects.exclude(state=QueueItemState.RESOLVED),
+        project_slug=project_slug,
+        lang=lang,
+    )
     for entry in live.values("reason").annotate(count=Count("pk")):
         counts[entry["reason"]] = entry["count"]
     return counts

@@ -30,6 +30,7 @@ from backend.moderation.models import (
     ReportReason,
     UserNote,
 )
+from backend.moderation.selectors import queue_filtered
 from backend.realtime.events import send_moderators_event_on_commit
 from backend.trees import curation
 from backend.trees.models import ACTIVE_TREE_STATES, Message, Tree, TreeState
@@ -52,6 +53,19 @@ def _queue_payload(item: QueueItem) -> dict[str, Any]:
 
 
 # --- The queue ------------------------------------------------------------------------
+
+
+def _queue_item_changed(item: QueueItem, *, action: str, moderator_id: int) -> None:
+    """A moderator took or gave back an item: the audit event, and the moderators' live
+    queues learn of it once the change is committed."""
+    audit_record(
+        action=action,
+        target_type="queue_item",
+        target_id=item.pk,
+        actor_id=moderator_id,
+        project_id=item.project_id,
+    )
+    send_moderators_event_on_commit("moderation.queue.changed", _queue_payload(item))
 
 
 def queue_item_raise(
@@ -120,14 +134,7 @@ def queue_item_claim(*, item_id: int, moderator_id: int) -> QueueItem:
                 "Another moderator is working on this item.",
                 claimed_by=item.claimed_by_id,
             )
-        audit_record(
-            action="queue.claimed",
-            target_type="queue_item",
-            target_id=item.pk,
-            actor_id=moderator_id,
-            project_id=item.project_id,
-        )
-        send_moderators_event_on_commit("moderation.queue.changed", _queue_payload(item))
+        _queue_item_changed(item, action="queue.claimed", moderator_id=moderator_id)
         return item
 
 
@@ -147,13 +154,12 @@ def queue_item_claim_next(
     decides, and the loser tries the next candidate.
     """
     now = timezone.now()
-    matching = QueueItem.objects.exclude(pk__in=list(exclude_ids))
-    if project_slug:
-        matching = matching.filter(project__slug=project_slug)
-    if lang:
-        matching = matching.filter(lang=lang)
-    if reason:
-        matching = matching.filter(reason=reason)
+    matching = queue_filtered(
+        QueueItem.objects.exclude(pk__in=list(exclude_ids)),
+        project_slug=project_slug,
+        lang=lang,
+        reason=reason,
+    )
     held = (
         matching.filter(
             state=QueueItemState.CLAIMED, claimed_by_id=moderator_id, claim_expires_at__gte=now
@@ -189,14 +195,7 @@ def queue_item_release(*, item_id: int, moderator_id: int) -> QueueItem:
             raise NotFound("queue_item_not_found", "No such queue item.")
         if not released:
             raise Conflict("not_claimed", "You do not hold this item.")
-        audit_record(
-            action="queue.released",
-            target_type="queue_item",
-            target_id=item.pk,
-            actor_id=moderator_id,
-            project_id=item.project_id,
-        )
-        send_moderators_event_on_commit("moderation.queue.changed", _queue_payload(item))
+        _queue_item_changed(item, action="queue.released", moderator_id=moderator_id)
         return item
 
 

@@ -29,6 +29,13 @@ def browser(user: User | None) -> Client:
     return client
 
 
+def trollboard_cells(page: str, username: str) -> tuple[list[str], str]:
+    """The numbers in a person's trollboard row, and the row's HTML."""
+    row = page[page.index(f'data-troll="{username}"') :]
+    row = row[: row.index("</tr>")]
+    return re.findall(r'<td class="num">([^<]*)</td>', row), row
+
+
 def item_states() -> list[tuple[int, str, str, Any]]:
     return list(
         QueueItem.objects.order_by("pk").values_list("pk", "state", "resolution", "claimed_by_id")
@@ -445,9 +452,8 @@ def test_the_trollboard_page_shows_who_draws_red_flags(moderator):
     arrivals = mixed_queue(2)  # a report, then a red-flagged reply (two flags)
     author = User.objects.get(pk=arrivals[1].message.author_id)
     page = browser(moderator).get("/moderation/trollboard/", {"window": "day"}).content.decode()
-    row = page[page.index(f'data-troll="{author.username}"') :]
-    row = row[: row.index("</tr>")]
-    assert re.findall(r'<td class="num">([^<]*)</td>', row) == [
+    cells, row = trollboard_cells(page, author.username)
+    assert cells == [
         "2",
         "0",
         "0",
@@ -484,9 +490,8 @@ def test_the_trollboard_page_shows_agreement_accuracy_and_vote_patterns(moderato
         computed_at=timezone.now(),
     )
     page = browser(moderator).get("/moderation/trollboard/").content.decode()
-    row = page[page.index('data-troll="random-ray"') :]
-    row = row[: row.index("</tr>")]
-    assert re.findall(r'<td class="num">([^<]*)</td>', row) == [
+    cells, row = trollboard_cells(page, "random-ray")
+    assert cells == [
         "0",
         "0",
         "0",
