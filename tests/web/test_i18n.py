@@ -17,7 +17,8 @@ LOCALE = Path(settings.BASE_DIR) / "frontend" / "locale"
 
 
 def _po_entries(path: Path) -> dict[str, str | tuple[str, ...]]:
-    """msgid → msgstr (a tuple for plural forms) of a .po file, with fuzzy flags kept out."""
+    """msgid → msgstr (a tuple for plural forms) of a .po file, with fuzzy flags kept out;
+    a msgid with a context is keyed as gettext stores it, ``context\x04msgid``."""
     entries: dict[str, str | tuple[str, ...]] = {}
     for block in path.read_text(encoding="utf-8").split("\n\n"):
         fields: dict[str, str] = {}
@@ -26,7 +27,7 @@ def _po_entries(path: Path) -> dict[str, str | tuple[str, ...]]:
         for line in block.splitlines():
             if line.startswith("#,") and "fuzzy" in line:
                 fuzzy = True
-            elif line.startswith(("msgid", "msgstr")):
+            elif line.startswith(("msgctxt", "msgid", "msgstr")):
                 current, _, value = line.partition(" ")
                 fields[current] = ast.literal_eval(value)
             elif line.startswith('"') and current:
@@ -34,6 +35,8 @@ def _po_entries(path: Path) -> dict[str, str | tuple[str, ...]]:
         if not fields.get("msgid"):
             continue
         assert not fuzzy, f"fuzzy translation: {fields['msgid']!r}"
+        if "msgctxt" in fields:
+            fields["msgid"] = f"{fields['msgctxt']}\x04{fields['msgid']}"
         if "msgid_plural" in fields:
             entries[fields["msgid"]] = tuple(
                 fields[key] for key in sorted(fields) if key.startswith("msgstr[")
