@@ -45,18 +45,44 @@ def import_file_name(instance: ImportJob, filename: str) -> str:
     return f"imports/{filename}"
 
 
-class ExportJob(models.Model):
-    """One export: filters in, a file with its size and sha256 out."""
+class Job(models.Model):
+    """What every background job row has: owner, project, state, progress, the error of
+    a failure, its times, and the heartbeat by which a lost worker is noticed (refreshed
+    with every progress report; a running job whose heartbeat is old may be taken over
+    by a redelivered task)."""
 
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
     )
     project = models.ForeignKey("projects.Project", on_delete=models.CASCADE, related_name="+")
+    state = models.CharField(max_length=16, choices=JobState.choices, default=JobState.QUEUED)
+    progress = models.PositiveSmallIntegerField(default=0)
+    error = models.TextField(blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    heartbeat_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        abstract = True
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(progress__lte=100), name="%(class)s_progress_le_100"
+            ),
+            models.CheckConstraint(
+                condition=Q(state__in=[state.value for state in JobState]),
+                name="%(class)s_state_valid",
+            ),
+        ]
+
+
+class ExportJob(Job):
+    """One export: filters in, a file with its size and sha256 out."""
+
     format = models.CharField(max_length=32, choices=ExportFormat.choices)
     # Normalised filters (see ``backend.exports.options``); never the secret.
     filters = models.JSONField(default=dict)
-    state = models.CharField(max_length=16, choices=JobState.choices, default=JobState.QUEUED)
-    progress = models.PositiveSmallIntegerField(default=0)
     row_count = models.PositiveBigIntegerField(default=0)
     message_count = models.PositiveBigIntegerField(default=0)
     tree_count = models.PositiveBigIntegerField(default=0)
@@ -65,49 +91,26 @@ class ExportJob(models.Model):
     file = models.FileField(
         storage=export_storage, upload_to=export_file_name, max_length=255, blank=True
     )
-    error = models.TextField(blank=True)
     # The anonymisation key, kept only until the job finishes: with it the hashed ids
     # could be linked back, so it is wiped (success or failure) and never shown.
     secret = models.CharField(max_length=256, blank=True)
-    created_at = models.DateTimeField(auto_now_add=True)
-    started_at = models.DateTimeField(null=True, blank=True)
-    finished_at = models.DateTimeField(null=True, blank=True)
-    # Refreshed with every progress report; a running job whose heartbeat is old lost
-    # its worker and may be taken over by a redelivered task.
-    heartbeat_at = models.DateTimeField(null=True, blank=True)
 
-    class Meta:
-        ordering = ["-created_at", "-id"]
+    class Meta(Job.Meta):
         indexes = [models.Index(fields=["created_by", "-created_at"])]
-        constraints = [
-            models.CheckConstraint(
-                condition=Q(progress__lte=100), name="exportjob_progress_le_100"
-            ),
-            models.CheckConstraint(
-                condition=Q(state__in=[state.value for state in JobState]),
-                name="exportjob_state_valid",
-            ),
-        ]
 
     def __str__(self) -> str:
         return f"export {self.pk} ({self.format}, {self.state})"
 
 
-class ImportJob(models.Model):
+class ImportJob(Job):
     """One upload: a file in, counts and per-line errors out."""
 
-    created_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
-    )
-    project = models.ForeignKey("projects.Project", on_delete=models.CASCADE, related_name="+")
     format = models.CharField(max_length=32, choices=ImportFormat.choices)
     target_state = models.CharField(max_length=32)
     is_strict = models.BooleanField(default=False)
     lang = models.CharField(max_length=32, blank=True)
     file = models.FileField(storage=export_storage, upload_to=import_file_name, max_length=255)
     original_name = models.CharField(max_length=255, blank=True)
-    state = models.CharField(max_length=16, choices=JobState.choices, default=JobState.QUEUED)
-    progress = models.PositiveSmallIntegerField(default=0)
     lines_read = models.PositiveBigIntegerField(default=0)
     trees_created = models.PositiveBigIntegerField(default=0)
     trees_duplicate = models.PositiveBigIntegerField(default=0)
@@ -115,24 +118,9 @@ class ImportJob(models.Model):
     error_count = models.PositiveBigIntegerField(default=0)
     # ``[{"line": n, "reason": "..."}]``, the first ``MAX_REPORTED_ERRORS`` of them.
     errors = models.JSONField(default=list)
-    error = models.TextField(blank=True)
-    created_at = models.DateTimeField(auto_now_add=True)
-    started_at = models.DateTimeField(null=True, blank=True)
-    finished_at = models.DateTimeField(null=True, blank=True)
-    heartbeat_at = models.DateTimeField(null=True, blank=True)
 
-    class Meta:
-        ordering = ["-created_at", "-id"]
+    class Meta(Job.Meta):
         indexes = [models.Index(fields=["created_by", "-created_at"])]
-        constraints = [
-            models.CheckConstraint(
-                condition=Q(progress__lte=100), name="importjob_progress_le_100"
-            ),
-            models.CheckConstraint(
-                condition=Q(state__in=[state.value for state in JobState]),
-                name="importjob_state_valid",
-            ),
-        ]
 
     def __str__(self) -> str:
         return f"import {self.pk} ({self.format}, {self.state})"

@@ -200,7 +200,7 @@ def test_progress_is_pushed_to_the_owner(
 ):
     events = []
     monkeypatch.setattr(
-        "backend.exports.services.exports.send_user_event",
+        "backend.exports.services.jobs.send_user_event",
         lambda user_id, event, payload: events.append((user_id, event, payload)),
     )
     researcher = make_user("researcher")

@@ -47,14 +47,16 @@ from backend.exports.models import ExportFormat, ExportJob, JobState, export_fil
 from backend.exports.options import ExportOptions, export_options_build
 from backend.exports.permissions import require_researcher_or_admin
 from backend.exports.selectors import DEFAULT_BATCH_TREES, export_batches, export_tree_count
+from backend.exports.services.jobs import (
+    STALE_RUNNING_AFTER,
+    job_claim,
+    job_notify,
+    stale_job_ids,
+)
 from backend.projects.models import Project
-from backend.realtime.events import send_user_event
 
 logger = logging.getLogger(__name__)
 
-# A running job whose heartbeat is older than this lost its worker; a redelivered task
-# may take it over.
-STALE_RUNNING_AFTER = timedelta(minutes=10)
 # Progress is written to the job row (and pushed to the websocket) at most this often.
 PROGRESS_INTERVAL_SECONDS = 1.0
 GZIP_LEVEL = 6
@@ -358,43 +360,11 @@ def export_options_of(job: ExportJob) -> ExportOptions:
 
 
 def _claim(job_id: int) -> ExportJob | None:
-    """queued → running, or take over a running job whose worker is gone."""
-    with transaction.atomic():
-        job = (
-            ExportJob.objects.select_for_update(of=("self",))
-            .select_related("project")
-            .filter(pk=job_id)
-            .first()
-        )
-        if job is None:
-            return None
-        now = timezone.now()
-        if job.state == JobState.RUNNING:
-            if job.heartbeat_at is not None and now - job.heartbeat_at < STALE_RUNNING_AFTER:
-                return None  # another worker has it
-        elif job.state != JobState.QUEUED:
-            return None  # finished: running it again would change nothing
-        before = job.state
-        job.state = JobState.RUNNING
-        job.started_at = now
-        job.heartbeat_at = now
-        job.progress = 0
-        job.save(update_fields=["state", "started_at", "heartbeat_at", "progress"])
-        audit_record(
-            action="export.started",
-            target_type="export",
-            target_id=job.pk,
-            actor_id=job.created_by_id,
-            project_id=job.project_id,
-            before={"state": before},
-            after={"state": JobState.RUNNING},
-        )
-        return job
+    return job_claim(ExportJob, job_id, kind="export")
 
 
 def _notify(job: ExportJob, **payload: Any) -> None:
-    if job.created_by_id is not None:
-        send_user_event(job.created_by_id, "export.progress", {"job_id": job.pk, **payload})
+    job_notify(job, kind="export", **payload)
 
 
 class _ProgressReporter:
@@ -519,16 +489,7 @@ def _fail(job_id: int, reason: str) -> str:
 def export_jobs_requeue_stale(*, older_than: timedelta = STALE_RUNNING_AFTER) -> int:
     """Hand queued jobs whose task never arrived (broker down at creation), and running
     jobs whose worker died, to Celery again. Running a job twice is harmless."""
-    cutoff = timezone.now() - older_than
-    job_ids = list(
-        ExportJob.objects.filter(state=JobState.QUEUED, created_at__lt=cutoff).values_list(
-            "pk", flat=True
-        )
-    ) + list(
-        ExportJob.objects.filter(state=JobState.RUNNING, heartbeat_at__lt=cutoff).values_list(
-            "pk", flat=True
-        )
-    )
+    job_ids = stale_job_ids(ExportJob, older_than=older_than)
     for job_id in job_ids:
         _enqueue_export(job_id)
     return len(job_ids)

@@ -39,8 +39,13 @@ from backend.exports.formats.records import ImportLineError, ImportMessage, Impo
 from backend.exports.formats.sharegpt import parse_sharegpt
 from backend.exports.models import ImportedEmoji, ImportedLabel, ImportFormat, ImportJob, JobState
 from backend.exports.permissions import require_researcher_or_admin
+from backend.exports.services.jobs import (
+    STALE_RUNNING_AFTER,
+    job_claim,
+    job_notify,
+    stale_job_ids,
+)
 from backend.projects.models import Project
-from backend.realtime.events import send_user_event
 from backend.trees.models import Message, Tree, TreeState, text_digest
 
 logger = logging.getLogger(__name__)
@@ -49,7 +54,6 @@ CHUNK_TREES = 200
 READ_CHUNK = 1 << 20
 MAX_REPORTED_ERRORS = 1000
 IMPORT_STATES = (TreeState.BACKLOG.value, TreeState.READY_FOR_EXPORT.value)
-STALE_RUNNING_AFTER = timedelta(minutes=10)
 PROGRESS_INTERVAL_SECONDS = 1.0
 
 PARSERS: dict[str, Callable[..., ImportTree]] = {
@@ -507,41 +511,11 @@ def _enqueue_import(job_id: int) -> None:
 
 
 def _notify(job: ImportJob, **payload: Any) -> None:
-    if job.created_by_id is not None:
-        send_user_event(job.created_by_id, "import.progress", {"job_id": job.pk, **payload})
+    job_notify(job, kind="import", **payload)
 
 
 def _claim(job_id: int) -> ImportJob | None:
-    with transaction.atomic():
-        job = (
-            ImportJob.objects.select_for_update(of=("self",))
-            .select_related("project")
-            .filter(pk=job_id)
-            .first()
-        )
-        if job is None:
-            return None
-        now = timezone.now()
-        if job.state == JobState.RUNNING:
-            if job.heartbeat_at is not None and now - job.heartbeat_at < STALE_RUNNING_AFTER:
-                return None
-        elif job.state != JobState.QUEUED:
-            return None
-        before = job.state
-        job.state = JobState.RUNNING
-        job.started_at = now
-        job.heartbeat_at = now
-        job.save(update_fields=["state", "started_at", "heartbeat_at"])
-        audit_record(
-            action="import.started",
-            target_type="import",
-            target_id=job.pk,
-            actor_id=job.created_by_id,
-            project_id=job.project_id,
-            before={"state": before},
-            after={"state": JobState.RUNNING},
-        )
-        return job
+    return job_claim(ImportJob, job_id, kind="import")
 
 
 def import_job_run(*, job_id: int) -> str:
@@ -636,16 +610,7 @@ def _finish(job_id: int, report: ImportReport | None, error: str) -> str:
 
 def import_jobs_requeue_stale(*, older_than: timedelta = STALE_RUNNING_AFTER) -> int:
     """Like ``export_jobs_requeue_stale``, for imports."""
-    cutoff = timezone.now() - older_than
-    job_ids = list(
-        ImportJob.objects.filter(state=JobState.QUEUED, created_at__lt=cutoff).values_list(
-            "pk", flat=True
-        )
-    ) + list(
-        ImportJob.objects.filter(state=JobState.RUNNING, heartbeat_at__lt=cutoff).values_list(
-            "pk", flat=True
-        )
-    )
+    job_ids = stale_job_ids(ImportJob, older_than=older_than)
     for job_id in job_ids:
         _enqueue_import(job_id)
     return len(job_ids)
