@@ -385,6 +385,7 @@ def queue_item_page(*, item_id: int) -> dict[str, Any] | None:
     )
     if message is not None:
         targets |= Q(target_type="message", target_id=str(message.pk))
+    written, deleted = _message_counts(author) if author is not None else (0, 0)
     return {
         "item": item,
         "message": message,
@@ -408,18 +409,22 @@ def queue_item_page(*, item_id: int) -> dict[str, Any] | None:
             if author is not None
             else []
         ),
-        "author_messages": (
-            Message.objects.filter(author=author).count() if author is not None else 0
-        ),
-        "author_deleted": (
-            Message.objects.filter(author=author, is_deleted=True).count()
-            if author is not None
-            else 0
-        ),
+        "author_messages": written,
+        "author_deleted": deleted,
         "history": list(
             AuditEvent.objects.filter(targets).select_related("actor").order_by("-pk")[:20]
         ),
     }
+
+
+def _message_counts(user: User) -> tuple[int, int]:
+    """How many messages a person wrote, and how many of them are deleted (one query)."""
+    from backend.trees.models import Message
+
+    counts = Message.objects.filter(author=user).aggregate(
+        total=Count("pk"), deleted=Count("pk", filter=Q(is_deleted=True))
+    )
+    return counts["total"], counts["deleted"]
 
 
 def user_page(*, user_id: int) -> dict[str, Any] | None:
@@ -430,14 +435,15 @@ def user_page(*, user_id: int) -> dict[str, Any] | None:
     user = User.objects.filter(pk=user_id).first()
     if user is None:
         return None
+    written, deleted = _message_counts(user)
     return {
         "person": user,
         "notes": list(UserNote.objects.filter(user=user).select_related("author")),
         "messages": list(
             Message.objects.filter(author=user).select_related("tree").order_by("-pk")[:30]
         ),
-        "message_count": Message.objects.filter(author=user).count(),
-        "deleted_count": Message.objects.filter(author=user, is_deleted=True).count(),
+        "message_count": written,
+        "deleted_count": deleted,
         "events": list(
             AuditEvent.objects.filter(Q(target_type="user", target_id=str(user.pk)) | Q(actor=user))
             .select_related("actor")

@@ -7,6 +7,8 @@
  * this file needs no message catalogue.
  */
 
+import { isTyping } from "./typing";
+
 interface Htmx {
   config: Record<string, unknown>;
   onLoad(callback: (element: Element) => void): void;
@@ -27,18 +29,6 @@ function format(template: string | undefined, values: Record<string, string | nu
   return (template ?? "").replace(/\{(\w+)\}/g, (match, name: string) =>
     name in values ? String(values[name]) : match,
   );
-}
-
-function isTyping(target: EventTarget | null): boolean {
-  if (!(target instanceof HTMLElement)) return false;
-  if (target.isContentEditable) return true;
-  if (target instanceof HTMLTextAreaElement || target instanceof HTMLSelectElement) return true;
-  if (target instanceof HTMLInputElement) {
-    return !["radio", "checkbox", "button", "submit", "reset", "range", "color", "file"].includes(
-      target.type,
-    );
-  }
-  return false;
 }
 
 function openDialog(id: string): HTMLDialogElement | null {
@@ -607,5 +597,3 @@ function start(): void {
 
 if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", start);
 else start();
-
-export {};

@@ -8,6 +8,8 @@
  * websocket's events on as "arbor:live" DOM events).
  */
 
+import { isTyping } from "./typing";
+
 interface Htmx {
   ajax(verb: string, path: string, context: Record<string, unknown>): Promise<void>;
 }
@@ -15,13 +17,6 @@ interface Htmx {
 interface LiveEvent {
   type: string;
   payload: Record<string, unknown>;
-}
-
-function typing(target: EventTarget | null): boolean {
-  if (!(target instanceof HTMLElement)) return false;
-  if (target.isContentEditable) return true;
-  if (target instanceof HTMLTextAreaElement || target instanceof HTMLSelectElement) return true;
-  return target instanceof HTMLInputElement && !["radio", "checkbox", "button", "submit"].includes(target.type);
 }
 
 function submit(selector: string): boolean {
@@ -42,7 +37,7 @@ function chooseAction(key: string): boolean {
 function onKeydown(event: KeyboardEvent): void {
   if (event.defaultPrevented && event.key !== "i") return;
   if (event.altKey || event.ctrlKey || event.metaKey) return;
-  if (document.querySelector("dialog[open]") || typing(event.target)) return;
+  if (document.querySelector("dialog[open]") || isTyping(event.target)) return;
   const key = event.key;
   const target = event.target as Element;
   let handled = true;
@@ -95,5 +90,3 @@ function onLive(event: Event): void {
 
 document.addEventListener("keydown", onKeydown);
 document.addEventListener("arbor:live", onLive);
-
-export {};
