@@ -134,8 +134,8 @@ def seed(url: str, *, volunteers: int, prompts: int, authors: int) -> list[str]:
     from django.db import connections, transaction
 
     from backend.accounts.services import user_create, user_token
+    from backend.assignments.growth import tree_create_from_prompt
     from backend.projects.services import project_create
-    from backend.trees.services import tree_create_from_prompt
 
     # Tokens are what the volunteers use; the production password hasher would spend
     # half a second per user here.

@@ -173,8 +173,8 @@ def generate(
     groups_wanted: int, label_votes_wanted: int, seed: int, *, preset_ranks: bool
 ) -> dict[str, int]:
     from backend.accounts.models import User
-    from backend.assignments.models import Assignment, WorkItem
-    from backend.consensus.models import GoldLabel, LabelVote, RankingVote
+    from backend.assignments.models import Assignment, LabelVote, RankingVote, WorkItem
+    from backend.consensus.models import GoldLabel
     from backend.projects.services import project_create
     from backend.trees.models import Message, Tree
 

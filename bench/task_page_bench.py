@@ -60,7 +60,7 @@ def main() -> None:
     from backend.accounts.services import user_create
     from backend.assignments.models import Kind
     from backend.assignments.services import assignment_claim_next
-    from backend.projects.demo import seed_demo
+    from backend.web.demo import seed_demo
 
     call_command("migrate", interactive=False, verbosity=0)
     project, _logins, _created = seed_demo()

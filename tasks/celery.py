@@ -16,12 +16,19 @@ app = Celery(
         "tasks.exports",
         "tasks.community",
         "tasks.consensus",
+        "tasks.common",
     ],
 )
 app.config_from_object("django.conf:settings", namespace="CELERY")
 
 
 app.conf.beat_schedule = {
+    # Follow-up work the broker could not take when it was owed (it was down) is sent
+    # within seconds of its return (backend.common.outbox).
+    "outbox-relay": {
+        "task": "tasks.common.relay_outbox",
+        "schedule": float(os.environ.get("ARBOR_OUTBOX_RELAY_SECONDS", "5")),
+    },
     # Expires abandoned reservations, runs the prompt lottery and re-checks every
     # active tree: the guarantee that no tree stays stuck.
     "sweep": {

@@ -25,23 +25,24 @@ from django.test import TestCase
 from django.utils import timezone
 
 from backend.accounts.models import User
+from backend.assignments.lottery import trees_activate_waiting
 from backend.assignments.models import (
     LABEL_KINDS,
     RANK_KINDS,
     REPLY_KINDS,
     Assignment,
     IdempotencyRecord,
+    LabelVote,
+    RankingVote,
     WorkItem,
     WorkItemState,
 )
 from backend.assignments.needs import LIVE_ITEM_STATES
 from backend.assignments.services import assignment_claim_next, assignment_submit
 from backend.audit.models import AuditEvent
-from backend.consensus.models import LabelVote, RankingVote
 from backend.projects.models import Project
 from backend.projects.services import project_create
 from backend.trees.models import Message, Tree
-from backend.trees.services import trees_activate_waiting
 
 _texts = itertools.count()
 _slugs = itertools.count()

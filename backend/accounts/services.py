@@ -5,6 +5,7 @@ from django.db import transaction
 from rest_framework.authtoken.models import Token
 
 from backend.accounts.models import GROUP_ROLES, Role, User
+from backend.audit.models import AuditAction
 from backend.audit.services import audit_record
 from backend.common.errors import Conflict, ValidationFailed
 
@@ -42,7 +43,7 @@ def user_create(
         if email:
             _mark_email_verified(user, email)
         audit_record(
-            action="user.created",
+            action=AuditAction.USER_CREATED,
             target_type="user",
             target_id=user.pk,
             actor_id=actor_id,
@@ -118,7 +119,7 @@ def user_profile_update(
             locked.show_on_leaderboard = show_on_leaderboard
             locked.save(update_fields=["display_name", "languages", "show_on_leaderboard"])
             audit_record(
-                action="user.profile_updated",
+                action=AuditAction.USER_PROFILE_UPDATED,
                 target_type="user",
                 target_id=locked.pk,
                 actor_id=user.pk,

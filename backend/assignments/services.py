@@ -30,6 +30,7 @@ from django.db.models import Exists, F, OuterRef, QuerySet
 from django.utils import timezone
 
 from backend.accounts.models import User
+from backend.assignments import growth
 from backend.assignments.models import (
     LABEL_KINDS,
     RANK_KINDS,
@@ -38,24 +39,27 @@ from backend.assignments.models import (
     AssignmentState,
     IdempotencyRecord,
     Kind,
+    LabelVote,
+    RankingVote,
     WorkItem,
     WorkItemExclusion,
     WorkItemState,
 )
 from backend.assignments.selectors import label_specs_for
+from backend.audit.models import AuditAction
 from backend.audit.services import audit_record
 from backend.common.errors import ArborError, Conflict, NotFound, RateLimited, ValidationFailed
-from backend.consensus.models import LabelVote, RankingVote
-from backend.consensus.services import ranking_group_schedule
+from backend.common.events import AssignmentSkipped, AssignmentSubmitted, emit
+from backend.common.outbox import enqueue
 from backend.projects.models import Project
 from backend.realtime.events import send_user_event_on_commit
-from backend.trees import services as tree_services
 from backend.trees.models import Message, Tree, TreeState, text_digest
 
 ANY_KIND = "any"
 # Assignment states that bar a person from claiming the same item again.
 BARRING_STATES = (AssignmentState.ACTIVE, AssignmentState.SUBMITTED, AssignmentState.SKIPPED)
 CLAIM_ATTEMPTS_PER_KIND = 3
+SCORE_RANKING_GROUP_TASK = "tasks.consensus.score_ranking_group"
 
 
 def _weighted_kind_order(weights: Mapping[str, float], rng: random.Random) -> list[str]:
@@ -401,12 +405,22 @@ def assignment_submit(
         assignment.result_message = message
         assignment.save(update_fields=["state", "finished_at", "result_message"])
         audit_record(
-            action="assignment.submitted",
+            action=AuditAction.ASSIGNMENT_SUBMITTED,
             target_type="assignment",
             target_id=assignment.pk,
             actor_id=user.pk,
             project_id=project.pk,
             after={"kind": assignment.kind, "message": message.pk if message else None},
+        )
+        emit(
+            AssignmentSubmitted(
+                assignment_id=assignment.pk,
+                user_id=user.pk,
+                project_id=project.pk,
+                kind=assignment.kind,
+                tree_id=tree.pk if tree is not None else (message.tree_id if message else None),
+                message_id=message.pk if message else None,
+            )
         )
         result = SubmitResult(assignment, message)
         if idempotency_key:
@@ -435,7 +449,7 @@ def _apply_submission(
     kind = assignment.kind
     if kind == Kind.INITIAL_PROMPT:
         text = _validate_text(user=user, project=project, text=payload.get("text"), now=now)
-        return tree_services.tree_create_from_prompt(
+        return growth.tree_create_from_prompt(
             project=project, author_id=user.pk, lang=assignment.lang, text=text
         )
     assert tree is not None and assignment.work_item_id is not None
@@ -446,11 +460,11 @@ def _apply_submission(
         text = _validate_text(user=user, project=project, text=payload.get("text"), now=now)
         if tree.state != TreeState.GROWING or item.target.is_deleted:
             raise Conflict("work_item_closed", "This conversation no longer takes replies.")
-        message = tree_services.message_create_reply(
+        message = growth.message_create_reply(
             tree=tree, parent=item.target, author_id=user.pk, text=text
         )
         _complete_item(item.pk)
-        tree_services.tree_advance_locked(tree)
+        growth.tree_advance_locked(tree)
         return message
     if kind in LABEL_KINDS:
         values = _validate_labels(
@@ -468,7 +482,7 @@ def _apply_submission(
         target.refresh_from_db(fields=["review_count"])
         completed = _complete_item(item.pk)
         if completed.completed_count >= completed.required and target.review_result is None:
-            tree_services.message_review_finish(tree=tree, message=target)
+            growth.message_review_finish(tree=tree, message=target)
         return None
     if kind in RANK_KINDS:
         ranking = _validate_ranking(assignment=assignment, ranking=payload.get("ranking"))
@@ -492,9 +506,10 @@ def _apply_submission(
         )
         completed = _complete_item(item.pk)
         if completed.completed_count >= completed.required:
-            # Every ballot is in: score the group at once (Celery, after commit).
-            ranking_group_schedule(parent_id=item.target_id, work_item_id=item.pk)
-        tree_services.tree_advance_locked(tree)
+            # Every ballot is in: score the group at once (Celery, after commit). The
+            # tree's scoring scores it anyway; this makes results show sooner.
+            enqueue(SCORE_RANKING_GROUP_TASK, item.target_id, item.pk)
+        growth.tree_advance_locked(tree)
         return None
     raise ValidationFailed("kind", "invalid_kind", f"Unknown kind {kind!r}.")
 
@@ -527,29 +542,30 @@ def assignment_skip(*, user: User, assignment_id: int, reason: str = "") -> Assi
                 open_slots=F("open_slots") + 1
             )
         audit_record(
-            action="assignment.skipped",
+            action=AuditAction.ASSIGNMENT_SKIPPED,
             target_type="assignment",
             target_id=assignment.pk,
             actor_id=user.pk,
             project_id=assignment.project_id,
             reason=assignment.skip_reason,
         )
-        if assignment.kind in REPLY_KINDS and assignment.work_item_id is not None:
-            tree_id = (
-                WorkItem.objects.filter(pk=assignment.work_item_id)
-                .values_list("tree_id", flat=True)
-                .get()
+        tree_id = (
+            WorkItem.objects.filter(pk=assignment.work_item_id)
+            .values_list("tree_id", flat=True)
+            .first()
+            if assignment.work_item_id is not None
+            else None
+        )
+        emit(
+            AssignmentSkipped(
+                assignment_id=assignment.pk,
+                user_id=user.pk,
+                project_id=assignment.project_id,
+                kind=assignment.kind,
+                tree_id=tree_id,
             )
-            # After commit, in its own transaction: auto-moderation may halt the tree,
-            # which must not happen while this transaction holds the assignment lock.
-            transaction.on_commit(lambda: _reply_skips_check(tree_id), robust=True)
+        )
         return assignment
-
-
-def _reply_skips_check(tree_id: int) -> None:
-    from backend.moderation.services import reply_skips_check
-
-    reply_skips_check(tree_id=tree_id)
 
 
 def assignments_expire_overdue(*, now: Any = None, batch_size: int = 500) -> int:
@@ -572,7 +588,7 @@ def assignments_expire_overdue(*, now: Any = None, batch_size: int = 500) -> int
             if work_item_id is not None:
                 WorkItem.objects.filter(pk=work_item_id).update(open_slots=F("open_slots") + 1)
             audit_record(
-                action="assignment.expired",
+                action=AuditAction.ASSIGNMENT_EXPIRED,
                 target_type="assignment",
                 target_id=assignment_id,
                 project_id=project_id,

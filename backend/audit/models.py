@@ -4,6 +4,61 @@ from django.conf import settings
 from django.db import models
 
 
+class AuditAction(models.TextChoices):
+    """Every kind of audit event. Code that writes or reads events names them here;
+    facts other code needs are columns of their own (``is_automatic`` below, the
+    ``Ban`` rows of moderation), never parsed back out of ``before``/``after``."""
+
+    ASSIGNMENT_SUBMITTED = "assignment.submitted"
+    ASSIGNMENT_SKIPPED = "assignment.skipped"
+    ASSIGNMENT_EXPIRED = "assignment.expired"
+    TREE_CREATED = "tree.created"
+    TREE_PROMPT_REVIEW = "tree.prompt_review"
+    TREE_BACKLOG = "tree.backlog"
+    TREE_GROWING = "tree.growing"
+    TREE_RANKING = "tree.ranking"
+    TREE_SCORING = "tree.scoring"
+    TREE_READY_FOR_EXPORT = "tree.ready_for_export"
+    TREE_ABORTED_LOW_GRADE = "tree.aborted_low_grade"
+    TREE_SCORING_FAILED = "tree.scoring_failed"
+    TREE_HALTED = "tree.halted"
+    TREE_RESUMED = "tree.resumed"
+    TREE_ABORTED = "tree.aborted"
+    TREE_REOPENED = "tree.reopened"
+    TREE_REGROWING = "tree.regrowing"
+    MESSAGE_CREATED = "message.created"
+    MESSAGE_ACCEPTED = "message.accepted"
+    MESSAGE_REJECTED = "message.rejected"
+    MESSAGE_DELETED = "message.deleted"
+    MESSAGE_UNDELETED = "message.undeleted"
+    MESSAGE_EDITED = "message.edited"
+    MESSAGE_REACTED = "message.reacted"
+    MESSAGE_REPORTED = "message.reported"
+    QUEUE_RAISED = "queue.raised"
+    QUEUE_CLAIMED = "queue.claimed"
+    QUEUE_RELEASED = "queue.released"
+    QUEUE_RESOLVED = "queue.resolved"
+    USER_CREATED = "user.created"
+    USER_PROFILE_UPDATED = "user.profile_updated"
+    USER_BANNED = "user.banned"
+    USER_UNBANNED = "user.unbanned"
+    USER_NOTED = "user.noted"
+    PROJECT_CREATED = "project.created"
+    CONSENSUS_GOLD_SET = "consensus.gold_set"
+    CONSENSUS_GOLD_REMOVED = "consensus.gold_removed"
+    CONSENSUS_RESCORED = "consensus.rescored"
+    EXPORT_REQUESTED = "export.requested"
+    EXPORT_STARTED = "export.started"
+    EXPORT_WRITTEN = "export.written"
+    EXPORT_SUCCEEDED = "export.succeeded"
+    EXPORT_FAILED = "export.failed"
+    IMPORT_REQUESTED = "import.requested"
+    IMPORT_STARTED = "import.started"
+    IMPORT_FINISHED = "import.finished"
+    IMPORT_REFUSED = "import.refused"
+    IMPORT_FAILED = "import.failed"
+
+
 class AuditEvent(models.Model):
     """One state change or moderation action: who, when, what, before/after, why.
 
@@ -15,6 +70,8 @@ class AuditEvent(models.Model):
     actor = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
+    # One of ``AuditAction`` (enforced by ``audit_record``; no ``choices`` here, so a new
+    # action needs no migration).
     action = models.CharField(max_length=64, db_index=True)
     target_type = models.CharField(max_length=32)
     target_id = models.CharField(max_length=64)
@@ -24,6 +81,8 @@ class AuditEvent(models.Model):
     before = models.JSONField(default=dict, blank=True)
     after = models.JSONField(default=dict, blank=True)
     reason = models.TextField(blank=True)
+    # Done by Arbor's own rules (auto-moderation), not by a person.
+    is_automatic = models.BooleanField(default=False)
 
     class Meta:
         ordering = ["id"]

@@ -31,7 +31,8 @@ from django.db.models.functions import TruncDate
 from django.utils import timezone
 
 from backend.accounts.models import User
-from backend.audit.models import AuditEvent
+from backend.assignments.models import LabelVote, RankingVote
+from backend.audit.models import AuditAction, AuditEvent
 from backend.community.formula import (
     CONTRIBUTION_REASONS,
     POINTS,
@@ -52,7 +53,6 @@ from backend.community.models import (
     SourceType,
     UserStats,
 )
-from backend.consensus.models import LabelVote, RankingVote
 from backend.trees.models import Message, TreeState
 
 logger = logging.getLogger(__name__)
@@ -65,8 +65,8 @@ LEDGER_OVERLAP = timedelta(minutes=10)
 CHUNK_SIZE = 500
 
 # User events after which the points of the user's messages may change.
-USER_ACTIONS = ("user.banned", "user.unbanned")
-DECISION_ACTIONS = ("message.accepted", "message.rejected")
+USER_ACTIONS = (AuditAction.USER_BANNED, AuditAction.USER_UNBANNED)
+DECISION_ACTIONS = (AuditAction.MESSAGE_ACCEPTED, AuditAction.MESSAGE_REJECTED)
 SCORED_ACTION = f"tree.{TreeState.READY_FOR_EXPORT.value}"
 
 T = TypeVar("T")
@@ -156,7 +156,7 @@ def _recompute_changed(update: LedgerUpdate, *, since: datetime) -> None:
         AuditEvent.objects.filter(created_at__gt=since)
         .filter(
             Q(target_type__in=["message", "tree"])
-            | Q(target_type="assignment", action="assignment.submitted")
+            | Q(target_type="assignment", action=AuditAction.ASSIGNMENT_SUBMITTED)
             | Q(target_type="user", action__in=USER_ACTIONS)
         )
         .values_list("target_type", "target_id")

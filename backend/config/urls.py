@@ -2,21 +2,22 @@ from django.contrib import admin
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
-from backend.accounts.api import MeView
 from backend.assignments.api import (
     AssignmentListCreateView,
     AssignmentSkipView,
     AssignmentSubmitView,
 )
 from backend.common.health import healthz
-from backend.common.views import home
+from backend.community.me_api import MeView
+from backend.community.stats_api import ProjectStatsView
 from backend.community.urls import api_urlpatterns as community_api
 from backend.consensus.urls import api_urlpatterns as consensus_api
 from backend.exports.urls import api_urlpatterns as exports_api
 from backend.exports.views import exports_page
 from backend.moderation.urls import api_urlpatterns as moderation_api
-from backend.projects.api import ProjectDetailView, ProjectListView, ProjectStatsView
+from backend.projects.api import ProjectDetailView, ProjectListView
 from backend.trees.api import MessageDetailView, MessageReactionView, TreeDetailView
+from backend.web.views.home import home
 
 api_v1 = [
     path("assignments/", AssignmentListCreateView.as_view(), name="assignments"),

@@ -3,15 +3,14 @@ from typing import Any
 from django.contrib import admin
 from django.http import HttpRequest
 
+from backend.assignments.models import LabelVote, RankingVote
 from backend.consensus.models import (
     AgreementSnapshot,
     AnnotatorQuality,
     GoldLabel,
     LabelModel,
-    LabelVote,
     MessageLabels,
     RankingResult,
-    RankingVote,
     RescoreRun,
 )
 from backend.consensus.services import gold_label_remove, gold_label_set

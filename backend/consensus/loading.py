@@ -17,8 +17,9 @@ from typing import Any
 import numpy as np
 from django.db import connection
 
+from backend.assignments.models import LabelVote, RankingVote
 from backend.consensus.algorithms.batched import PAD, BallotArrays
-from backend.consensus.models import GoldLabel, LabelVote, RankingVote
+from backend.consensus.models import GoldLabel
 from backend.projects.models import Project
 from backend.trees.models import Role
 

@@ -23,7 +23,7 @@ from django.db.models import Avg, Count, Q, QuerySet
 from psycopg.types.datetime import TimestamptzLoader
 
 from backend.accounts.models import User
-from backend.consensus.models import LabelVote, RankingVote
+from backend.assignments.models import LabelVote, RankingVote
 from backend.consensus.selectors import (
     LABEL_COLUMNS,
     RESULT_COLUMNS,

@@ -14,19 +14,17 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from backend.accounts.api import MeSerializer
 from backend.accounts.models import User
-from backend.accounts.services import roles_of
+from backend.accounts.serializers import UserSerializer, render_user
+from backend.assignments.halting import tree_halt, tree_resume
 from backend.common.api import actor_id
 from backend.common.errors import NotFound, ValidationFailed
 from backend.common.fields import StrictCharField, StrictIntegerField
 from backend.common.permissions import IsModerator, IsNotBanned
-from backend.moderation import selectors, services
+from backend.moderation import curation, selectors, services
 from backend.moderation.models import QueueItem, QueueReason, ReportReason, UserNote
-from backend.trees import curation
 from backend.trees.api import MessageSerializer
 from backend.trees.models import Message, Tree
-from backend.trees.services import tree_halt, tree_resume
 
 MODERATOR_PERMISSIONS = [IsAuthenticated, IsModerator, IsNotBanned]
 
@@ -221,21 +219,10 @@ class BanInputSerializer(serializers.Serializer):
     hide_messages = serializers.BooleanField(required=False, default=False)
 
 
-def render_user(user: User) -> dict[str, Any]:
-    return {
-        "id": user.pk,
-        "username": user.username,
-        "display_name": user.display_name,
-        "roles": roles_of(user),
-        "is_banned": user.is_banned,
-        "show_on_leaderboard": user.show_on_leaderboard,
-    }
-
-
 class UserBanView(APIView):
     permission_classes = MODERATOR_PERMISSIONS
 
-    @extend_schema(request=BanInputSerializer, responses=MeSerializer, summary="Ban a user")
+    @extend_schema(request=BanInputSerializer, responses=UserSerializer, summary="Ban a user")
     def post(self, request: Request, user_id: int) -> Response:
         data = BanInputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
@@ -251,7 +238,7 @@ class UserBanView(APIView):
 class UserUnbanView(APIView):
     permission_classes = MODERATOR_PERMISSIONS
 
-    @extend_schema(request=ReasonInputSerializer, responses=MeSerializer, summary="Lift a ban")
+    @extend_schema(request=ReasonInputSerializer, responses=UserSerializer, summary="Lift a ban")
     def post(self, request: Request, user_id: int) -> Response:
         user = services.user_unban(
             user_id=user_id, actor_id=actor_id(request), reason=_reason(request)

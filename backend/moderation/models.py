@@ -14,6 +14,7 @@ class QueueReason(models.TextChoices):
     QUALITY_FLAG = "quality_flag", "Automatic quality flag"
     MANY_SKIPS = "many_skips", "Many skipped replies"
     REJECTED_PROMPT = "rejected_prompt", "Prompt rejected in review"
+    SCORING_FAILED = "scoring_failed", "Scoring kept failing"
 
 
 class QueueItemState(models.TextChoices):
@@ -116,3 +117,35 @@ class UserNote(models.Model):
 
     def __str__(self) -> str:
         return f"note on user {self.user_id}"
+
+
+class Ban(models.Model):
+    """One ban of a user and what it did, so that lifting it can undo exactly that.
+
+    The trees it pulled out (prompts waiting for review or the lottery, aborted
+    reversibly) are rows here, not a list in the audit event: unban reads them.
+    Messages it hid point at the ban's audit event (``Message.deletion_event``).
+    """
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    banned_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    event = models.ForeignKey("audit.AuditEvent", on_delete=models.PROTECT, related_name="+")
+    reason = models.TextField(blank=True)
+    hide_messages = models.BooleanField(default=False)
+    aborted_trees = models.ManyToManyField("trees.Tree", blank=True, related_name="+")
+    hidden_messages = models.PositiveIntegerField(default=0)
+    cancelled_assignments = models.PositiveIntegerField(default=0)
+    created_at = models.DateTimeField(auto_now_add=True)
+    lifted_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["user"], condition=models.Q(lifted_at__isnull=True), name="ban_one_in_force"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"ban of user {self.user_id}"

@@ -10,8 +10,9 @@ from django.db.models import Count, Q, QuerySet
 from django.utils import timezone
 
 from backend.accounts.models import User
+from backend.assignments.models import LabelVote
 from backend.audit.models import AuditEvent
-from backend.consensus.models import AnnotatorQuality, LabelVote
+from backend.consensus.models import AnnotatorQuality
 from backend.moderation.models import QueueItem, QueueItemState
 from backend.projects.models import DEFAULT_FLAGS
 from backend.trees.models import Emoji, Reaction, Tree, TreeState

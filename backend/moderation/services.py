@@ -18,11 +18,14 @@ from django.db.models import F, Q
 from django.utils import timezone
 
 from backend.accounts.models import User
+from backend.assignments.halting import tree_halt
 from backend.assignments.models import REPLY_KINDS, Assignment, AssignmentState, WorkItem
-from backend.audit.models import AuditEvent
+from backend.audit.models import AuditAction, AuditEvent
 from backend.audit.services import audit_record
 from backend.common.errors import ArborError, Conflict, NotFound, ValidationFailed
+from backend.moderation import curation
 from backend.moderation.models import (
+    Ban,
     QueueItem,
     QueueItemState,
     QueueReason,
@@ -32,9 +35,8 @@ from backend.moderation.models import (
 )
 from backend.moderation.selectors import queue_filtered
 from backend.realtime.events import send_moderators_event_on_commit
-from backend.trees import curation
+from backend.trees.lifecycle import tree_lock
 from backend.trees.models import ACTIVE_TREE_STATES, Message, Tree, TreeState
-from backend.trees.services import _lock_tree, tree_halt
 
 logger = logging.getLogger(__name__)
 
@@ -134,7 +136,7 @@ def queue_item_claim(*, item_id: int, moderator_id: int) -> QueueItem:
                 "Another moderator is working on this item.",
                 claimed_by=item.claimed_by_id,
             )
-        _queue_item_changed(item, action="queue.claimed", moderator_id=moderator_id)
+        _queue_item_changed(item, action=AuditAction.QUEUE_CLAIMED, moderator_id=moderator_id)
         return item
 
 
@@ -195,7 +197,7 @@ def queue_item_release(*, item_id: int, moderator_id: int) -> QueueItem:
             raise NotFound("queue_item_not_found", "No such queue item.")
         if not released:
             raise Conflict("not_claimed", "You do not hold this item.")
-        _queue_item_changed(item, action="queue.released", moderator_id=moderator_id)
+        _queue_item_changed(item, action=AuditAction.QUEUE_RELEASED, moderator_id=moderator_id)
         return item
 
 
@@ -298,7 +300,7 @@ def queue_item_resolve(
                 raise Conflict("already_resolved", "This item is already resolved.")
             raise Conflict("already_claimed", "Another moderator took this item over.")
         audit_record(
-            action="queue.resolved",
+            action=AuditAction.QUEUE_RESOLVED,
             target_type="queue_item",
             target_id=item.pk,
             actor_id=moderator_id,
@@ -332,7 +334,7 @@ def report_create(*, message_id: int, reporter_id: int, reason: str, text: str =
         except IntegrityError as error:
             raise Conflict("already_reported", "You already reported this message.") from error
         audit_record(
-            action="message.reported",
+            action=AuditAction.MESSAGE_REPORTED,
             target_type="message",
             target_id=message.pk,
             actor_id=reporter_id,
@@ -355,15 +357,11 @@ def report_create(*, message_id: int, reporter_id: int, reason: str, text: str =
 # --- Auto-moderation ------------------------------------------------------------------
 
 
-def _acted_automatically(*, action: str, target_type: str, target_id: int) -> bool:
+def _acted_automatically(*, action: AuditAction, target_type: str, target_id: int) -> bool:
     """Auto-moderation acts once per target: once a moderator has undone an automatic
     action, they have decided, and further signals only count on the queue item."""
     return AuditEvent.objects.filter(
-        action=action,
-        target_type=target_type,
-        target_id=str(target_id),
-        actor__isnull=True,
-        reason__startswith="automatic:",
+        action=action, target_type=target_type, target_id=str(target_id), is_automatic=True
     ).exists()
 
 
@@ -386,14 +384,20 @@ def red_flags_check(*, message_id: int) -> None:
                 if message.parent_id is None:
                     if message.tree.state != TreeState.ABORTED_LOW_GRADE and not (
                         _acted_automatically(
-                            action="tree.aborted", target_type="tree", target_id=message.tree_id
+                            action=AuditAction.TREE_ABORTED,
+                            target_type="tree",
+                            target_id=message.tree_id,
                         )
                     ):
-                        curation.tree_abort(tree_id=message.tree_id, actor_id=None, reason=reason)
+                        curation.tree_abort(
+                            tree_id=message.tree_id, actor_id=None, reason=reason, is_automatic=True
+                        )
                 elif not _acted_automatically(
-                    action="message.deleted", target_type="message", target_id=message.pk
+                    action=AuditAction.MESSAGE_DELETED, target_type="message", target_id=message.pk
                 ):
-                    curation.message_delete(message_id=message.pk, actor_id=None, reason=reason)
+                    curation.message_delete(
+                        message_id=message.pk, actor_id=None, reason=reason, is_automatic=True
+                    )
         except ArborError as error:
             # A concurrent flag or a moderator got there first (already deleted), or the
             # tree cannot be aborted now: the flag itself still counts.
@@ -421,16 +425,33 @@ def reply_skips_check(*, tree_id: int) -> None:
     if (
         skips >= tree.project.auto_halt_reply_skips
         and tree.state in ACTIVE_TREE_STATES
-        and not _acted_automatically(action="tree.halted", target_type="tree", target_id=tree_id)
+        and not _acted_automatically(
+            action=AuditAction.TREE_HALTED, target_type="tree", target_id=tree_id
+        )
     ):
         try:
-            tree_halt(tree_id=tree_id, actor_id=None, reason=f"automatic: {skips} skipped replies")
+            tree_halt(
+                tree_id=tree_id,
+                actor_id=None,
+                reason=f"automatic: {skips} skipped replies",
+                is_automatic=True,
+            )
         except ArborError:  # halted or finished meanwhile
             logger.info("tree %s was not halted: no longer active", tree_id)
 
 
 def rejected_prompt_queue(*, tree: Tree, message: Message) -> None:
     queue_item_raise(reason=QueueReason.REJECTED_PROMPT, tree=tree, message=message)
+
+
+def scoring_failed_queue(*, tree_id: int, attempts: int, error: str) -> None:
+    """A tree whose scoring kept failing waits for a moderator (retry or abort)."""
+    tree = Tree.objects.get(pk=tree_id)
+    queue_item_raise(
+        reason=QueueReason.SCORING_FAILED,
+        tree=tree,
+        details={"attempts": attempts, "error": error},
+    )
 
 
 # --- Users ----------------------------------------------------------------------------
@@ -458,7 +479,7 @@ def user_ban(
         user.is_banned = True
         user.save(update_fields=["is_banned"])
         event = audit_record(
-            action="user.banned",
+            action=AuditAction.USER_BANNED,
             target_type="user",
             target_id=user.pk,
             actor_id=actor_id,
@@ -484,7 +505,7 @@ def user_ban(
             )
         hidden = 0
         for tree_id in sorted(set(waiting) | hide_in):
-            tree = _lock_tree(tree_id)
+            tree = tree_lock(tree_id)
             if tree_id in waiting:
                 curation.tree_abort_locked(
                     tree, actor_id=actor_id, reason=f"author banned: {reason}"
@@ -514,6 +535,17 @@ def user_ban(
         for _, work_item_id in cancelled:
             if work_item_id is not None:
                 WorkItem.objects.filter(pk=work_item_id).update(open_slots=F("open_slots") + 1)
+        ban = Ban.objects.create(
+            user=user,
+            banned_by_id=actor_id,
+            event=event,
+            reason=reason,
+            hide_messages=hide_messages,
+            hidden_messages=hidden,
+            cancelled_assignments=len(cancelled),
+        )
+        ban.aborted_trees.set(waiting)
+        # For people reading the audit log; unban reads the Ban row, never this.
         event.after = {
             **event.after,
             "aborted_trees": waiting,
@@ -530,39 +562,36 @@ def user_unban(*, user_id: int, actor_id: int | None, reason: str = "") -> User:
         user = _lock_user(user_id)
         if not user.is_banned:
             raise Conflict("not_banned", "This user is not banned.")
-        ban = (
-            AuditEvent.objects.filter(
-                action="user.banned", target_type="user", target_id=str(user.pk)
-            )
-            .order_by("-pk")
-            .first()
-        )
+        ban = Ban.objects.filter(user=user, lifted_at__isnull=True).select_related("event").first()
         restored = reopened = 0
         if ban is not None:
-            tree_ids = set(ban.after.get("aborted_trees", []))
-            tree_ids.update(
-                Message.objects.filter(deletion_event=ban).values_list("tree_id", flat=True)
+            aborted = set(ban.aborted_trees.values_list("pk", flat=True))
+            tree_ids = aborted | set(
+                Message.objects.filter(deletion_event=ban.event).values_list("tree_id", flat=True)
             )
             for tree_id in sorted(tree_ids):
-                tree = _lock_tree(tree_id)
+                tree = tree_lock(tree_id)
                 was_aborted = tree.state == TreeState.ABORTED_LOW_GRADE
                 restored += curation.messages_restore(
-                    tree=tree, event=ban, actor_id=actor_id, reason=f"author unbanned: {reason}"
+                    tree=tree,
+                    event=ban.event,
+                    actor_id=actor_id,
+                    reason=f"author unbanned: {reason}",
                 )
                 tree.refresh_from_db()
-                if (
-                    tree_id in ban.after.get("aborted_trees", [])
-                    and tree.state == TreeState.ABORTED_LOW_GRADE
-                ):
+                if tree_id in aborted and tree.state == TreeState.ABORTED_LOW_GRADE:
                     curation.tree_reopen_locked(
                         tree, actor_id=actor_id, reason=f"author unbanned: {reason}"
                     )
                 # Restoring a hidden root reopens its tree too: count every tree reopened.
                 reopened += was_aborted and tree.state != TreeState.ABORTED_LOW_GRADE
+        if ban is not None:
+            ban.lifted_at = timezone.now()
+            ban.save(update_fields=["lifted_at"])
         user.is_banned = False
         user.save(update_fields=["is_banned"])
         audit_record(
-            action="user.unbanned",
+            action=AuditAction.USER_UNBANNED,
             target_type="user",
             target_id=user.pk,
             actor_id=actor_id,
@@ -581,5 +610,7 @@ def user_note_add(*, user_id: int, author_id: int, text: str) -> UserNote:
         raise NotFound("user_not_found", "No such user.")
     with transaction.atomic():
         note = UserNote.objects.create(user_id=user_id, author_id=author_id, text=text[:5000])
-        audit_record(action="user.noted", target_type="user", target_id=user_id, actor_id=author_id)
+        audit_record(
+            action=AuditAction.USER_NOTED, target_type="user", target_id=user_id, actor_id=author_id
+        )
         return note

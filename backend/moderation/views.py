@@ -33,15 +33,14 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
+from backend.accounts.page_permissions import role_page
+from backend.assignments.halting import tree_halt, tree_resume
 from backend.common.errors import ArborError
-from backend.moderation import selectors, services
+from backend.common.page_errors import shown_errors, web_status
+from backend.moderation import curation, selectors, services
 from backend.moderation.models import QueueItemState, QueueReason
 from backend.projects.models import Project
-from backend.trees import curation
 from backend.trees.models import ACTIVE_TREE_STATES, Message, Tree
-from backend.trees.services import tree_halt, tree_resume
-from backend.web.errors import shown_errors, web_status
-from backend.web.permissions import role_page
 
 moderator_page = role_page("moderator")
 

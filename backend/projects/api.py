@@ -7,9 +7,8 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from backend.common.errors import NotFound
-from backend.consensus.api import AgreementSnapshotSerializer
 from backend.projects.models import Project
-from backend.projects.selectors import project_settings, project_stats
+from backend.projects.selectors import project_settings
 
 
 class ProjectSerializer(serializers.Serializer):
@@ -32,7 +31,7 @@ def render_project(project: Project) -> dict:  # type: ignore[type-arg]
     }
 
 
-def _get_project(slug: str) -> Project:
+def project_get(slug: str) -> Project:
     project = Project.objects.filter(slug=slug).first()
     if project is None:
         raise NotFound("project_not_found", "No such project.")
@@ -50,20 +49,4 @@ class ProjectListView(APIView):
 class ProjectDetailView(APIView):
     @extend_schema(responses=ProjectSerializer, summary="One project with its settings")
     def get(self, request: Request, slug: str) -> Response:
-        return Response(render_project(_get_project(slug)))
-
-
-class ProjectStatsSerializer(serializers.Serializer):
-    project = serializers.SlugField()
-    trees_by_state = serializers.DictField(child=serializers.IntegerField())
-    messages = serializers.DictField(child=serializers.IntegerField())
-    work_available = serializers.DictField()
-    agreement = AgreementSnapshotSerializer(
-        allow_null=True, help_text="newest agreement snapshot; history at /agreement"
-    )
-
-
-class ProjectStatsView(APIView):
-    @extend_schema(responses=ProjectStatsSerializer, summary="Progress of a project")
-    def get(self, request: Request, slug: str) -> Response:
-        return Response(project_stats(project=_get_project(slug)))
+        return Response(render_project(project_get(slug)))

@@ -5,6 +5,7 @@ from typing import Any
 from django.core.exceptions import ValidationError
 from django.db import transaction
 
+from backend.audit.models import AuditAction
 from backend.audit.services import audit_record
 from backend.common.errors import ArborError, ValidationFailed
 from backend.projects.models import TREE_SETTING_NAMES, Project
@@ -44,7 +45,7 @@ def project_create(
     with transaction.atomic():
         project.save()
         audit_record(
-            action="project.created",
+            action=AuditAction.PROJECT_CREATED,
             target_type="project",
             target_id=project.pk,
             actor_id=actor_id,

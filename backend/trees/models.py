@@ -45,6 +45,8 @@ class Tree(models.Model):
     state_changed_at = models.DateTimeField(auto_now_add=True)
     # Set on import so the same source tree is never imported twice.
     origin_id = models.CharField(max_length=64, blank=True)
+    # Failed scoring attempts in a row (backend.consensus.services.trees retries them).
+    scoring_failures = models.PositiveIntegerField(default=0)
 
     class Meta:
         indexes = [models.Index(fields=["project", "lang", "state"])]

@@ -40,7 +40,7 @@ def _demo_login() -> dict[str, str] | None:
     """The demo volunteer's log-in when ``seed_demo`` made it and DEBUG is on, so that
     someone trying ``make run`` can start at once (the passwords are public anyway)."""
     from backend.accounts.models import User
-    from backend.projects.demo import DEMO_PASSWORD_SUFFIX
+    from backend.web.demo import DEMO_PASSWORD_SUFFIX
 
     if not settings.DEBUG or not User.objects.filter(username="volunteer").exists():
         return None

@@ -12,13 +12,13 @@ from django.urls import reverse
 from backend.accounts.models import User
 from backend.assignments.models import Assignment, AssignmentState, Kind
 from backend.assignments.selectors import assignments_open_for, work_available_counts
+from backend.community.stats import project_stats
 from backend.consensus.selectors import (
     agreement_history,
     message_consensus_extras,
     tree_ranking_groups,
 )
 from backend.projects.models import Project
-from backend.projects.selectors import project_stats
 from backend.trees.models import Message, Reaction, Tree, TreeState
 from backend.trees.services import reaction_counts
 from backend.web.labels import KIND_INSTRUCTIONS, KIND_TITLES, label_title

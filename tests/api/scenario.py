@@ -20,12 +20,17 @@ from typing import Any
 from rest_framework.test import APIClient
 
 from backend.accounts.models import User
-from backend.assignments.models import Assignment, IdempotencyRecord, WorkItem
+from backend.assignments.lottery import trees_activate_waiting
+from backend.assignments.models import (
+    Assignment,
+    IdempotencyRecord,
+    LabelVote,
+    RankingVote,
+    WorkItem,
+)
 from backend.audit.models import AuditEvent
-from backend.consensus.models import LabelVote, RankingVote
 from backend.projects.models import Project
 from backend.trees.models import Message, Reaction, Tree
-from backend.trees.services import trees_activate_waiting
 from tests.helpers import GOOD_LABELS, claim, submit
 
 SMALL_TREE = {

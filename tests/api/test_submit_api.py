@@ -7,17 +7,18 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
+from backend.assignments.halting import tree_halt
 from backend.assignments.models import (
     Assignment,
     AssignmentState,
     IdempotencyRecord,
+    LabelVote,
+    RankingVote,
     WorkItem,
     WorkItemExclusion,
 )
 from backend.assignments.services import assignments_expire_overdue
-from backend.consensus.models import LabelVote, RankingVote
 from backend.trees.models import Message, Tree
-from backend.trees.services import tree_halt
 from tests.api.scenario import PROMPT_TEXT, claim_ok, db_snapshot, iso, submit_ok
 from tests.helpers import GOOD_LABELS, submit
 

@@ -16,8 +16,9 @@ from backend.assignments.models import (
     Assignment,
     IdempotencyRecord,
     Kind,
+    LabelVote,
+    RankingVote,
 )
-from backend.consensus.models import LabelVote, RankingVote
 from backend.trees.models import Message
 from tests.factories import (
     growing_tree,

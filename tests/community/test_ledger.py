@@ -12,8 +12,8 @@ from django.utils import timezone
 from backend.audit.models import AuditEvent
 from backend.community.models import LeaderboardEntry, PointsEntry, SourceType, UserStats
 from backend.community.services import community_refresh, points_ledger_update
+from backend.moderation.curation import message_delete, message_undelete
 from backend.moderation.services import user_ban, user_unban
-from backend.trees.curation import message_delete, message_undelete
 from backend.trees.models import Message
 from tests.community.builders import raw_prompt
 from tests.community.scenario import EXPECTED_POINTS, History, play_history

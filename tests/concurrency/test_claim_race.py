@@ -17,9 +17,8 @@ import pytest
 from django.conf import settings
 from django.db import OperationalError
 
-from backend.assignments.models import Assignment, AssignmentState, Kind, WorkItemState
+from backend.assignments.models import Assignment, AssignmentState, Kind, LabelVote, WorkItemState
 from backend.assignments.services import assignment_claim_next, assignment_submit
-from backend.consensus.models import LabelVote
 from backend.trees.models import Message, Tree, TreeState
 from tests.concurrency.conftest import UNLIMITED, prompt_waiting_for_review
 from tests.concurrency.threads import (

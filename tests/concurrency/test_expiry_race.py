@@ -20,9 +20,8 @@ from typing import Any
 import pytest
 from django.utils import timezone
 
-from backend.assignments.models import Assignment, Kind, WorkItemState
+from backend.assignments.models import Assignment, Kind, LabelVote, WorkItemState
 from backend.assignments.services import assignment_claim_next, assignments_expire_overdue
-from backend.consensus.models import LabelVote
 from tests.concurrency.conftest import UNLIMITED, prompt_waiting_for_review
 from tests.concurrency.threads import (
     api_client,

@@ -19,11 +19,11 @@ from typing import Any
 import pytest
 from django.utils import timezone
 
+from backend.assignments.halting import tree_halt, tree_resume
 from backend.assignments.models import Assignment, AssignmentState
 from backend.assignments.services import assignments_expire_overdue
 from backend.common.errors import Conflict
 from backend.trees.models import ACTIVE_TREE_STATES, Tree, TreeState
-from backend.trees.services import tree_halt, tree_resume
 from tests.concurrency.conftest import UNLIMITED, prompt_waiting_for_review
 from tests.concurrency.threads import (
     api_client,

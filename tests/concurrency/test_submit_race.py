@@ -16,11 +16,11 @@ from backend.assignments.models import (
     AssignmentState,
     IdempotencyRecord,
     Kind,
+    LabelVote,
     WorkItemState,
 )
 from backend.assignments.services import assignment_claim_next
 from backend.audit.models import AuditEvent
-from backend.consensus.models import LabelVote
 from backend.trees.models import Message
 from tests.concurrency.conftest import UNLIMITED, prompt_waiting_for_review
 from tests.concurrency.threads import (

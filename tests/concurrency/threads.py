@@ -32,10 +32,11 @@ from backend.assignments.models import (
     LABEL_KINDS,
     Assignment,
     AssignmentState,
+    LabelVote,
+    RankingVote,
     WorkItem,
     WorkItemState,
 )
-from backend.consensus.models import LabelVote, RankingVote
 from backend.projects.models import Project
 from backend.trees.models import Message, Tree, TreeState
 

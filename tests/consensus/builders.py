@@ -19,8 +19,14 @@ from typing import Any
 from django.utils import timezone
 
 from backend.accounts.models import User
-from backend.assignments.models import Assignment, AssignmentState, WorkItem, WorkItemState
-from backend.consensus.models import LabelVote, RankingVote
+from backend.assignments.models import (
+    Assignment,
+    AssignmentState,
+    LabelVote,
+    RankingVote,
+    WorkItem,
+    WorkItemState,
+)
 from backend.projects.models import Project
 from backend.trees.models import Message, Role, Tree, TreeState, text_digest
 

@@ -5,12 +5,13 @@ from __future__ import annotations
 
 import pytest
 
+from backend.assignments.models import LabelVote, RankingVote
 from backend.consensus.algorithms.agreement import (
     kendalls_w,
     krippendorff_alpha,
     pairwise_agreement,
 )
-from backend.consensus.models import AgreementSnapshot, LabelVote, RankingVote
+from backend.consensus.models import AgreementSnapshot
 from backend.consensus.services import project_agreement_snapshot, project_rescore
 from tests.consensus.test_rescore import store_ballots, store_votes, world
 

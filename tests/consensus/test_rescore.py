@@ -10,7 +10,7 @@ import pytest
 from django.core.management import call_command
 from django.core.management.base import CommandError
 
-from backend.assignments.models import Assignment
+from backend.assignments.models import Assignment, LabelVote, RankingVote
 from backend.audit.models import AuditEvent
 from backend.common.errors import Conflict
 from backend.consensus import versions
@@ -19,10 +19,8 @@ from backend.consensus.models import (
     AgreementSnapshot,
     AnnotatorQuality,
     LabelModel,
-    LabelVote,
     MessageLabels,
     RankingResult,
-    RankingVote,
     RescoreRun,
     RescoreState,
 )

@@ -8,10 +8,11 @@ import math
 
 import pytest
 
+from backend.assignments.models import RankingVote
 from backend.consensus import versions
 from backend.consensus.algorithms.bradley_terry import bradley_terry_scores
 from backend.consensus.algorithms.ranked_pairs import ranked_pairs
-from backend.consensus.models import RankingResult, RankingVote
+from backend.consensus.models import RankingResult
 from backend.consensus.selectors import message_consensus_extras
 from backend.consensus.services import ranking_group_score
 from backend.trees.models import Message

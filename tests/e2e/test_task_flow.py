@@ -8,10 +8,9 @@ from typing import Any
 
 from playwright.sync_api import expect
 
-from backend.assignments.models import Assignment, AssignmentState
+from backend.assignments.models import Assignment, AssignmentState, LabelVote, RankingVote
 from backend.community.models import LeaderboardEntry
 from backend.community.services import community_refresh
-from backend.consensus.models import LabelVote, RankingVote
 from backend.trees.models import Message
 from backend.web.labels import KIND_TITLES
 from tests.e2e.conftest import ready, shot

@@ -11,7 +11,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from backend.accounts.models import User
-from backend.consensus.models import LabelVote, RankingVote
+from backend.assignments.models import LabelVote, RankingVote
 from backend.projects.models import Project
 from backend.trees.models import Message, Reaction, Tree, TreeState, text_digest
 

@@ -11,11 +11,10 @@ from __future__ import annotations
 
 import pytest
 
-from backend.assignments.models import RANK_KINDS, REPLY_KINDS, Assignment, WorkItem
+from backend.assignments.growth import current_rank_items
+from backend.assignments.models import RANK_KINDS, REPLY_KINDS, Assignment, RankingVote, WorkItem
 from backend.audit.models import AuditEvent
-from backend.consensus.models import RankingVote
 from backend.trees.models import Message, MessageRevision, Tree
-from backend.trees.services import current_rank_items
 from tests.factories import (
     GOOD_LABELS,
     SPAM_LABELS,

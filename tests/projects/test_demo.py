@@ -8,8 +8,8 @@ import pytest
 from backend.accounts.models import User
 from backend.accounts.services import roles_of
 from backend.moderation.models import QueueItem
-from backend.projects.demo import DEMO_PASSWORD_SUFFIX, demo_summary, seed_demo
 from backend.trees.models import Message
+from backend.web.demo import DEMO_PASSWORD_SUFFIX, demo_summary, seed_demo
 
 pytestmark = pytest.mark.django_db(transaction=True)  # the lottery runs on commit
 

@@ -25,7 +25,7 @@ from django.db import connection
 from django.utils import timezone
 
 from backend.accounts.services import user_create, user_token
-from backend.consensus.models import RankingVote
+from backend.assignments.models import RankingVote
 from backend.projects.services import project_create
 from backend.trees.models import Tree, TreeState
 from tests.helpers import answer_for
@@ -199,7 +199,7 @@ def test_submissions_survive_a_redis_outage_and_the_sweep_finishes_the_tree(stac
     redis.kill()  # type: ignore[attr-defined]
     # With the broker down the lottery cannot run in Celery; the sweep's own lottery
     # (run here directly, as beat would) activates the tree, then volunteers work on.
-    from backend.trees.services import trees_activate_waiting
+    from backend.assignments.lottery import trees_activate_waiting
 
     assert trees_activate_waiting(project_id=project.pk, lang="en") == [tree.pk]
     answered = []

@@ -12,6 +12,9 @@ from typing import Any
 
 import pytest
 
+from backend.assignments.growth import tree_advance
+from backend.assignments.halting import tree_halt, tree_resume
+from backend.assignments.lottery import trees_activate_waiting
 from backend.assignments.models import (
     LABEL_KINDS,
     RANK_KINDS,
@@ -25,14 +28,8 @@ from backend.assignments.models import (
 from backend.assignments.services import assignment_submit
 from backend.audit.models import AuditEvent
 from backend.common.errors import Conflict
+from backend.consensus.services.trees import tree_retry_scoring
 from backend.trees.models import Message, Tree
-from backend.trees.services import (
-    tree_advance,
-    tree_halt,
-    tree_resume,
-    tree_retry_scoring,
-    trees_activate_waiting,
-)
 from tests.factories import (
     GOOD_LABELS,
     SPAM_LABELS,
@@ -755,7 +752,9 @@ def test_halting_a_tree_that_is_not_active_is_refused(state: str, monkeypatch: p
         review(a, [reviewer])
         review(b, [reviewer])
         if state == "scoring_failed":
-            monkeypatch.setattr("backend.trees.services.ranking_group_score", _broken_ranked_pairs)
+            monkeypatch.setattr(
+                "backend.consensus.services.trees.ranking_group_score", _broken_ranked_pairs
+            )
         with committed():
             rank(root, reviewer, [a, b])
     assert tree_state(tree) == state
@@ -820,7 +819,9 @@ def test_a_scoring_failure_marks_the_tree_and_a_retry_finishes_it(monkeypatch: p
     a, b = write_reply(root, writer_a), write_reply(root, writer_b)
     review(a, [reviewer])
     review(b, [reviewer])
-    monkeypatch.setattr("backend.trees.services.ranking_group_score", _broken_ranked_pairs)
+    monkeypatch.setattr(
+        "backend.consensus.services.trees.ranking_group_score", _broken_ranked_pairs
+    )
 
     with committed():
         rank(root, voter, [b, a])

@@ -7,11 +7,11 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
+from backend.assignments.growth import SCORING_STALE_AFTER
 from backend.assignments.models import REPLY_KINDS, Assignment, WorkItem
+from backend.assignments.sweep import sweep_run
 from backend.audit.models import AuditEvent
 from backend.trees.models import Tree
-from backend.trees.services import SCORING_STALE_AFTER
-from backend.trees.sweep import sweep_run
 from tests.factories import (
     claim,
     committed,
@@ -192,7 +192,7 @@ def test_one_broken_tree_does_not_stop_the_sweep(monkeypatch: pytest.MonkeyPatch
     review(first, [reviewer])
     review(second, [reviewer])
     Tree.objects.filter(pk__in=[first.tree_id, second.tree_id]).update(state="prompt_review")
-    import backend.trees.sweep as sweep_module
+    import backend.assignments.sweep as sweep_module
 
     real_advance = sweep_module.tree_advance
 

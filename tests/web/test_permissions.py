@@ -7,7 +7,7 @@ from django.http import HttpResponse
 from django.test import RequestFactory
 
 from backend.accounts.models import User
-from backend.web.permissions import role_page
+from backend.accounts.page_permissions import role_page
 from tests.factories import people
 
 pytestmark = pytest.mark.django_db

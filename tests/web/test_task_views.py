@@ -4,8 +4,14 @@ from __future__ import annotations
 
 import pytest
 
-from backend.assignments.models import LABEL_KINDS, RANK_KINDS, Assignment, AssignmentState
-from backend.consensus.models import LabelVote, RankingVote
+from backend.assignments.models import (
+    LABEL_KINDS,
+    RANK_KINDS,
+    Assignment,
+    AssignmentState,
+    LabelVote,
+    RankingVote,
+)
 from backend.moderation.models import Report
 from backend.trees.models import Message, Reaction
 from tests.factories import (

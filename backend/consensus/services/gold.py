@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from django.db import transaction
 
+from backend.audit.models import AuditAction
 from backend.audit.services import audit_record
 from backend.common.errors import NotFound, ValidationFailed
 from backend.consensus.models import GoldLabel
@@ -29,7 +30,7 @@ def gold_label_set(*, message_id: int, label: str, value: float, actor_id: int |
             message=message, label=label, defaults={"value": value, "created_by_id": actor_id}
         )
         audit_record(
-            action="consensus.gold_set",
+            action=AuditAction.CONSENSUS_GOLD_SET,
             target_type="message",
             target_id=message.pk,
             actor_id=actor_id,
@@ -51,7 +52,7 @@ def gold_label_remove(*, message_id: int, label: str, actor_id: int | None) -> b
         if gold is None:
             return False
         audit_record(
-            action="consensus.gold_removed",
+            action=AuditAction.CONSENSUS_GOLD_REMOVED,
             target_type="message",
             target_id=message_id,
             actor_id=actor_id,

@@ -9,9 +9,10 @@ from django.db import transaction
 from django.db.models import Max
 from django.utils import timezone
 
+from backend.assignments.models import RankingVote
 from backend.consensus import versions
 from backend.consensus.loading import load_ranking_votes
-from backend.consensus.models import RankingResult, RankingVote
+from backend.consensus.models import RankingResult
 from backend.consensus.scoring.rankings import ScoredRankings, score_groups
 from backend.trees.models import Message, Tree
 
@@ -89,18 +90,3 @@ def ranking_group_score(*, parent_id: int, work_item_id: int | None = None) -> R
             row.pk = stored.pk
         row.save()
         return row
-
-
-def ranking_group_schedule(*, parent_id: int, work_item_id: int | None) -> None:
-    """Score the group in Celery once the transaction that completed it commits.
-
-    ``robust``: a broker outage must not turn a stored vote into an error; the group
-    is scored anyway when its tree is scored, and by the next rescore.
-    """
-
-    def enqueue() -> None:
-        from tasks.consensus import score_ranking_group
-
-        score_ranking_group.delay(parent_id, work_item_id)
-
-    transaction.on_commit(enqueue, robust=True)

@@ -32,7 +32,8 @@ from django.db import IntegrityError, transaction
 from django.db.models import Count, F, Max
 from django.utils import timezone
 
-from backend.assignments.models import RANK_KINDS, WorkItem
+from backend.assignments.models import RANK_KINDS, LabelVote, RankingVote, WorkItem
+from backend.audit.models import AuditAction
 from backend.audit.services import audit_record
 from backend.common.errors import Conflict
 from backend.consensus import versions
@@ -46,10 +47,8 @@ from backend.consensus.loading import (
 from backend.consensus.models import (
     AnnotatorQuality,
     LabelModel,
-    LabelVote,
     MessageLabels,
     RankingResult,
-    RankingVote,
     RescoreRun,
     RescoreState,
 )
@@ -138,7 +137,7 @@ def project_rescore(
             run.counts = counts
             run.save(update_fields=["state", "finished_at", "stage", "progress", "counts"])
             audit_record(
-                action="consensus.rescored",
+                action=AuditAction.CONSENSUS_RESCORED,
                 target_type="project",
                 target_id=project.pk,
                 actor_id=requested_by_id,

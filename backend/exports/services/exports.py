@@ -34,8 +34,10 @@ from django.core.files import File
 from django.db import connection, connections, transaction
 from django.utils import timezone
 
+from backend.audit.models import AuditAction
 from backend.audit.services import audit_record
 from backend.common.errors import NotFound
+from backend.common.outbox import enqueue
 from backend.exports import hooks
 from backend.exports.formats.anonymize import IdMapper, new_secret
 from backend.exports.formats.build import BatchRows, BuildSettings, build_trees
@@ -284,7 +286,7 @@ def export_to_path(
     )
     with transaction.atomic():
         audit_record(
-            action="export.written",
+            action=AuditAction.EXPORT_WRITTEN,
             target_type="export_file",
             target_id=str(destination)[:64],
             actor_id=actor_id,
@@ -336,7 +338,7 @@ def export_job_create(
             secret=(secret or new_secret()) if options.anonymize else "",
         )
         audit_record(
-            action="export.requested",
+            action=AuditAction.EXPORT_REQUESTED,
             target_type="export",
             target_id=job.pk,
             actor_id=user.pk,
@@ -344,15 +346,15 @@ def export_job_create(
             after={"format": job.format, "project": project.slug, "filters": job.filters},
         )
         job_id = job.pk
-        transaction.on_commit(lambda: _enqueue_export(job_id), robust=True)
+        _enqueue_export(job_id)
     job.refresh_from_db()  # in eager mode the job may already have run
     return job
 
 
 def _enqueue_export(job_id: int) -> None:
-    from tasks.exports import run_export
-
-    run_export.delay(job_id)
+    # Jobs are their own durable record (a queued job whose task was lost is queued
+    # again by ``tasks.exports.requeue_stale``); the outbox sends it by name.
+    enqueue("tasks.exports.run_export", job_id)
 
 
 def export_options_of(job: ExportJob) -> ExportOptions:
@@ -445,7 +447,7 @@ def _succeed(job_id: int, result: ExportResult, stored_name: str) -> str:
             ]
         )
         audit_record(
-            action="export.succeeded",
+            action=AuditAction.EXPORT_SUCCEEDED,
             target_type="export",
             target_id=job.pk,
             actor_id=job.created_by_id,
@@ -473,7 +475,7 @@ def _fail(job_id: int, reason: str) -> str:
         job.finished_at = timezone.now()
         job.save(update_fields=["state", "error", "secret", "finished_at"])
         audit_record(
-            action="export.failed",
+            action=AuditAction.EXPORT_FAILED,
             target_type="export",
             target_id=job.pk,
             actor_id=job.created_by_id,

@@ -32,8 +32,10 @@ from django.core.files.uploadedfile import UploadedFile
 from django.db import DatabaseError, IntegrityError, transaction
 from django.utils import timezone
 
+from backend.audit.models import AuditAction
 from backend.audit.services import audit_record
 from backend.common.errors import NotFound, ValidationFailed
+from backend.common.outbox import enqueue
 from backend.exports.formats.oasst_import import parse_oasst_tree
 from backend.exports.formats.records import ImportLineError, ImportMessage, ImportTree
 from backend.exports.formats.sharegpt import parse_sharegpt
@@ -385,20 +387,16 @@ def _schedule_lottery(project: Project, target_state: str, langs: set[str]) -> N
         return
     project_id = project.pk
     for lang in sorted(langs):
-
-        def enqueue(lang: str = lang, project_id: int = project_id) -> None:
-            from tasks.trees import activate_waiting_trees
-
-            activate_waiting_trees.delay(project_id, lang)
-
-        transaction.on_commit(enqueue, robust=True)
+        enqueue("tasks.trees.activate_waiting_trees", project_id, lang)
 
 
 def _audit_import(
     *, report: ImportReport, project: Project, actor_id: int | None, target_id: object, source: str
 ) -> None:
     audit_record(
-        action="import.refused" if report.imported_nothing else "import.finished",
+        action=(
+            AuditAction.IMPORT_REFUSED if report.imported_nothing else AuditAction.IMPORT_FINISHED
+        ),
         target_type="import",
         target_id=target_id,
         actor_id=actor_id,
@@ -485,7 +483,7 @@ def import_job_create(
         )
         job.save()
         audit_record(
-            action="import.requested",
+            action=AuditAction.IMPORT_REQUESTED,
             target_type="import",
             target_id=job.pk,
             actor_id=user.pk,
@@ -499,15 +497,13 @@ def import_job_create(
             },
         )
         job_id = job.pk
-        transaction.on_commit(lambda: _enqueue_import(job_id), robust=True)
+        _enqueue_import(job_id)
     job.refresh_from_db()
     return job
 
 
 def _enqueue_import(job_id: int) -> None:
-    from tasks.exports import run_import
-
-    run_import.delay(job_id)
+    enqueue("tasks.exports.run_import", job_id)
 
 
 def _notify(job: ImportJob, **payload: Any) -> None:
@@ -596,7 +592,7 @@ def _finish(job_id: int, report: ImportReport | None, error: str) -> str:
             )
         if report is None:
             audit_record(
-                action="import.failed",
+                action=AuditAction.IMPORT_FAILED,
                 target_type="import",
                 target_id=job.pk,
                 actor_id=job.created_by_id,

@@ -10,6 +10,7 @@ from typing import Any, TypeVar
 from django.db import transaction
 from django.utils import timezone
 
+from backend.audit.models import AuditAction
 from backend.audit.services import audit_record
 from backend.exports.models import Job, JobState
 from backend.realtime.events import send_user_event
@@ -46,7 +47,7 @@ def job_claim(model: type[AnyJob], job_id: int, *, kind: str) -> AnyJob | None:
         job.progress = 0
         job.save(update_fields=["state", "started_at", "heartbeat_at", "progress"])
         audit_record(
-            action=f"{kind}.started",
+            action=AuditAction(f"{kind}.started"),
             target_type=kind,
             target_id=job.pk,
             actor_id=job.created_by_id,

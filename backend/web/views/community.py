@@ -7,12 +7,12 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods
 
 from backend.accounts.models import User
+from backend.accounts.page_permissions import volunteer_page
 from backend.accounts.services import user_profile_update
 from backend.common.errors import ArborError
 from backend.community.models import Window
 from backend.community.selectors import leaderboard_page, user_community_summary
 from backend.web.forms import ProfileForm
-from backend.web.permissions import volunteer_page
 from backend.web.selectors import active_projects, contribution_counts, messages_of
 
 LEADERBOARD_SIZE = 50

@@ -5,9 +5,9 @@ from django.shortcuts import render
 from django.views.decorators.http import require_GET
 
 from backend.accounts.models import User
+from backend.accounts.page_permissions import volunteer_page
 from backend.community.selectors import user_community_summary
 from backend.web.forms import language_name
-from backend.web.permissions import volunteer_page
 from backend.web.selectors import active_projects, dashboard_work, languages_for, open_assignments
 from backend.web.views.tasks import SESSION_CHOICE, VALID_KINDS, is_htmx
 

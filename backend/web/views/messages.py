@@ -6,12 +6,12 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.views.decorators.http import require_POST
 
+from backend.accounts.page_permissions import volunteer_page
 from backend.common.errors import ArborError
+from backend.common.page_errors import shown_errors, web_status
 from backend.moderation.services import report_create
 from backend.trees.services import message_react
-from backend.web.errors import shown_errors, web_status
 from backend.web.forms import ReportForm
-from backend.web.permissions import volunteer_page
 from backend.web.selectors import reaction_bars
 
 

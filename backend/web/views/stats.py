@@ -8,8 +8,8 @@ from django.shortcuts import render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET
 
+from backend.accounts.page_permissions import volunteer_page
 from backend.projects.models import Project
-from backend.web.permissions import volunteer_page
 from backend.web.selectors import project_stats_page
 
 

@@ -21,6 +21,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
 from backend.accounts.models import User
+from backend.accounts.page_permissions import volunteer_page
 from backend.assignments.api import render_submit
 from backend.assignments.models import (
     LABEL_KINDS,
@@ -37,8 +38,8 @@ from backend.assignments.services import (
     assignment_submit,
 )
 from backend.common.errors import ArborError, ValidationFailed
+from backend.common.page_errors import ShownErrors, shown_errors, web_status
 from backend.projects.models import Project
-from backend.web.errors import ShownErrors, shown_errors, web_status
 from backend.web.forms import KIND_CHOICES, ClaimForm, SkipForm
 from backend.web.labels import (
     KIND_INSTRUCTIONS,
@@ -47,7 +48,6 @@ from backend.web.labels import (
     SKIP_REASONS,
     label_widget,
 )
-from backend.web.permissions import volunteer_page
 from backend.web.selectors import reaction_bars
 
 SESSION_CHOICE = "arbor_work"

@@ -5,9 +5,9 @@ from django.shortcuts import render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET
 
+from backend.accounts.page_permissions import volunteer_page
 from backend.accounts.services import roles_of
 from backend.trees.selectors import can_see_authors, tree_with_messages
-from backend.web.permissions import volunteer_page
 from backend.web.selectors import (
     active_projects,
     finished_trees,

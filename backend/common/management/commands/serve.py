@@ -1,7 +1,7 @@
 """Run the whole platform in one command (what ``make run`` calls).
 
 Embedded mode (no ``REDIS_URL``): Celery tasks run eagerly in the web process, so a
-background thread runs the periodic sweep that Celery beat runs in real mode.
+background thread runs Celery beat's schedule (the sweep, the outbox relay, …) here.
 Real mode: a Celery worker and beat are started as child processes and stopped
 with the server.
 """
@@ -21,20 +21,27 @@ from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandParser
 
 
-def _sweep_forever(interval: float, stop: threading.Event) -> None:
+def _beat_in_process(stop: threading.Event) -> None:
+    """Embedded mode's Celery beat: every entry of the beat schedule, run by name in this
+    process on its own interval (the sweep, the outbox relay, the points ledger …), so
+    the one-process platform keeps itself going exactly as the real one does."""
+    from celery import current_app
     from django.db import connections
 
-    from backend.community.services import community_refresh
-    from backend.trees.sweep import sweep_run
-
-    # Beat's periodic work, in embedded mode: the sweep, then the points ledger and the
-    # leaderboards (so the web app's leaderboard moves without Redis too).
-    while not stop.wait(interval):
-        for job in (sweep_run, community_refresh):
+    current_app.loader.import_default_modules()
+    schedule = {
+        entry["task"]: float(entry["schedule"]) for entry in current_app.conf.beat_schedule.values()
+    }
+    next_run = {name: time.monotonic() + interval for name, interval in schedule.items()}
+    while not stop.wait(1.0):
+        for name, interval in schedule.items():
+            if time.monotonic() < next_run[name]:
+                continue
+            next_run[name] = time.monotonic() + interval
             try:
-                job()
+                current_app.tasks[name].apply(throw=True)
             except Exception as error:  # noqa: BLE001 - keep going; the next run retries
-                sys.stderr.write(f"{job.__name__} failed: {error}\n")
+                sys.stderr.write(f"{name} failed: {error}\n")
             finally:
                 connections.close_all()
 
@@ -72,9 +79,7 @@ class Command(BaseCommand):
             )
             self.stdout.write("Celery worker and beat started (broker: REDIS_URL).")
         else:
-            threading.Thread(
-                target=_sweep_forever, args=(settings.SWEEP_INTERVAL_SECONDS, stop), daemon=True
-            ).start()
+            threading.Thread(target=_beat_in_process, args=(stop,), daemon=True).start()
             self.stdout.write("Embedded mode: SQLite, eager Celery, in-memory channel layer.")
         self.stdout.write(f"Serving on http://{options['host']}:{options['port']}/  (Ctrl+C stops)")
         try:

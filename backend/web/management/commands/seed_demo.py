@@ -4,7 +4,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandParser
 
-from backend.projects.demo import demo_summary, seed_demo
+from backend.web.demo import demo_summary, seed_demo
 
 
 class Command(BaseCommand):

@@ -11,10 +11,12 @@ from __future__ import annotations
 from django.db import transaction
 from django.utils import timezone
 
+from backend.assignments.growth import tree_advance_locked, tree_regrow_locked
 from backend.assignments.needs import work_items_close
-from backend.audit.models import AuditEvent
+from backend.audit.models import AuditAction, AuditEvent
 from backend.audit.services import audit_record
 from backend.common.errors import Conflict, NotFound, ValidationFailed
+from backend.trees.lifecycle import tree_lock, tree_require_state, tree_transition
 from backend.trees.models import (
     ACTIVE_TREE_STATES,
     Message,
@@ -22,13 +24,6 @@ from backend.trees.models import (
     Tree,
     TreeState,
     text_digest,
-)
-from backend.trees.services import (
-    _lock_tree,
-    _require_state,
-    _transition,
-    tree_advance_locked,
-    tree_regrow_locked,
 )
 
 
@@ -49,7 +44,7 @@ def _message_in_locked_tree(message_id: int) -> tuple[Tree, Message]:
     reference = Message.objects.filter(pk=message_id).values_list("tree_id", flat=True).first()
     if reference is None:
         raise NotFound("message_not_found", "No such message.")
-    tree = _lock_tree(reference)
+    tree = tree_lock(reference)
     return tree, Message.objects.get(pk=message_id)
 
 
@@ -100,15 +95,18 @@ def messages_restore(*, tree: Tree, event: AuditEvent, actor_id: int | None, rea
     return len(restored_ids)
 
 
-def message_delete(*, message_id: int, actor_id: int | None, reason: str = "") -> Message:
-    """Soft-delete a message with its subtree. Deleting the root aborts the tree."""
+def message_delete(
+    *, message_id: int, actor_id: int | None, reason: str = "", is_automatic: bool = False
+) -> Message:
+    """Soft-delete a message with its subtree. Deleting the root aborts the tree.
+    ``is_automatic``: auto-moderation's doing, not a person's (kept in the audit log)."""
     with transaction.atomic():
         tree, message = _message_in_locked_tree(message_id)
         if message.is_deleted:
             raise Conflict("already_deleted", "This message is already deleted.")
         ids = _subtree_ids(tree, message.pk)
         event = audit_record(
-            action="message.deleted",
+            action=AuditAction.MESSAGE_DELETED,
             target_type="message",
             target_id=message.pk,
             actor_id=actor_id,
@@ -116,6 +114,7 @@ def message_delete(*, message_id: int, actor_id: int | None, reason: str = "") -
             before={"deleted": False},
             after={"deleted": True, "subtree": ids},
             reason=reason,
+            is_automatic=is_automatic,
         )
         messages_hide(tree=tree, message_ids=ids, event=event, actor_id=actor_id, reason=reason)
         message.refresh_from_db()
@@ -136,7 +135,7 @@ def message_undelete(*, message_id: int, actor_id: int | None, reason: str = "")
             )
         restored = messages_restore(tree=tree, event=event, actor_id=actor_id, reason=reason)
         audit_record(
-            action="message.undeleted",
+            action=AuditAction.MESSAGE_UNDELETED,
             target_type="message",
             target_id=message.pk,
             actor_id=actor_id,
@@ -177,7 +176,7 @@ def message_edit(*, message_id: int, actor_id: int | None, text: str, reason: st
         message.text_digest = text_digest(text)
         message.save(update_fields=["text", "text_digest"])
         audit_record(
-            action="message.edited",
+            action=AuditAction.MESSAGE_EDITED,
             target_type="message",
             target_id=message.pk,
             actor_id=actor_id,
@@ -222,21 +221,28 @@ def message_revisions(*, message_id: int) -> list[MessageRevision]:
     return revisions
 
 
-def tree_abort_locked(tree: Tree, *, actor_id: int | None, reason: str) -> None:
+def tree_abort_locked(
+    tree: Tree, *, actor_id: int | None, reason: str, is_automatic: bool = False
+) -> None:
     """Abort a tree by moderation; ``tree_reopen_locked`` returns it to where it was."""
     if tree.state == TreeState.ABORTED_LOW_GRADE:
         return
-    _require_state(tree, *ACTIVE_TREE_STATES, TreeState.HALTED, TreeState.READY_FOR_EXPORT)
+    tree_require_state(tree, *ACTIVE_TREE_STATES, TreeState.HALTED, TreeState.READY_FOR_EXPORT)
     previous = tree.halted_from_state if tree.state == TreeState.HALTED else tree.state
     work_items_close(tree=tree)
     tree.halted_from_state = previous
-    _transition(
-        tree, TreeState.ABORTED_LOW_GRADE, actor_id=actor_id, reason=reason, action="tree.aborted"
+    tree_transition(
+        tree,
+        TreeState.ABORTED_LOW_GRADE,
+        actor_id=actor_id,
+        reason=reason,
+        action=AuditAction.TREE_ABORTED,
+        is_automatic=is_automatic,
     )
 
 
 def tree_reopen_locked(tree: Tree, *, actor_id: int | None, reason: str) -> None:
-    _require_state(tree, TreeState.ABORTED_LOW_GRADE)
+    tree_require_state(tree, TreeState.ABORTED_LOW_GRADE)
     if not tree.halted_from_state:
         raise Conflict(
             "not_reopenable", "This tree was rejected in review, not aborted by moderation."
@@ -244,19 +250,23 @@ def tree_reopen_locked(tree: Tree, *, actor_id: int | None, reason: str) -> None
     target = TreeState(tree.halted_from_state)
     if target in (TreeState.RANKING, TreeState.SCORING, TreeState.READY_FOR_EXPORT):
         target = TreeState.GROWING  # its work items were closed; re-derive from growing
-    _transition(tree, target, actor_id=actor_id, reason=reason, action="tree.reopened")
+    tree_transition(
+        tree, target, actor_id=actor_id, reason=reason, action=AuditAction.TREE_REOPENED
+    )
     tree_advance_locked(tree)
 
 
-def tree_abort(*, tree_id: int, actor_id: int | None, reason: str = "") -> Tree:
+def tree_abort(
+    *, tree_id: int, actor_id: int | None, reason: str = "", is_automatic: bool = False
+) -> Tree:
     with transaction.atomic():
-        tree = _lock_tree(tree_id)
-        tree_abort_locked(tree, actor_id=actor_id, reason=reason)
+        tree = tree_lock(tree_id)
+        tree_abort_locked(tree, actor_id=actor_id, reason=reason, is_automatic=is_automatic)
         return tree
 
 
 def tree_reopen(*, tree_id: int, actor_id: int | None, reason: str = "") -> Tree:
     with transaction.atomic():
-        tree = _lock_tree(tree_id)
+        tree = tree_lock(tree_id)
         tree_reopen_locked(tree, actor_id=actor_id, reason=reason)
         return tree

@@ -8,10 +8,11 @@ from __future__ import annotations
 
 import logging
 
+from backend.assignments.growth import tree_advance
+from backend.assignments.lottery import trees_activate_waiting
 from backend.assignments.services import assignments_expire_overdue
 from backend.projects.models import Project
 from backend.trees.models import ACTIVE_TREE_STATES, Tree
-from backend.trees.services import tree_advance, trees_activate_waiting
 
 logger = logging.getLogger(__name__)
 
