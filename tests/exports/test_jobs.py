@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
+from django.test import TestCase
 from asgiref.sync import sync_to_async
 from channels.routing import URLRouter
 from channels.testing import WebsocketCommunicator
@@ -78,7 +79,9 @@ def test_lost_tasks_are_queued_again(world, make_user):
     job = queued_job(world, make_user)
     assert export_jobs_requeue_stale() == 0  # too recent: its task may still be on its way
     ExportJob.objects.filter(pk=job.pk).update(created_at=timezone.now() - timedelta(hours=1))
-    assert export_jobs_requeue_stale() == 1  # Celery is eager here: it runs at once
+    with TestCase.captureOnCommitCallbacks(execute=True):
+        # Sent through the outbox once committed; Celery is eager here: it runs at once.
+        assert export_jobs_requeue_stale() == 1
     assert ExportJob.objects.get(pk=job.pk).state == "succeeded"
 
 

@@ -531,19 +531,20 @@ def test_the_audit_page_filters_pages_and_downloads(moderator, settings):
 
 
 def test_the_audit_page_goes_back_in_pages_of_a_hundred(moderator):
+    from backend.audit.models import AuditAction
     from backend.audit.services import audit_record
 
     for number in range(150):
-        audit_record(action="test.event", target_type="tree", target_id=number, actor_id=None)
+        audit_record(action=AuditAction.USER_NOTED, target_type="tree", target_id=number, actor_id=None)
     client = browser(moderator)
-    first = client.get("/moderation/audit/", {"action": "test.event"}).content.decode()
-    assert first.count('data-event-action="test.event"') == 100
+    first = client.get("/moderation/audit/", {"action": "user.noted"}).content.decode()
+    assert first.count('data-event-action="user.noted"') == 100
     newest_ids = list(
-        AuditEvent.objects.filter(action="test.event").order_by("-pk").values_list("pk", flat=True)
+        AuditEvent.objects.filter(action="user.noted").order_by("-pk").values_list("pk", flat=True)
     )
     assert f'before={newest_ids[99]}" rel="next"' in first
     second = client.get(
-        "/moderation/audit/", {"action": "test.event", "before": newest_ids[99]}
+        "/moderation/audit/", {"action": "user.noted", "before": newest_ids[99]}
     ).content.decode()
-    assert second.count('data-event-action="test.event"') == 50
+    assert second.count('data-event-action="user.noted"') == 50
     assert 'rel="next"' not in second
