@@ -50,7 +50,7 @@ def enqueue(task_name: str, *args: Any, **kwargs: Any) -> None:
 
 def _publish(message: OutboxMessage) -> None:
     app = current_app
-    if settings.CELERY_TASK_ALWAYS_EAGER:
+    if app.conf.task_always_eager:
         app.loader.import_default_modules()
         result = app.tasks[message.task_name].apply(args=message.args, kwargs=message.kwargs)
         if result.failed():

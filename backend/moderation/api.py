@@ -17,6 +17,7 @@ from rest_framework.views import APIView
 from backend.accounts.models import User
 from backend.accounts.serializers import UserSerializer, render_user
 from backend.assignments.halting import tree_halt, tree_resume
+from backend.consensus.services.trees import tree_retry_scoring
 from backend.common.api import actor_id
 from backend.common.errors import NotFound, ValidationFailed
 from backend.common.fields import StrictCharField, StrictIntegerField
@@ -62,7 +63,7 @@ def _reason(request: Request) -> str:
 
 
 class TreeActionView(APIView):
-    """POST /trees/{id}/halt|resume|abort|reopen with {"reason"} → 200 the tree."""
+    """POST /trees/{id}/halt|resume|abort|reopen|retry-scoring with {"reason"} → 200 the tree."""
 
     permission_classes = MODERATOR_PERMISSIONS
     action_name = ""
@@ -77,6 +78,7 @@ class TreeActionView(APIView):
             "resume": tree_resume,
             "abort": curation.tree_abort,
             "reopen": curation.tree_reopen,
+            "retry-scoring": tree_retry_scoring,
         }
         tree = actions[self.action_name](tree_id=tree_id, actor_id=actor_id(request), reason=reason)
         tree = Tree.objects.select_related("project").get(pk=tree.pk)

@@ -227,7 +227,13 @@ def tree_abort_locked(
     """Abort a tree by moderation; ``tree_reopen_locked`` returns it to where it was."""
     if tree.state == TreeState.ABORTED_LOW_GRADE:
         return
-    tree_require_state(tree, *ACTIVE_TREE_STATES, TreeState.HALTED, TreeState.READY_FOR_EXPORT)
+    tree_require_state(
+        tree,
+        *ACTIVE_TREE_STATES,
+        TreeState.HALTED,
+        TreeState.READY_FOR_EXPORT,
+        TreeState.SCORING_FAILED,
+    )
     previous = tree.halted_from_state if tree.state == TreeState.HALTED else tree.state
     work_items_close(tree=tree)
     tree.halted_from_state = previous

@@ -30,7 +30,7 @@ api_urlpatterns = [
             api.TreeActionView.as_view(action_name=name),
             name=f"tree-{name}",
         )
-        for name in ("halt", "resume", "abort", "reopen")
+        for name in ("halt", "resume", "abort", "reopen", "retry-scoring")
     ],
     *[
         path(

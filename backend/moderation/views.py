@@ -35,6 +35,7 @@ from django.views.decorators.http import require_GET, require_POST
 
 from backend.accounts.page_permissions import role_page
 from backend.assignments.halting import tree_halt, tree_resume
+from backend.consensus.services.trees import tree_retry_scoring
 from backend.common.errors import ArborError
 from backend.common.page_errors import shown_errors, web_status
 from backend.moderation import curation, selectors, services
@@ -52,6 +53,7 @@ TREE_ACTIONS = {
     "resume": tree_resume,
     "abort": curation.tree_abort,
     "reopen": curation.tree_reopen,
+    "retry-scoring": tree_retry_scoring,
 }
 SKIPPED_KEY = "moderation_skipped"
 

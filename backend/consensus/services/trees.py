@@ -104,21 +104,25 @@ def _apply_rankings(tree: Tree) -> None:
 
 
 def tree_retry_scoring(
-    *, tree_id: int, actor_id: int | None = None, reason: str = "retry scoring"
+    *, tree_id: int, actor_id: int | None = None, reason: str = "", is_automatic: bool = False
 ) -> Tree:
     """Send a ``scoring_failed`` tree back to ``scoring`` and owe its scoring to Celery.
 
-    By hand (``actor_id`` set) the attempt count starts again, so a tree a moderator
-    retried gets the automatic retries anew should it fail once more.
+    A retry by hand (a moderator, an admin's command) starts the attempt count again,
+    so the tree gets its automatic retries anew should it fail once more.
     """
     with transaction.atomic():
         tree = tree_lock(tree_id)
         tree_require_state(tree, TreeState.SCORING_FAILED)
-        if actor_id is not None:
+        if not is_automatic:
             tree.scoring_failures = 0
             tree.save(update_fields=["scoring_failures"])
         tree_transition(
-            tree, TreeState.SCORING, actor_id=actor_id, reason=reason, is_automatic=actor_id is None
+            tree,
+            TreeState.SCORING,
+            actor_id=actor_id,
+            reason=reason or "retry scoring",
+            is_automatic=is_automatic,
         )
         schedule_scoring(tree)
         return tree
@@ -137,7 +141,9 @@ def scoring_failed_retry_due(*, now: object = None) -> list[int]:
             continue
         try:
             tree_retry_scoring(
-                tree_id=tree_id, reason=f"automatic retry {failures} after a scoring failure"
+                tree_id=tree_id,
+                reason=f"automatic retry {failures} after a scoring failure",
+                is_automatic=True,
             )
         except Exception:  # one tree must not stop the others; the next sweep tries again
             logger.exception("could not retry scoring of tree %s", tree_id)
