@@ -53,6 +53,7 @@ lint: install frontend
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/mypy backend tasks
+	$(VENV)/bin/lint-imports
 	cd frontend && npm run --silent typecheck
 
 ## Benchmarks: print throughput, latency percentiles and memory (see bench/README.md).

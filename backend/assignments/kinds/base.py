@@ -1,0 +1,155 @@
+"""What a task kind is (``KindSpec``) and the registry of them."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from django.utils.functional import Promise
+
+from backend.accounts.models import User
+from backend.assignments.models import Assignment, WorkItem
+from backend.common.errors import ValidationFailed
+from backend.projects.models import Project
+from backend.trees.models import Message, Tree
+
+
+@dataclass
+class SubmitContext:
+    """What a submission is applied to: the tree (locked) and item of the assignment
+    (both None for work that starts a tree), with the project and the time."""
+
+    user: User
+    assignment: Assignment
+    project: Project
+    tree: Tree | None
+    item: WorkItem | None
+    now: datetime
+
+
+class KindSpec:
+    """One kind of volunteer work. Subclasses set the attributes and override what
+    differs; ``validate`` and ``apply`` run inside the submit's transaction, under the
+    tree lock, after the engine has checked the assignment is the person's and open.
+    """
+
+    name: str = ""
+    # The task page: the form partial drawn inside the task panel, its heading and
+    # instructions (translatable), and the keys it adds to the "?" sheet.
+    template: str = ""
+    title: str | Promise = ""
+    instruction: str | Promise = ""
+    hotkeys: tuple[tuple[str, str | Promise], ...] = ()
+    # How often "any" picks this kind relative to others, unless the project's
+    # ``assignment_weights`` says otherwise.
+    default_weight: float = 1.0
+    # Work that needs no work item (writing a new prompt) is claimed by availability.
+    uses_work_item: bool = True
+    # Which field of the submit body carries the answer: "text", "labels" or "ranking".
+    payload_field: str = ""
+
+    def is_available(self, *, project: Project, lang: str) -> bool:
+        """For kinds without work items: may a new one be handed out now?"""
+        return True
+
+    def labels(self, project: Project) -> list[dict[str, Any]]:
+        """The labels an assignment of this kind asks (none for most kinds)."""
+        return []
+
+    def excluded_user_ids(self, *, target: Message, candidates: list[Message]) -> set[int]:
+        """Who may never be offered work of this kind on ``target``: by default the
+        author of the message it shows, and of every candidate shown with it."""
+        authors = {target.author_id, *(message.author_id for message in candidates)}
+        return {author for author in authors if author is not None}
+
+    def validate(self, context: SubmitContext, payload: Mapping[str, Any]) -> Any:
+        """The cleaned answer, or ``ValidationFailed`` with the field and a stable code."""
+        raise NotImplementedError
+
+    def apply(self, context: SubmitContext, value: Any) -> Message | None:
+        """Store the answer and change what it changes; returns a message it created."""
+        raise NotImplementedError
+
+    def from_form(self, data: Mapping[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
+        """The web form's fields as the submit payload, and the raw values to draw back
+        on error."""
+        raise NotImplementedError
+
+
+class TextInput(KindSpec):
+    """Kinds answered with a text (prompts, replies)."""
+
+    payload_field = "text"
+    template = "web/kinds/text.html"
+
+    def from_form(self, data: Mapping[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
+        text = data.get("text", "")
+        return {"text": text}, {"text": text}
+
+
+class LabelsInput(KindSpec):
+    """Kinds answered with label values (reviews)."""
+
+    payload_field = "labels"
+    template = "web/kinds/labels.html"
+
+    def from_form(self, data: Mapping[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
+        raw = {
+            key.removeprefix("label-"): value
+            for key, value in data.items()
+            if key.startswith("label-") and value != ""
+        }
+        labels: dict[str, Any] = {}
+        for name, value in raw.items():
+            try:
+                labels[name] = float(value)
+            except ValueError:
+                raise ValidationFailed(f"labels.{name}", "invalid_value", "Not a number.") from None
+        return {"labels": labels}, {"labels": raw}
+
+
+class RankingInput(KindSpec):
+    """Kinds answered with an order of candidate messages (rankings)."""
+
+    payload_field = "ranking"
+    template = "web/kinds/ranking.html"
+
+    def from_form(self, data: Mapping[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
+        ranking_text = data.get("ranking", "")
+        try:
+            ranking = [int(part) for part in ranking_text.split(",") if part.strip()]
+        except ValueError:
+            raise ValidationFailed("ranking", "not_a_permutation", "Not a ranking.") from None
+        return {"ranking": ranking}, {"ranking": ranking}
+
+
+_registry: dict[str, KindSpec] = {}
+
+
+def register(spec: KindSpec) -> KindSpec:
+    """Add a kind; its name must be new."""
+    if not spec.name or spec.name == "any":
+        raise ValueError(f"a task kind needs a name other than 'any', not {spec.name!r}")
+    if spec.name in _registry and _registry[spec.name] is not spec:
+        raise ValueError(f"task kind {spec.name!r} is registered already")
+    _registry[spec.name] = spec
+    return spec
+
+
+def unregister(name: str) -> None:
+    _registry.pop(name, None)
+
+
+def get_kind(name: str) -> KindSpec | None:
+    return _registry.get(name)
+
+
+def all_kinds() -> list[KindSpec]:
+    """Every registered kind, in registration order."""
+    return list(_registry.values())
+
+
+def kind_names() -> list[str]:
+    return list(_registry)
