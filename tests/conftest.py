@@ -65,6 +65,16 @@ def client_for() -> Callable[[User | None], APIClient]:
 
 
 @pytest.fixture(autouse=True)
+def _fresh_process_caches() -> None:
+    """Each test starts as a new process would: no cached projects or tokens."""
+    from backend.accounts.authentication import token_cache_clear
+    from backend.projects.selectors import project_cache_clear
+
+    project_cache_clear()
+    token_cache_clear()
+
+
+@pytest.fixture(autouse=True)
 def _celery_mode(request: pytest.FixtureRequest):  # type: ignore[no-untyped-def]
     """Celery runs eagerly in tests, except in tests that start a real worker."""
     from tasks.celery import app

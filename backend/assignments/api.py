@@ -1,23 +1,31 @@
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Any
 
+import orjson
+from django.http import HttpResponse
+from django.utils import timezone
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import serializers, status
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from backend.assignments.models import Assignment, Kind
-from backend.assignments.selectors import assignment_context, assignments_open_for
+from backend.assignments.claims import Turn
+from backend.assignments.kinds import get_kind, kind_names
+from backend.assignments.models import Assignment
+from backend.assignments.selectors import assignments_open_for
 from backend.assignments.services import (
     ANY_KIND,
+    Shown,
     SubmitResult,
-    assignment_claim_next,
+    assignment_claim,
+    assignment_shown,
     assignment_skip,
     assignment_submit,
 )
-from backend.common.errors import NotFound, ValidationFailed
+from backend.common.errors import NotFound
 from backend.common.fields import (
     StrictCharField,
     StrictFloatField,
@@ -25,6 +33,7 @@ from backend.common.fields import (
     StrictSlugField,
 )
 from backend.projects.models import Project
+from backend.projects.selectors import project_cached
 from backend.trees.api import MessageSerializer
 
 
@@ -53,24 +62,54 @@ class AssignmentOutputSerializer(serializers.Serializer):
     labels = LabelSpecSerializer(many=True)
 
 
-def render_assignment(assignment: Assignment) -> dict[str, Any]:
-    context = assignment_context(assignment)
-    data = {
+def iso_datetime(value: datetime) -> str:
+    """A time as DRF's ``DateTimeField`` writes it (UTC as ``Z``)."""
+    text = timezone.localtime(value, UTC).isoformat()
+    return text[:-6] + "Z" if text.endswith("+00:00") else text
+
+
+def _turns(turns: list[Turn]) -> list[dict[str, Any]]:
+    return [{"id": turn.id, "role": turn.role, "text": turn.text} for turn in turns]
+
+
+def render_shown(assignment: Assignment, project: Project, shown: Shown) -> dict[str, Any]:
+    """The assignment as the API shows it, drawn from what the service read."""
+    spec = get_kind(assignment.kind)
+    return {
         "id": assignment.pk,
         "kind": assignment.kind,
         "lang": assignment.lang,
         "state": assignment.state,
-        "project": assignment.project.slug,
-        "expires_at": assignment.expires_at,
-        **context,
+        "project": project.slug,
+        "expires_at": iso_datetime(assignment.expires_at),
+        "tree_id": shown.tree_id,
+        "conversation": _turns(shown.conversation),
+        "candidates": _turns(shown.candidates),
+        "labels": [
+            {"name": label["name"], "kind": label["kind"], "mandatory": bool(label["mandatory"])}
+            for label in (spec.labels(project) if spec is not None else [])
+        ],
     }
-    return dict(AssignmentOutputSerializer(data).data)
+
+
+def render_assignment(assignment: Assignment) -> dict[str, Any]:
+    """An assignment read back later (lists, skips): reads what it shows."""
+    return render_shown(assignment, assignment.project, assignment_shown(assignment))
+
+
+def _json(data: Any, status_code: int = 200) -> HttpResponse:
+    return HttpResponse(orjson.dumps(data), status=status_code, content_type="application/json")
 
 
 class ClaimInputSerializer(serializers.Serializer):
     project = StrictSlugField()
     lang = StrictCharField(max_length=32, default="en")
-    kind = serializers.ChoiceField(choices=[ANY_KIND, *Kind.values], default=ANY_KIND)
+    kind = serializers.ChoiceField(choices=[ANY_KIND], default=ANY_KIND)
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        # The kinds registered now (``backend.assignments.kinds``), not at import time.
+        self.fields["kind"].choices = [ANY_KIND, *kind_names()]
 
 
 class AssignmentListCreateView(APIView):
@@ -85,18 +124,21 @@ class AssignmentListCreateView(APIView):
     def post(self, request: Request) -> Response:
         data = ClaimInputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        project = Project.objects.filter(slug=data.validated_data["project"]).first()
-        if project is None:
-            raise NotFound("project_not_found", "No such project.")
-        assignment = assignment_claim_next(
+        try:
+            project = project_cached(slug=data.validated_data["project"])
+        except Project.DoesNotExist:
+            raise NotFound("project_not_found", "No such project.") from None
+        claimed = assignment_claim(
             user=request.user,  # type: ignore[arg-type]
             project=project,
             lang=data.validated_data["lang"],
             kind=data.validated_data["kind"],
         )
-        if assignment is None:
+        if claimed is None:
             return Response(status=status.HTTP_204_NO_CONTENT)
-        return Response(render_assignment(assignment), status=status.HTTP_201_CREATED)
+        return _json(
+            render_shown(claimed.assignment, project, claimed.shown), status.HTTP_201_CREATED
+        )
 
     @extend_schema(responses=AssignmentOutputSerializer(many=True), summary="My open assignments")
     def get(self, request: Request) -> Response:
@@ -117,28 +159,19 @@ class SubmitOutputSerializer(serializers.Serializer):
     message = MessageSerializer(allow_null=True)
 
 
-def in_field_order(data: Any, field: serializers.Field) -> Any:  # type: ignore[type-arg]
-    """``data`` with its keys in the order ``field`` (a serializer) renders them.
-
-    A replayed answer comes from a JSON column; PostgreSQL's ``jsonb`` sorts object keys,
-    and a replay must be the identical body, not just an equal one.
-    """
-    if isinstance(field, serializers.ListSerializer) and isinstance(data, list):
-        return [in_field_order(item, field.child) for item in data]  # type: ignore[arg-type]
-    if isinstance(field, serializers.Serializer) and isinstance(data, dict):
-        ordered = {
-            name: in_field_order(data[name], child)
-            for name, child in field.fields.items()
-            if name in data
-        }
-        ordered.update((name, value) for name, value in data.items() if name not in ordered)
-        return ordered
-    return data
-
-
-def render_submit(result: SubmitResult) -> dict[str, Any]:
+def render_submit(result: SubmitResult) -> bytes:
+    """The answer to a submit, as the exact bytes sent (and replayed for a retry)."""
+    assignment = result.assignment
+    shown = result.shown or Shown(tree_id=None)
     message = MessageSerializer(result.message).data if result.message is not None else None
-    return {"assignment": render_assignment(result.assignment), "message": message}
+    return orjson.dumps(
+        {
+            "assignment": render_shown(
+                assignment, project_cached(project_id=assignment.project_id), shown
+            ),
+            "message": message,
+        }
+    )
 
 
 class AssignmentSubmitView(APIView):
@@ -158,26 +191,18 @@ class AssignmentSubmitView(APIView):
     def post(self, request: Request, assignment_id: int) -> Response:
         data = SubmitInputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        key = request.headers.get("Idempotency-Key") or None
-        if key is not None and not key.isprintable():
-            # A NUL byte cannot be stored in PostgreSQL text: refuse it here, not with a 500.
-            raise ValidationFailed(
-                "Idempotency-Key",
-                "invalid_idempotency_key",
-                "An Idempotency-Key is printable text without control characters.",
-            )
         result = assignment_submit(
             user=request.user,  # type: ignore[arg-type]
             assignment_id=assignment_id,
             payload=data.validated_data,
-            idempotency_key=key[:200] if key else None,
+            idempotency_key=request.headers.get("Idempotency-Key"),
             render=render_submit,
         )
-        if result.replayed_response is not None:
-            response = Response(in_field_order(result.replayed_response, SubmitOutputSerializer()))
+        if result.replayed_body is not None:
+            response = HttpResponse(result.replayed_body, content_type="application/json")
             response["Idempotent-Replayed"] = "true"
             return response
-        return Response(render_submit(result))
+        return HttpResponse(render_submit(result), content_type="application/json")
 
 
 class SkipInputSerializer(serializers.Serializer):

@@ -169,7 +169,13 @@ class IdempotencyRecord(models.Model):
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
     key = models.CharField(max_length=200)
     assignment = models.ForeignKey(Assignment, on_delete=models.CASCADE, related_name="+")
-    response = models.JSONField()
+    # What the first request carried (``request_digest`` of its body): a retry with the
+    # same key but other content is refused, not silently answered with the first.
+    request_digest = models.CharField(max_length=64, blank=True)
+    # The exact bytes first answered, replayed as they were.
+    body = models.TextField(blank=True)
+    # Answers stored before ``body`` existed (replayed through the serializer's order).
+    response = models.JSONField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:

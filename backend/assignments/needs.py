@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
+from django.db import connection
 from django.db.models import F, Q
 
 from backend.assignments.models import (
@@ -20,6 +21,7 @@ from backend.assignments.models import (
     WorkItemExclusion,
     WorkItemState,
 )
+from backend.common.errors import Conflict
 from backend.trees.models import Message, Role, Tree
 
 LIVE_ITEM_STATES = (WorkItemState.OPEN, WorkItemState.PAUSED)
@@ -123,3 +125,25 @@ def assignments_cancel(*, work_item_ids: list[int]) -> dict[int, int]:
 
 def work_items_set_state(*, tree: Tree, from_state: str, to_state: str) -> int:
     return WorkItem.objects.filter(tree=tree, state=from_state).update(state=to_state)
+
+
+def work_item_complete(item_id: int) -> tuple[int, int]:
+    """Count one more completion of the item; returns (completed_count, required).
+
+    One conditional statement: a completion is counted only while one is still
+    needed, and the item closes with its last one. The check constraints make a
+    surplus impossible anyway; if the row count says none was taken, fail loudly.
+    """
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "UPDATE assignments_workitem"
+            " SET completed_count = completed_count + 1,"
+            " state = CASE WHEN completed_count + 1 >= required THEN %s ELSE state END"
+            " WHERE id = %s AND completed_count < required"
+            " RETURNING completed_count, required",
+            [WorkItemState.CLOSED, item_id],
+        )
+        row = cursor.fetchone()
+    if row is None:  # unreachable while the constraints hold; never store a surplus
+        raise Conflict("work_item_full", "This work item already has all it needs.")
+    return int(row[0]), int(row[1])

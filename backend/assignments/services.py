@@ -6,86 +6,118 @@ enforced by the database, not by timing:
 
 - a claim takes a slot with ``UPDATE … SET open_slots = open_slots - 1 WHERE
   open_slots > 0`` and only the row count decides (on PostgreSQL the candidate row is
-  also picked with ``FOR UPDATE SKIP LOCKED`` so claimers spread over items instead
-  of queueing on one; on SQLite transactions are IMMEDIATE and so serialised);
+  also picked with ``FOR NO KEY UPDATE SKIP LOCKED`` so claimers spread over items
+  instead of queueing on one; on SQLite transactions are IMMEDIATE and so serialised);
 - a completion is ``UPDATE … SET completed_count = completed_count + 1 WHERE
   completed_count < required``;
 - check constraints (``open_slots + completed_count <= required``) and a partial
   unique index (one live assignment per person and item) back both up.
+
+The request path is written for the database (``backend.assignments.claims``): a
+claim is one statement on PostgreSQL, a label submit eight, and both answers are
+drawn from what these statements returned. What each kind validates and stores is its
+spec's (``backend.assignments.kinds``).
 
 Lock order: tree → assignment → work item (see ``backend.assignments.needs``).
 """
 
 from __future__ import annotations
 
+import hashlib
 import random
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass
-from datetime import timedelta
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 from typing import Any
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
-from django.db.models import Exists, F, OuterRef, QuerySet
+from django.db.models import F, Subquery
 from django.utils import timezone
 
 from backend.accounts.models import User
-from backend.assignments import growth
+from backend.assignments import claims
+from backend.assignments.claims import Turn
+from backend.assignments.kinds import KindSpec, SubmitContext, all_kinds, get_kind
 from backend.assignments.models import (
-    LABEL_KINDS,
-    RANK_KINDS,
-    REPLY_KINDS,
     Assignment,
     AssignmentState,
     IdempotencyRecord,
-    Kind,
-    LabelVote,
-    RankingVote,
     WorkItem,
-    WorkItemExclusion,
     WorkItemState,
 )
-from backend.assignments.selectors import label_specs_for
 from backend.audit.models import AuditAction
 from backend.audit.services import audit_record
-from backend.common.errors import ArborError, Conflict, NotFound, RateLimited, ValidationFailed
+from backend.common.errors import (
+    ArborError,
+    Conflict,
+    Forbidden,
+    NotFound,
+    RateLimited,
+    ValidationFailed,
+)
 from backend.common.events import AssignmentSkipped, AssignmentSubmitted, emit
-from backend.common.outbox import enqueue
 from backend.projects.models import Project
 from backend.realtime.events import send_user_event_on_commit
-from backend.trees.models import Message, Tree, TreeState, text_digest
+from backend.trees.models import Message, Tree, TreeState
 
 ANY_KIND = "any"
-# Assignment states that bar a person from claiming the same item again.
-BARRING_STATES = (AssignmentState.ACTIVE, AssignmentState.SUBMITTED, AssignmentState.SKIPPED)
-CLAIM_ATTEMPTS_PER_KIND = 3
-SCORE_RANKING_GROUP_TASK = "tasks.consensus.score_ranking_group"
+IDEMPOTENCY_KEY_MAX_LENGTH = 200
 
 
-def _weighted_kind_order(weights: Mapping[str, float], rng: random.Random) -> list[str]:
-    """A random order of kinds where heavier kinds tend to come first (weighted
-    sampling without replacement, Efraimidis–Spirakis keys)."""
+@dataclass
+class Shown:
+    """What an assignment shows, as the claim or submit read it."""
+
+    tree_id: int | None
+    conversation: list[Turn] = field(default_factory=list)
+    candidates: list[Turn] = field(default_factory=list)
+
+
+@dataclass
+class ClaimResult:
+    assignment: Assignment
+    project: Project
+    shown: Shown
+
+
+def kinds_in_weighted_order(weights: Mapping[str, float], rng: random.Random) -> list[str]:
+    """A random order of the registered kinds where heavier kinds tend to come first
+    (weighted sampling without replacement, Efraimidis–Spirakis keys). A kind the
+    project does not weigh gets its spec's default weight; weight 0 leaves it out."""
     keyed = []
-    for kind in Kind.values:
-        weight = float(weights.get(kind, 0.0))
+    for spec in all_kinds():
+        weight = float(weights.get(spec.name, spec.default_weight))
         if weight > 0:
-            keyed.append((rng.random() ** (1.0 / weight), kind))
+            keyed.append((rng.random() ** (1.0 / weight), spec.name))
     return [kind for _, kind in sorted(keyed, reverse=True)]
 
 
-def _check_claim_limits(*, user: User, project: Project, now: Any) -> None:
-    open_count = Assignment.objects.filter(
-        user=user, state=AssignmentState.ACTIVE, expires_at__gt=now
-    ).count()
+def _segments(kinds: list[str]) -> list[tuple[KindSpec | None, list[str]]]:
+    """The kinds in order, runs of work-item kinds grouped (one claim statement each),
+    kinds without work items on their own: [(None, [kinds…]) | (spec, [spec.name])]."""
+    segments: list[tuple[KindSpec | None, list[str]]] = []
+    for name in kinds:
+        spec = get_kind(name)
+        assert spec is not None
+        if not spec.uses_work_item:
+            segments.append((spec, [name]))
+        elif segments and segments[-1][0] is None:
+            segments[-1][1].append(name)
+        else:
+            segments.append((None, [name]))
+    return segments
+
+
+def _limits_refuse(*, project: Project, open_count: int, recent_count: int, banned: bool) -> None:
+    if banned:
+        raise Forbidden("banned", "Your account is banned.")
     if open_count >= project.max_open_assignments:
         raise Conflict(
             "open_assignment_limit",
             f"You already hold {open_count} open assignments; finish or skip one first.",
         )
-    recent = Assignment.objects.filter(
-        user=user, created_at__gte=now - timedelta(minutes=1)
-    ).count()
-    if recent >= project.requests_per_minute:
+    if recent_count >= project.requests_per_minute:
         raise RateLimited(
             "rate_limited",
             f"At most {project.requests_per_minute} assignment requests a minute.",
@@ -93,140 +125,156 @@ def _check_claim_limits(*, user: User, project: Project, now: Any) -> None:
         )
 
 
-def _initial_prompt_available(project: Project, lang: str) -> bool:
-    waiting = Tree.objects.filter(
-        project=project, lang=lang, state__in=[TreeState.PROMPT_REVIEW, TreeState.BACKLOG]
-    ).count()
-    return waiting < project.max_prompt_lottery_waiting
-
-
-def _claimable(*, user: User, project: Project, lang: str, kind: str) -> QuerySet[WorkItem]:
-    """Open items of ``kind`` with a free slot this person may do, best first."""
-    return (
-        WorkItem.objects.filter(
-            project=project, lang=lang, kind=kind, state=WorkItemState.OPEN, open_slots__gt=0
-        )
-        .exclude(Exists(WorkItemExclusion.objects.filter(work_item=OuterRef("pk"), user=user)))
-        .exclude(
-            Exists(
-                Assignment.objects.filter(
-                    work_item=OuterRef("pk"), user=user, state__in=BARRING_STATES
-                )
-            )
-        )
-        .order_by("-priority", "pk")
+def _limits_check(*, user: User, project: Project, now: datetime) -> None:
+    """The same limits the claim statement checks, for a claim that starts with a kind
+    without work items: one query."""
+    counts = Assignment.objects.filter(user=user).aggregate(
+        open_count=_count(state=AssignmentState.ACTIVE, expires_at__gt=now),
+        recent_count=_count(created_at__gte=now - timedelta(minutes=1)),
+    )
+    _limits_refuse(
+        project=project,
+        open_count=counts["open_count"],
+        recent_count=counts["recent_count"],
+        banned=False,
     )
 
 
-def _take_slot(item_id: int) -> bool:
-    # The row count decides: a slot is taken only while one is free.
-    return bool(
-        WorkItem.objects.filter(pk=item_id, state=WorkItemState.OPEN, open_slots__gt=0).update(
-            open_slots=F("open_slots") - 1
-        )
-    )
+def _count(**conditions: Any) -> Any:
+    from django.db.models import Count, Q
 
-
-def _claim_item(*, user: User, project: Project, lang: str, kind: str) -> WorkItem | None:
-    """Take one slot of the best open item of ``kind`` this person may do, without
-    waiting for a row another transaction holds (see ``_claim_held_item``)."""
-    candidates = _claimable(user=user, project=project, lang=lang, kind=kind)
-    tried: list[int] = []
-
-    def take(query: QuerySet[WorkItem]) -> WorkItem | None:
-        item = query.exclude(pk__in=tried).first()
-        if item is None:
-            return None
-        tried.append(item.pk)
-        return item if _take_slot(item.pk) else None
-
-    if not settings.IS_POSTGRESQL:
-        # SQLite has no row locks; its IMMEDIATE transactions already run one at a time.
-        return take(candidates)
-    # PostgreSQL: skip rows other claimers hold, so concurrent claims spread over items
-    # instead of queueing.
-    skipping = candidates.select_for_update(skip_locked=True, no_key=True)
-    for _ in range(CLAIM_ATTEMPTS_PER_KIND):
-        before = len(tried)
-        item = take(skipping)
-        if item is not None:
-            return item
-        if len(tried) == before:  # nothing unlocked is left
-            break
-    return None
-
-
-def _claim_held_item(
-    *, user: User, project: Project, lang: str, kinds: list[str]
-) -> tuple[str, WorkItem] | None:
-    """PostgreSQL, when every item with a free slot is held by another transaction: a
-    busy item must not look like "no work", so wait for the best one — once, and for
-    that one row only, while holding no row lock.
-
-    Not a blocking ``SELECT … FOR UPDATE LIMIT 1``: one that waits for a row which then
-    no longer matches keeps it locked and goes on to wait for the next, and a claim
-    holding one item while waiting for another deadlocked with ``tree_halt`` pausing
-    all items of a tree. The conditional UPDATE waits for one row; a claim that waits
-    at most once, holding nothing, can never be part of a deadlock.
-    """
-    for kind in kinds:
-        if kind == Kind.INITIAL_PROMPT:
-            continue
-        item = _claimable(user=user, project=project, lang=lang, kind=kind).first()
-        if item is not None:
-            return (kind, item) if _take_slot(item.pk) else None
-    return None
+    return Count("pk", filter=Q(**conditions))
 
 
 def assignment_claim_next(
     *, user: User, project: Project, lang: str, kind: str, rng: random.Random | None = None
 ) -> Assignment | None:
+    """``assignment_claim`` for callers that need only the assignment."""
+    result = assignment_claim(user=user, project=project, lang=lang, kind=kind, rng=rng)
+    return result.assignment if result is not None else None
+
+
+def assignment_claim(
+    *, user: User, project: Project, lang: str, kind: str, rng: random.Random | None = None
+) -> ClaimResult | None:
     """Reserve the next piece of work for ``user``, or return None when there is none.
 
     Never offers a person their own message, a ranking group holding their reply, or
-    an item they already hold, did or skipped.
+    an item they already hold, did or skipped (the exclusions written with each item).
     """
     if lang not in project.languages:
         raise ValidationFailed(
             "lang", "invalid_language", f"{project.slug} does not collect {lang!r}."
         )
-    if kind != ANY_KIND and kind not in Kind.values:
+    if kind != ANY_KIND and get_kind(kind) is None:
         raise ValidationFailed("kind", "invalid_kind", f"Unknown kind {kind!r}.")
     if not project.is_active:
         raise Conflict("project_inactive", f"{project.slug} is not collecting data.")
-    rng = rng or random.Random()
-    kinds = _weighted_kind_order(project.assignment_weights, rng) if kind == ANY_KIND else [kind]
+    if kind == ANY_KIND:
+        kinds = kinds_in_weighted_order(project.assignment_weights, rng or random.Random())
+    else:
+        kinds = [kind]
     now = timezone.now()
+    expires = now + timedelta(minutes=project.reservation_minutes)
     with transaction.atomic():
-        _check_claim_limits(user=user, project=project, now=now)
-        taken: tuple[str, WorkItem | None] | None = None
-        # Every kind without waiting first; free work of another kind beats waiting.
-        for candidate_kind in kinds:
-            if candidate_kind == Kind.INITIAL_PROMPT:
-                if _initial_prompt_available(project, lang):
-                    taken = (candidate_kind, None)
-                    break
-            else:
-                item = _claim_item(user=user, project=project, lang=lang, kind=candidate_kind)
-                if item is not None:
-                    taken = (candidate_kind, item)
-                    break
-        if taken is None and settings.IS_POSTGRESQL:
-            taken = _claim_held_item(user=user, project=project, lang=lang, kinds=kinds)
-        if taken is None:
-            return None
-        candidate_kind, item = taken
-        candidate_ids = list(item.candidate_ids) if item is not None else []
-        rng.shuffle(candidate_ids)
-        return Assignment.objects.create(
-            project=project,
-            user=user,
-            work_item=item,
-            kind=candidate_kind,
+        limits_checked = False
+        item_kinds: list[str] = []
+        for spec, names in _segments(kinds):
+            if spec is not None:  # work without an item: available, or on to the next
+                if not limits_checked:
+                    _limits_check(user=user, project=project, now=now)
+                    limits_checked = True
+                if spec.is_available(project=project, lang=lang):
+                    assignment = Assignment.objects.create(
+                        project=project,
+                        user=user,
+                        kind=spec.name,
+                        lang=lang,
+                        expires_at=expires,
+                        candidate_ids=[],
+                    )
+                    return ClaimResult(assignment, project, Shown(tree_id=None))
+                continue
+            item_kinds.extend(names)
+            result = _claim_item(
+                user=user, project=project, lang=lang, kinds=names, now=now, expires=expires
+            )
+            limits_checked = True
+            if result is not None:
+                return result
+        if settings.IS_POSTGRESQL and item_kinds:
+            return _claim_busy_item(
+                user=user, project=project, lang=lang, kinds=item_kinds, expires=expires
+            )
+        return None
+
+
+def _claim_item(
+    *, user: User, project: Project, lang: str, kinds: list[str], now: datetime, expires: datetime
+) -> ClaimResult | None:
+    if settings.IS_POSTGRESQL:
+        claimed = claims.claim_postgresql(
+            user_id=user.pk,
+            project_id=project.pk,
             lang=lang,
-            expires_at=now + timedelta(minutes=project.reservation_minutes),
-            candidate_ids=candidate_ids,
+            kinds=kinds,
+            now=now,
+            minute_ago=now - timedelta(minutes=1),
+            expires=expires,
+            max_open=project.max_open_assignments,
+            per_minute=project.requests_per_minute,
         )
+        if claimed.assignment is None:
+            _limits_refuse(
+                project=project,
+                open_count=claimed.open_count,
+                recent_count=claimed.recent_count,
+                banned=claimed.is_banned,
+            )
+            return None
+        claimed.assignment.project = project
+        claimed.assignment.user = user
+        shown = Shown(claimed.tree_id, claimed.conversation, claimed.candidates)
+        return ClaimResult(claimed.assignment, project, shown)
+    # SQLite: IMMEDIATE transactions run one at a time, so a plain pick is safe.
+    _limits_check(user=user, project=project, now=now)
+    item = claims.claimable(user_id=user.pk, project_id=project.pk, lang=lang, kinds=kinds).first()
+    if item is None or not claims.slot_take(item.pk):
+        return None
+    return _assignment_for_item(user=user, project=project, lang=lang, item=item, expires=expires)
+
+
+def _claim_busy_item(
+    *, user: User, project: Project, lang: str, kinds: list[str], expires: datetime
+) -> ClaimResult | None:
+    item = claims.busy_item_take(
+        user_id=user.pk, project_id=project.pk, lang=lang, kinds=kinds, tried=[]
+    )
+    if item is None:
+        return None
+    return _assignment_for_item(user=user, project=project, lang=lang, item=item, expires=expires)
+
+
+def _assignment_for_item(
+    *, user: User, project: Project, lang: str, item: WorkItem, expires: datetime
+) -> ClaimResult:
+    candidate_ids = list(item.candidate_ids)
+    random.shuffle(candidate_ids)
+    assignment = Assignment.objects.create(
+        project=project,
+        user=user,
+        work_item=item,
+        kind=item.kind,
+        lang=lang,
+        expires_at=expires,
+        candidate_ids=candidate_ids,
+    )
+    shown = Shown(
+        tree_id=item.tree_id,
+        conversation=claims.conversation_turns(item.target_id),
+        candidates=claims.candidate_turns(candidate_ids),
+    )
+    return ClaimResult(assignment, project, shown)
 
 
 # --- Submitting -----------------------------------------------------------------------
@@ -236,79 +284,220 @@ def assignment_claim_next(
 class SubmitResult:
     assignment: Assignment
     message: Message | None
-    replayed_response: dict[str, Any] | None = None
+    shown: Shown | None = None
+    # A retry with the same Idempotency-Key: the exact body first answered.
+    replayed_body: bytes | None = None
 
 
-def _validate_text(*, user: User, project: Project, text: Any, now: Any) -> str:
-    if not isinstance(text, str):
-        raise ValidationFailed("text", "required", "This assignment needs a text.")
-    text = text.strip()
-    if not text:
-        raise ValidationFailed("text", "blank", "The text may not be blank.")
-    if len(text) > project.max_message_length:
+def request_digest(payload: Mapping[str, Any]) -> str:
+    """What identifies a submission's content, whatever the order of its keys."""
+    import json
+
+    return hashlib.sha256(
+        json.dumps(payload, sort_keys=True, separators=(",", ":"), default=str).encode()
+    ).hexdigest()
+
+
+def idempotency_key_check(key: str | None) -> str | None:
+    """The key as stored, or a 400: printable, at most 200 characters (never cut: two
+    keys sharing a prefix must not collide)."""
+    if key is None or key == "":
+        return None
+    if not key.isprintable() or len(key) > IDEMPOTENCY_KEY_MAX_LENGTH:
         raise ValidationFailed(
-            "text",
-            "too_long",
-            f"At most {project.max_message_length} characters; this has {len(text)}.",
+            "Idempotency-Key",
+            "invalid_idempotency_key",
+            "An Idempotency-Key is printable text of at most "
+            f"{IDEMPOTENCY_KEY_MAX_LENGTH} characters.",
         )
-    window_start = now - timedelta(hours=project.duplicate_text_window_hours)
-    if Message.objects.filter(
-        author=user, text_digest=text_digest(text), created_at__gte=window_start
-    ).exists():
-        raise ValidationFailed("text", "duplicate_text", "You already wrote this text recently.")
-    recent = Message.objects.filter(author=user, created_at__gte=now - timedelta(minutes=1)).count()
-    if recent >= project.replies_per_minute:
-        raise RateLimited(
-            "rate_limited",
-            f"At most {project.replies_per_minute} messages a minute.",
-            retry_after_seconds=60,
+    return key
+
+
+_TREE_OF_ASSIGNMENT_POSTGRESQL = """
+SELECT t.*,
+  (WITH RECURSIVE path(id, parent_id, role, text, depth) AS (
+     SELECT m.id, m.parent_id, m.role, m.text, m.depth FROM trees_message m WHERE m.id = w.target_id
+     UNION ALL
+     SELECT m.id, m.parent_id, m.role, m.text, m.depth FROM trees_message m
+     JOIN path p ON m.id = p.parent_id)
+   SELECT jsonb_agg(jsonb_build_array(id, role, text) ORDER BY depth) FROM path)
+    AS shown_conversation,
+  (SELECT jsonb_agg(jsonb_build_array(m.id, m.role, m.text) ORDER BY c.position)
+     FROM jsonb_array_elements_text(a.candidate_ids) WITH ORDINALITY c(id, position)
+     JOIN trees_message m ON m.id = c.id::bigint) AS shown_candidates
+FROM assignments_assignment a
+JOIN assignments_workitem w ON w.id = a.work_item_id
+JOIN trees_tree t ON t.id = w.tree_id
+WHERE a.id = %s AND a.user_id = %s
+FOR NO KEY UPDATE OF t
+"""
+
+
+def _lock_tree_of(*, assignment_id: int, user_id: int) -> tuple[Tree | None, Shown | None]:
+    """The tree of the assignment, locked (first in the lock order), and what the
+    assignment shows, read in the same statement on PostgreSQL."""
+    if settings.IS_POSTGRESQL:
+        rows = list(Tree.objects.raw(_TREE_OF_ASSIGNMENT_POSTGRESQL, [assignment_id, user_id]))
+        if not rows:
+            return None, None
+        tree = rows[0]
+        shown = Shown(
+            tree_id=tree.pk,
+            conversation=claims.turns(tree.shown_conversation),  # type: ignore[attr-defined]
+            candidates=claims.turns(tree.shown_candidates),  # type: ignore[attr-defined]
         )
-    return text
+        return tree, shown
+    tree = (
+        Tree.objects.select_for_update(no_key=True, of=("self",))
+        .filter(work_items__assignments__pk=assignment_id, work_items__assignments__user_id=user_id)
+        .first()
+    )
+    return tree, None
 
 
-def _validate_labels(*, assignment: Assignment, project: Project, labels: Any) -> dict[str, float]:
-    if not isinstance(labels, dict) or not labels:
-        raise ValidationFailed("labels", "required", "This assignment needs labels.")
-    specs = {spec["name"]: spec for spec in label_specs_for(project, assignment.kind)}
-    values: dict[str, float] = {}
-    for name, raw in labels.items():
-        if name not in specs:
-            raise ValidationFailed(
-                f"labels.{name}", "unknown_label", f"{name!r} is not asked here."
+def assignment_submit(
+    *,
+    user: User,
+    assignment_id: int,
+    payload: Mapping[str, Any],
+    idempotency_key: str | None = None,
+    render: Callable[[SubmitResult], bytes] | None = None,
+) -> SubmitResult:
+    """Store one submission exactly once.
+
+    With an idempotency key the first answer (``render`` of the result, as the exact
+    bytes sent) is stored in the same transaction and replayed for any retry with the
+    same key and the same content; the same key with other content answers 422
+    ``idempotency_key_reused``. A refused submission rolls back completely and leaves
+    the assignment open.
+    """
+    key = idempotency_key_check(idempotency_key)
+    digest = request_digest(payload) if key else ""
+    now = timezone.now()
+    with transaction.atomic():
+        tree, shown = _lock_tree_of(assignment_id=assignment_id, user_id=user.pk)
+        locked = (
+            Assignment.objects.select_for_update(no_key=True, of=("self",))
+            .select_related("work_item__target")
+            .filter(pk=assignment_id, user=user)
+            .annotate(user_is_banned=F("user__is_banned"))
+        )
+        if key:
+            records = IdempotencyRecord.objects.filter(user=user, key=key)
+            locked = locked.annotate(
+                replay_assignment=Subquery(records.values("assignment_id")[:1]),
+                replay_digest=Subquery(records.values("request_digest")[:1]),
+                replay_body=Subquery(records.values("body")[:1]),
             )
-        if raw is None:
-            continue
-        if isinstance(raw, bool):
-            value = 1.0 if raw else 0.0
-        elif isinstance(raw, int | float):
-            value = float(raw)
-        else:
-            raise ValidationFailed(f"labels.{name}", "invalid_value", "A label value is a number.")
-        if not 0.0 <= value <= 1.0:
-            raise ValidationFailed(
-                f"labels.{name}", "out_of_range", "A label value lies between 0 and 1."
+        assignment = locked.first()
+        if assignment is None:
+            raise NotFound("assignment_not_found", "No such assignment of yours.")
+        if assignment.user_is_banned:  # type: ignore[attr-defined]
+            raise Forbidden("banned", "Your account is banned.")
+        if key and assignment.replay_assignment is not None:  # type: ignore[attr-defined]
+            return _replay(assignment, digest)
+        if assignment.state == AssignmentState.EXPIRED:
+            _reacquire_expired(assignment)
+        elif assignment.state != AssignmentState.ACTIVE:
+            raise Conflict(
+                "assignment_not_active",
+                f"This assignment is {assignment.state}.",
+                assignment_state=assignment.state,
             )
-        if specs[name]["kind"] == "flag" and value not in (0.0, 1.0):
-            raise ValidationFailed(f"labels.{name}", "invalid_value", "A flag is 0 or 1.")
-        values[name] = value
-    for name, spec in specs.items():
-        if spec.get("mandatory") and name not in values:
-            raise ValidationFailed(f"labels.{name}", "required", f"{name!r} must be answered.")
-    return values
+        project = _project_of(assignment, tree)
+        spec = get_kind(assignment.kind)
+        if spec is None:
+            raise ValidationFailed("kind", "invalid_kind", f"Unknown kind {assignment.kind!r}.")
+        item = assignment.work_item
+        if spec.uses_work_item:
+            assert tree is not None and item is not None
+            if item.state == WorkItemState.CLOSED or tree.state == TreeState.HALTED:
+                raise Conflict("work_item_closed", "This work is no longer needed.")
+        context = SubmitContext(
+            user=user, assignment=assignment, project=project, tree=tree, item=item, now=now
+        )
+        message = spec.apply(context, spec.validate(context, payload))
+        Assignment.objects.filter(pk=assignment.pk).update(
+            state=AssignmentState.SUBMITTED, finished_at=now, result_message=message
+        )
+        assignment.state = AssignmentState.SUBMITTED
+        assignment.finished_at = now
+        assignment.result_message = message
+        audit_record(
+            action=AuditAction.ASSIGNMENT_SUBMITTED,
+            target_type="assignment",
+            target_id=assignment.pk,
+            actor_id=user.pk,
+            project_id=project.pk,
+            after={"kind": assignment.kind, "message": message.pk if message else None},
+        )
+        emit(
+            AssignmentSubmitted(
+                assignment_id=assignment.pk,
+                user_id=user.pk,
+                project_id=project.pk,
+                kind=assignment.kind,
+                tree_id=tree.pk if tree is not None else (message.tree_id if message else None),
+                message_id=message.pk if message else None,
+            )
+        )
+        if shown is None:
+            shown = _shown_of(assignment, tree, message)
+        result = SubmitResult(assignment, message, shown)
+        if key:
+            body = render(result) if render else b"{}"
+            try:
+                with transaction.atomic():
+                    IdempotencyRecord.objects.create(
+                        user=user,
+                        key=key,
+                        assignment=assignment,
+                        request_digest=digest,
+                        body=body.decode(),
+                    )
+            except IntegrityError as error:
+                raise Conflict(
+                    "idempotency_key_in_use", "This Idempotency-Key is being used concurrently."
+                ) from error
+        return result
 
 
-def _validate_ranking(*, assignment: Assignment, ranking: Any) -> list[int]:
-    if not isinstance(ranking, list) or not all(
-        isinstance(value, int) and not isinstance(value, bool) for value in ranking
+def _replay(assignment: Assignment, digest: str) -> SubmitResult:
+    stored_digest = assignment.replay_digest  # type: ignore[attr-defined]
+    if assignment.replay_assignment != assignment.pk or (  # type: ignore[attr-defined]
+        stored_digest and stored_digest != digest
     ):
-        raise ValidationFailed("ranking", "required", "A ranking is a list of message ids.")
-    if len(set(ranking)) != len(ranking) or sorted(ranking) != sorted(assignment.candidate_ids):
-        raise ValidationFailed(
-            "ranking",
-            "not_a_permutation",
-            "Rank every offered reply exactly once, best first.",
+        raise ArborError(
+            "idempotency_key_reused",
+            "This Idempotency-Key was used for another submission.",
+            status_code=422,
         )
-    return list(ranking)
+    body = str(assignment.replay_body or "")  # type: ignore[attr-defined]
+    if not body:  # stored before answers were kept as bytes
+        import json
+
+        record = IdempotencyRecord.objects.get(user_id=assignment.user_id, assignment=assignment)
+        body = json.dumps(record.response)
+    return SubmitResult(assignment, None, None, replayed_body=body.encode())
+
+
+def _project_of(assignment: Assignment, tree: Tree | None) -> Project:
+    from backend.projects.selectors import project_cached
+
+    return project_cached(project_id=assignment.project_id)
+
+
+def _shown_of(assignment: Assignment, tree: Tree | None, message: Message | None) -> Shown:
+    """What the assignment showed, for answers on SQLite (PostgreSQL read it with the
+    tree lock)."""
+    item = assignment.work_item
+    if item is None:  # a new prompt shows nothing yet (its tree is in the message)
+        return Shown(tree_id=None)
+    return Shown(
+        tree_id=item.tree_id,
+        conversation=claims.conversation_turns(item.target_id),
+        candidates=claims.candidate_turns(list(assignment.candidate_ids)),
+    )
 
 
 def _reacquire_expired(assignment: Assignment) -> None:
@@ -332,186 +521,23 @@ def _reacquire_expired(assignment: Assignment) -> None:
     assignment.state = AssignmentState.ACTIVE
 
 
-def _complete_item(item_id: int) -> WorkItem:
-    done = WorkItem.objects.filter(pk=item_id, completed_count__lt=F("required")).update(
-        completed_count=F("completed_count") + 1
-    )
-    if not done:  # the constraints make this unreachable; fail loudly, never store a surplus
-        raise Conflict("work_item_full", "This work item already has all it needs.")
-    item = WorkItem.objects.get(pk=item_id)
-    if item.completed_count >= item.required and item.state != WorkItemState.CLOSED:
-        item.state = WorkItemState.CLOSED
-        item.save(update_fields=["state"])
-    return item
+def assignment_shown(assignment: Assignment) -> Shown:
+    """What an assignment shows, read for a list or a later look (not the hot path)."""
+    return _shown_of(assignment, None, assignment.result_message)
 
 
-def assignment_submit(
-    *,
-    user: User,
-    assignment_id: int,
-    payload: Mapping[str, Any],
-    idempotency_key: str | None = None,
-    render: Callable[[SubmitResult], dict[str, Any]] | None = None,
-) -> SubmitResult:
-    """Store one submission exactly once.
-
-    With an idempotency key the first answer (``render`` of the result) is stored in
-    the same transaction and replayed for any retry with the same key. A refused
-    submission rolls back completely and leaves the assignment open.
-    """
-    reference = (
-        Assignment.objects.filter(pk=assignment_id, user=user).select_related("work_item").first()
-    )
-    if reference is None:
-        raise NotFound("assignment_not_found", "No such assignment of yours.")
-    now = timezone.now()
-    with transaction.atomic():
-        tree: Tree | None = None
-        if reference.work_item is not None:
-            tree = (
-                Tree.objects.select_for_update(no_key=True, of=("self",))
-                .select_related("project")
-                .get(pk=reference.work_item.tree_id)
-            )
-        assignment = (
-            Assignment.objects.select_for_update(no_key=True, of=("self",))
-            .select_related("project")
-            .get(pk=assignment_id)
-        )
-        if idempotency_key:
-            record = IdempotencyRecord.objects.filter(user=user, key=idempotency_key).first()
-            if record is not None:
-                if record.assignment_id != assignment.pk:
-                    raise ArborError(
-                        "idempotency_key_reused",
-                        "This Idempotency-Key was used for another assignment.",
-                        status_code=422,
-                    )
-                return SubmitResult(assignment, assignment.result_message, record.response)
-        if assignment.state == AssignmentState.EXPIRED:
-            _reacquire_expired(assignment)
-        elif assignment.state != AssignmentState.ACTIVE:
-            raise Conflict(
-                "assignment_not_active",
-                f"This assignment is {assignment.state}.",
-                assignment_state=assignment.state,
-            )
-        project = assignment.project
-        message = _apply_submission(
-            user=user, assignment=assignment, project=project, tree=tree, payload=payload, now=now
-        )
-        assignment.state = AssignmentState.SUBMITTED
-        assignment.finished_at = now
-        assignment.result_message = message
-        assignment.save(update_fields=["state", "finished_at", "result_message"])
-        audit_record(
-            action=AuditAction.ASSIGNMENT_SUBMITTED,
-            target_type="assignment",
-            target_id=assignment.pk,
-            actor_id=user.pk,
-            project_id=project.pk,
-            after={"kind": assignment.kind, "message": message.pk if message else None},
-        )
-        emit(
-            AssignmentSubmitted(
-                assignment_id=assignment.pk,
-                user_id=user.pk,
-                project_id=project.pk,
-                kind=assignment.kind,
-                tree_id=tree.pk if tree is not None else (message.tree_id if message else None),
-                message_id=message.pk if message else None,
-            )
-        )
-        result = SubmitResult(assignment, message)
-        if idempotency_key:
-            response = render(result) if render else {"assignment": assignment.pk}
-            try:
-                with transaction.atomic():
-                    IdempotencyRecord.objects.create(
-                        user=user, key=idempotency_key, assignment=assignment, response=response
-                    )
-            except IntegrityError as error:
-                raise Conflict(
-                    "idempotency_key_in_use", "This Idempotency-Key is being used concurrently."
-                ) from error
-        return result
-
-
-def _apply_submission(
-    *,
-    user: User,
-    assignment: Assignment,
-    project: Project,
-    tree: Tree | None,
-    payload: Mapping[str, Any],
-    now: Any,
-) -> Message | None:
-    kind = assignment.kind
-    if kind == Kind.INITIAL_PROMPT:
-        text = _validate_text(user=user, project=project, text=payload.get("text"), now=now)
-        return growth.tree_create_from_prompt(
-            project=project, author_id=user.pk, lang=assignment.lang, text=text
-        )
-    assert tree is not None and assignment.work_item_id is not None
-    item = WorkItem.objects.select_related("target").get(pk=assignment.work_item_id)
-    if item.state == WorkItemState.CLOSED or tree.state == TreeState.HALTED:
-        raise Conflict("work_item_closed", "This work is no longer needed.")
-    if kind in REPLY_KINDS:
-        text = _validate_text(user=user, project=project, text=payload.get("text"), now=now)
-        if tree.state != TreeState.GROWING or item.target.is_deleted:
-            raise Conflict("work_item_closed", "This conversation no longer takes replies.")
-        message = growth.message_create_reply(
-            tree=tree, parent=item.target, author_id=user.pk, text=text
-        )
-        _complete_item(item.pk)
-        growth.tree_advance_locked(tree)
-        return message
-    if kind in LABEL_KINDS:
-        values = _validate_labels(
-            assignment=assignment, project=project, labels=payload.get("labels")
-        )
-        target = Message.objects.select_for_update(no_key=True).get(pk=item.target_id)
-        LabelVote.objects.bulk_create(
-            [
-                LabelVote(message=target, user=user, assignment=assignment, label=name, value=value)
-                for name, value in sorted(values.items())
-            ]
-        )
-        target.review_count = F("review_count") + 1
-        target.save(update_fields=["review_count"])
-        target.refresh_from_db(fields=["review_count"])
-        completed = _complete_item(item.pk)
-        if completed.completed_count >= completed.required and target.review_result is None:
-            growth.message_review_finish(tree=tree, message=target)
-        return None
-    if kind in RANK_KINDS:
-        ranking = _validate_ranking(assignment=assignment, ranking=payload.get("ranking"))
-        current = sorted(
-            Message.objects.filter(
-                parent_id=item.target_id, is_deleted=False, review_result=True
-            ).values_list("pk", flat=True)
-        )
-        if current != sorted(item.candidate_ids):
-            raise Conflict(
-                "candidates_changed",
-                "The replies to rank changed since this assignment was made; request a new one.",
-                current_candidates=current,
-            )
-        RankingVote.objects.create(
-            parent_id=item.target_id,
-            work_item_id=item.pk,
-            user=user,
-            assignment=assignment,
-            ranking=ranking,
-        )
-        completed = _complete_item(item.pk)
-        if completed.completed_count >= completed.required:
-            # Every ballot is in: score the group at once (Celery, after commit). The
-            # tree's scoring scores it anyway; this makes results show sooner.
-            enqueue(SCORE_RANKING_GROUP_TASK, item.target_id, item.pk)
-        growth.tree_advance_locked(tree)
-        return None
-    raise ValidationFailed("kind", "invalid_kind", f"Unknown kind {kind!r}.")
+__all__: Sequence[str] = (
+    "ANY_KIND",
+    "ClaimResult",
+    "Shown",
+    "SubmitResult",
+    "assignment_claim",
+    "assignment_claim_next",
+    "assignment_shown",
+    "assignment_skip",
+    "assignment_submit",
+    "assignments_expire_overdue",
+)
 
 
 # --- Skipping and expiring ------------------------------------------------------------

@@ -20,7 +20,6 @@ from datetime import timedelta
 from typing import Any
 
 from celery import current_app
-from django.conf import settings
 from django.db import connection, transaction
 from django.utils import timezone
 

@@ -17,11 +17,11 @@ from rest_framework.views import APIView
 from backend.accounts.models import User
 from backend.accounts.serializers import UserSerializer, render_user
 from backend.assignments.halting import tree_halt, tree_resume
-from backend.consensus.services.trees import tree_retry_scoring
 from backend.common.api import actor_id
 from backend.common.errors import NotFound, ValidationFailed
 from backend.common.fields import StrictCharField, StrictIntegerField
 from backend.common.permissions import IsModerator, IsNotBanned
+from backend.consensus.services.trees import tree_retry_scoring
 from backend.moderation import curation, selectors, services
 from backend.moderation.models import QueueItem, QueueReason, ReportReason, UserNote
 from backend.trees.api import MessageSerializer

@@ -35,9 +35,9 @@ from django.views.decorators.http import require_GET, require_POST
 
 from backend.accounts.page_permissions import role_page
 from backend.assignments.halting import tree_halt, tree_resume
-from backend.consensus.services.trees import tree_retry_scoring
 from backend.common.errors import ArborError
 from backend.common.page_errors import shown_errors, web_status
+from backend.consensus.services.trees import tree_retry_scoring
 from backend.moderation import curation, selectors, services
 from backend.moderation.models import QueueItemState, QueueReason
 from backend.projects.models import Project

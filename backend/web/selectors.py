@@ -39,9 +39,10 @@ KIND_ORDER = (
 def initial_prompt_open(*, project: Project, lang: str) -> bool:
     # The engine's own rule (not a copy of it): a new prompt is offered while fewer
     # than max_prompt_lottery_waiting prompts wait.
-    from backend.assignments.services import _initial_prompt_available
+    from backend.assignments.kinds import get_kind
 
-    return _initial_prompt_available(project, lang)
+    spec = get_kind("initial_prompt")
+    return spec is not None and spec.is_available(project=project, lang=lang)
 
 
 def active_projects() -> QuerySet[Project]:

@@ -287,7 +287,8 @@ def test_claim_unknown_project_is_404(world_at):
 
 def test_claim_on_an_inactive_project_is_409(world_at):
     world = world_at("prompt_review")
-    Project.objects.filter(pk=world.project.pk).update(is_active=False)
+    world.project.is_active = False
+    world.project.save(update_fields=["is_active"])
     before = db_snapshot()
     response = claim(world.client(world.bob), world.project.slug)
     assert response.status_code == 409

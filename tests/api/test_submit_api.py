@@ -444,13 +444,17 @@ def test_a_retry_with_the_same_key_replays_the_first_answer(world_at):
     assert "Idempotent-Replayed" not in first
     after_first = db_snapshot()
 
-    # A retry, even with another body, returns the first answer and stores nothing.
-    for body in ({"text": "Hello, trees."}, {"text": "Something else entirely."}, {}):
-        replay = submit(client, assignment["id"], body, HTTP_IDEMPOTENCY_KEY="key-1")
-        assert replay.status_code == 200
-        assert replay["Idempotent-Replayed"] == "true"
-        assert replay.json() == first.json()
-        assert replay.content == first.content
+    # A retry with the same body returns the first answer, byte for byte.
+    replay = submit(
+        client, assignment["id"], {"text": "Hello, trees."}, HTTP_IDEMPOTENCY_KEY="key-1"
+    )
+    assert replay.status_code == 200
+    assert replay["Idempotent-Replayed"] == "true"
+    assert replay.content == first.content
+    # The same key with other content is a client bug, not a retry: refused.
+    for body in ({"text": "Something else entirely."}, {}):
+        reused = submit(client, assignment["id"], body, HTTP_IDEMPOTENCY_KEY="key-1")
+        assert (reused.status_code, reused.json()["code"]) == (422, "idempotency_key_reused")
     assert db_snapshot() == after_first
     assert Message.objects.count() == 1
     record = IdempotencyRecord.objects.get()

@@ -24,7 +24,7 @@ from backend.assignments.models import (
     WorkItem,
 )
 from backend.assignments.services import (
-    _weighted_kind_order,
+    kinds_in_weighted_order,
     assignment_claim_next,
     assignments_expire_overdue,
 )
@@ -433,28 +433,29 @@ def test_any_honours_the_weights_between_kinds_with_work():
 
 
 def test_weighted_kind_order_draws_first_kinds_in_proportion_to_weight():
-    weights = {"initial_prompt": 1.0, "assistant_reply": 2.0, "label_assistant_reply": 5.0}
+    drawn = {"initial_prompt": 1.0, "assistant_reply": 2.0, "label_assistant_reply": 5.0}
+    weights = {kind: 0.0 for kind in Kind.values} | drawn
     rng = random.Random(1234)
     firsts: Counter[str] = Counter()
     for _ in range(8000):
-        order = _weighted_kind_order(weights, rng)
-        assert sorted(order) == sorted(weights)
+        order = kinds_in_weighted_order(weights, rng)
+        assert sorted(order) == sorted(drawn)
         firsts[order[0]] += 1
 
-    for kind, weight in weights.items():
+    for kind, weight in drawn.items():
         assert abs(firsts[kind] / 8000 - weight / 8) < 0.02, (kind, firsts)
 
 
-def test_weighted_kind_order_leaves_out_zero_and_missing_weights():
+def test_weighted_kind_order_leaves_out_zero_weights_and_defaults_missing_ones():
     weights = default_kind_weights() | {"rank_assistant_replies": 0, "rank_prompter_replies": -1}
-    del weights["prompter_reply"]
+    del weights["prompter_reply"]  # not weighed by the project: its kind's default weight
 
-    order = _weighted_kind_order(weights, random.Random(7))
+    order = kinds_in_weighted_order(weights, random.Random(7))
 
     assert sorted(order) == sorted(
         kind
         for kind in Kind.values
-        if kind not in {"rank_assistant_replies", "rank_prompter_replies", "prompter_reply"}
+        if kind not in {"rank_assistant_replies", "rank_prompter_replies"}
     )
 
 

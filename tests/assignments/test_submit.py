@@ -398,18 +398,64 @@ def test_a_replay_returns_the_identical_first_answer_and_stores_once(prompt_assi
     )
 
 
-def test_a_replay_with_a_different_body_still_returns_the_first_answer(review_assignment):
+def test_a_key_reused_with_a_different_body_is_refused_and_changes_nothing(review_assignment):
     client = review_assignment.client
     assignment = review_assignment.assignment
     first = submit(client, assignment["id"], {"labels": {"spam": 0}}, HTTP_IDEMPOTENCY_KEY="k")
     before = snapshot()
 
-    replay = submit(client, assignment["id"], {"labels": {"spam": 1}}, HTTP_IDEMPOTENCY_KEY="k")
+    reused = submit(client, assignment["id"], {"labels": {"spam": 1}}, HTTP_IDEMPOTENCY_KEY="k")
 
-    assert replay.status_code == 200
-    assert replay.json() == first.json()
+    assert first.status_code == 200
+    assert (reused.status_code, reused.json()["code"]) == (422, "idempotency_key_reused")
     assert snapshot() == before
     assert list(LabelVote.objects.values_list("value", flat=True)) == [0.0]
+
+
+def test_the_same_body_with_its_keys_in_another_order_is_a_replay(review_assignment):
+    client = review_assignment.client
+    assignment = review_assignment.assignment
+    labels = {"spam": 0, "lang_mismatch": 0}
+    first = submit(client, assignment["id"], {"labels": labels}, HTTP_IDEMPOTENCY_KEY="k")
+
+    replay = submit(
+        client,
+        assignment["id"],
+        {"labels": dict(reversed(labels.items()))},
+        HTTP_IDEMPOTENCY_KEY="k",
+    )
+
+    assert (replay.status_code, replay.content) == (200, first.content)
+    assert LabelVote.objects.count() == 2
+
+
+@pytest.mark.parametrize("key", ["k" * 201, "tab\there", "nul\x00"])
+def test_a_key_too_long_or_not_printable_is_a_400_and_stores_nothing(review_assignment, key):
+    client = review_assignment.client
+    assignment = review_assignment.assignment
+    before = snapshot()
+
+    refused = submit(client, assignment["id"], {"labels": {"spam": 0}}, HTTP_IDEMPOTENCY_KEY=key)
+
+    assert refused.status_code == 400
+    assert refused.json()["code"] == "invalid_idempotency_key"
+    assert snapshot() == before
+
+
+def test_two_keys_sharing_their_first_200_characters_do_not_collide(prompt_assignment):
+    client = prompt_assignment.client
+    assignment = prompt_assignment.assignment
+    prefix = "p" * 199
+    first = submit(
+        client, assignment["id"], {"text": "A question."}, HTTP_IDEMPOTENCY_KEY=prefix + "a"
+    )
+    other = submit(
+        client, assignment["id"], {"text": "A question."}, HTTP_IDEMPOTENCY_KEY=prefix + "b"
+    )
+
+    assert first.status_code == 200
+    # Not a replay of the first key: the assignment is already submitted.
+    assert (other.status_code, other.json()["code"]) == (409, "assignment_not_active")
 
 
 def test_a_ranking_replay_stores_one_vote(ranking_assignment):

@@ -25,8 +25,13 @@ from tests.factories import GOOD_LABELS, SPAM_LABELS, people, review, small_proj
 def recorded() -> Iterator[list[Any]]:
     """Every event of the types under test, in emission order."""
     seen: list[Any] = []
-    types = (MessageCreated, MessageReviewed, TreeStateChanged, AssignmentSubmitted,
-             AssignmentSkipped)
+    types = (
+        MessageCreated,
+        MessageReviewed,
+        TreeStateChanged,
+        AssignmentSubmitted,
+        AssignmentSkipped,
+    )
     for event_type in types:
         subscribe(event_type, seen.append)
     yield seen
@@ -81,12 +86,19 @@ def test_a_prompt_reviewed_to_rejection_emits_its_events_in_order(recorded):
         "AssignmentSubmitted",  # the review
     ]
     assert recorded[0] == MessageCreated(
-        message_id=root.pk, tree_id=tree.pk, project_id=project.pk, author_id=author.pk,
+        message_id=root.pk,
+        tree_id=tree.pk,
+        project_id=project.pk,
+        author_id=author.pk,
         is_root=True,
     )
     assert recorded[2] == MessageReviewed(
-        message_id=root.pk, tree_id=tree.pk, project_id=project.pk, author_id=author.pk,
-        is_root=True, is_accepted=False,
+        message_id=root.pk,
+        tree_id=tree.pk,
+        project_id=project.pk,
+        author_id=author.pk,
+        is_root=True,
+        is_accepted=False,
     )
     assert (recorded[3].before, recorded[3].after) == ("prompt_review", "aborted_low_grade")
     assert (recorded[4].kind, recorded[4].user_id, recorded[4].message_id) == (

@@ -75,7 +75,9 @@ def test_work_the_broker_refused_waits_with_backoff_and_the_relay_sends_it_later
 
 def test_the_relay_leaves_a_fresh_row_to_its_commit_hook():
     OutboxMessage.objects.create(
-        task_name="tests.outbox.record", args=[4], available_at=timezone.now() + timedelta(seconds=5)
+        task_name="tests.outbox.record",
+        args=[4],
+        available_at=timezone.now() + timedelta(seconds=5),
     )
     assert outbox_relay() == 0
     assert RAN == []

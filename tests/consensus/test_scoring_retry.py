@@ -19,7 +19,15 @@ from backend.consensus.services.trees import scoring_failed_retry_due, scoring_r
 from backend.moderation.models import QueueItem
 from backend.trees.models import Message, Tree
 from tasks.assignments import sweep
-from tests.factories import committed, growing_tree, people, rank, review, small_project, write_reply
+from tests.factories import (
+    committed,
+    growing_tree,
+    people,
+    rank,
+    review,
+    small_project,
+    write_reply,
+)
 
 pytestmark = pytest.mark.django_db
 

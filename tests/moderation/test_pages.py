@@ -535,7 +535,9 @@ def test_the_audit_page_goes_back_in_pages_of_a_hundred(moderator):
     from backend.audit.services import audit_record
 
     for number in range(150):
-        audit_record(action=AuditAction.USER_NOTED, target_type="tree", target_id=number, actor_id=None)
+        audit_record(
+            action=AuditAction.USER_NOTED, target_type="tree", target_id=number, actor_id=None
+        )
     client = browser(moderator)
     first = client.get("/moderation/audit/", {"action": "user.noted"}).content.decode()
     assert first.count('data-event-action="user.noted"') == 100

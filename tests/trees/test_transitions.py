@@ -23,7 +23,9 @@ from tests.factories import small_project
 pytestmark = pytest.mark.django_db
 
 ALLOWED = sorted(
-    (str(before), str(after)) for before, targets in ALLOWED_TRANSITIONS.items() for after in targets
+    (str(before), str(after))
+    for before, targets in ALLOWED_TRANSITIONS.items()
+    for after in targets
 )
 REFUSED = sorted(
     (str(before), str(after))

@@ -11,6 +11,8 @@ subclasses a base spec and calls ``register``, a template for its form and its
 translations — docs/task-kinds.md walks through an example.
 """
 
+# Registering the built-in kinds is importing their modules.
+from backend.assignments.kinds import prompts, rankings, replies, reviews  # noqa: F401
 from backend.assignments.kinds.base import (
     KindSpec,
     LabelsInput,
@@ -23,9 +25,6 @@ from backend.assignments.kinds.base import (
     register,
     unregister,
 )
-
-# Registering the built-in kinds is importing their modules.
-from backend.assignments.kinds import prompts, rankings, replies, reviews  # noqa: E402, F401, I001
 
 __all__ = [
     "KindSpec",

@@ -26,9 +26,7 @@ class Command(BaseCommand):
             tree_ids = sorted(
                 set(tree_ids)
                 | set(
-                    Tree.objects.filter(state=TreeState.SCORING_FAILED).values_list(
-                        "pk", flat=True
-                    )
+                    Tree.objects.filter(state=TreeState.SCORING_FAILED).values_list("pk", flat=True)
                 )
             )
         if not tree_ids:

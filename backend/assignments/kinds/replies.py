@@ -1,0 +1,56 @@
+"""Replying in a conversation, as the user (prompter) or as the assistant."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from django.utils.translation import gettext_lazy as _
+
+from backend.assignments import growth
+from backend.assignments.kinds.base import SubmitContext, TextInput, register
+from backend.assignments.kinds.texts import text_validate
+from backend.assignments.models import Kind
+from backend.assignments.needs import work_item_complete
+from backend.common.errors import Conflict
+from backend.trees.models import Message, TreeState
+
+
+class Reply(TextInput):
+    def validate(self, context: SubmitContext, payload: Mapping[str, Any]) -> str:
+        return text_validate(
+            user=context.user, project=context.project, text=payload.get("text"), now=context.now
+        )
+
+    def apply(self, context: SubmitContext, value: str) -> Message:
+        tree, item = context.tree, context.item
+        assert tree is not None and item is not None
+        if tree.state != TreeState.GROWING or item.target.is_deleted:
+            raise Conflict("work_item_closed", "This conversation no longer takes replies.")
+        message = growth.message_create_reply(
+            tree=tree, parent=item.target, author_id=context.user.pk, text=value
+        )
+        work_item_complete(item.pk)
+        growth.tree_advance_locked(tree)
+        return message
+
+
+class PrompterReply(Reply):
+    name = Kind.PROMPTER_REPLY
+    title = _("Reply as the user")
+    instruction = _(
+        "Continue the conversation as the user: ask a follow-up, give more detail or push back."
+    )
+
+
+class AssistantReply(Reply):
+    name = Kind.ASSISTANT_REPLY
+    title = _("Reply as the assistant")
+    instruction = _(
+        "Write the assistant's next message: helpful, correct, honest and kind. "
+        "Say when you are unsure."
+    )
+
+
+register(PrompterReply())
+register(AssistantReply())
