@@ -109,7 +109,7 @@ class ClaimInputSerializer(serializers.Serializer):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         # The kinds registered now (``backend.assignments.kinds``), not at import time.
-        self.fields["kind"].choices = [ANY_KIND, *kind_names()]
+        self.fields["kind"].choices = [ANY_KIND, *kind_names()]  # type: ignore[attr-defined]
 
 
 class AssignmentListCreateView(APIView):
@@ -121,7 +121,7 @@ class AssignmentListCreateView(APIView):
         },
         summary="Reserve the next piece of work",
     )
-    def post(self, request: Request) -> Response:
+    def post(self, request: Request) -> HttpResponse:
         data = ClaimInputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         try:
@@ -188,7 +188,7 @@ class AssignmentSubmitView(APIView):
         ],
         summary="Submit a text, labels or a ranking",
     )
-    def post(self, request: Request, assignment_id: int) -> Response:
+    def post(self, request: Request, assignment_id: int) -> HttpResponse:
         data = SubmitInputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         result = assignment_submit(

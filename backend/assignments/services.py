@@ -347,12 +347,12 @@ def _lock_tree_of(*, assignment_id: int, user_id: int) -> tuple[Tree | None, Sho
             candidates=claims.turns(tree.shown_candidates),  # type: ignore[attr-defined]
         )
         return tree, shown
-    tree = (
+    found = (
         Tree.objects.select_for_update(no_key=True, of=("self",))
         .filter(work_items__assignments__pk=assignment_id, work_items__assignments__user_id=user_id)
         .first()
     )
-    return tree, None
+    return found, None
 
 
 def assignment_submit(

@@ -57,7 +57,7 @@ def _queue_payload(item: QueueItem) -> dict[str, Any]:
 # --- The queue ------------------------------------------------------------------------
 
 
-def _queue_item_changed(item: QueueItem, *, action: str, moderator_id: int) -> None:
+def _queue_item_changed(item: QueueItem, *, action: AuditAction, moderator_id: int) -> None:
     """A moderator took or gave back an item: the audit event, and the moderators' live
     queues learn of it once the change is committed."""
     audit_record(

@@ -8,7 +8,6 @@ import pytest
 from django.utils.dateparse import parse_datetime
 
 from backend.assignments.models import Assignment, AssignmentState, WorkItem
-from backend.projects.models import Project
 from tests.api.scenario import PROMPT_TEXT, REPLY_TEXTS, claim_ok, db_snapshot
 from tests.helpers import claim
 

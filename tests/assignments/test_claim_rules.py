@@ -24,9 +24,9 @@ from backend.assignments.models import (
     WorkItem,
 )
 from backend.assignments.services import (
-    kinds_in_weighted_order,
     assignment_claim_next,
     assignments_expire_overdue,
+    kinds_in_weighted_order,
 )
 from backend.projects.models import default_kind_weights
 from tests.factories import (

@@ -32,20 +32,22 @@ def _clean() -> None:
 
 
 def test_work_enqueued_in_a_committed_transaction_runs_after_the_commit_and_leaves_no_row():
-    with TestCase.captureOnCommitCallbacks(execute=True):
-        with transaction.atomic():
-            enqueue("tests.outbox.record", 1, "en", flag=True)
-            assert OutboxMessage.objects.count() == 1  # written with the change
-            assert RAN == []  # nothing is sent before the commit
+    with TestCase.captureOnCommitCallbacks(execute=True), transaction.atomic():
+        enqueue("tests.outbox.record", 1, "en", flag=True)
+        assert OutboxMessage.objects.count() == 1  # written with the change
+        assert RAN == []  # nothing is sent before the commit
     assert RAN == [(1, "en", ("flag", True))]
     assert OutboxMessage.objects.count() == 0
 
 
 def test_work_of_a_rolled_back_transaction_is_never_sent():
-    with TestCase.captureOnCommitCallbacks(execute=True):
-        with pytest.raises(RuntimeError), transaction.atomic():
-            enqueue("tests.outbox.record", 2)
-            raise RuntimeError("the change fails")
+    with (
+        TestCase.captureOnCommitCallbacks(execute=True),
+        pytest.raises(RuntimeError),
+        transaction.atomic(),
+    ):
+        enqueue("tests.outbox.record", 2)
+        raise RuntimeError("the change fails")
     assert RAN == []
     assert OutboxMessage.objects.count() == 0
 

@@ -36,41 +36,44 @@ REFUSED = sorted(
 
 def test_the_table_is_the_drawn_lifecycle():
     assert {str(state) for state in ALLOWED_TRANSITIONS} == set(TreeState.values)
-    assert ALLOWED == sorted(
-        [
-            ("aborted_low_grade", "backlog"),
-            ("aborted_low_grade", "growing"),
-            ("aborted_low_grade", "prompt_review"),
-            ("backlog", "aborted_low_grade"),
-            ("backlog", "growing"),
-            ("backlog", "halted"),
-            ("growing", "aborted_low_grade"),
-            ("growing", "halted"),
-            ("growing", "ranking"),
-            ("halted", "aborted_low_grade"),
-            ("halted", "backlog"),
-            ("halted", "growing"),
-            ("halted", "prompt_review"),
-            ("halted", "ranking"),
-            ("halted", "scoring"),
-            ("prompt_review", "aborted_low_grade"),
-            ("prompt_review", "backlog"),
-            ("prompt_review", "halted"),
-            ("ranking", "aborted_low_grade"),
-            ("ranking", "growing"),
-            ("ranking", "halted"),
-            ("ranking", "scoring"),
-            ("ready_for_export", "aborted_low_grade"),
-            ("ready_for_export", "growing"),
-            ("scoring", "aborted_low_grade"),
-            ("scoring", "growing"),
-            ("scoring", "halted"),
-            ("scoring", "ready_for_export"),
-            ("scoring", "scoring_failed"),
-            ("scoring_failed", "aborted_low_grade"),
-            ("scoring_failed", "growing"),
-            ("scoring_failed", "scoring"),
-        ]
+    assert (
+        sorted(
+            [
+                ("aborted_low_grade", "backlog"),
+                ("aborted_low_grade", "growing"),
+                ("aborted_low_grade", "prompt_review"),
+                ("backlog", "aborted_low_grade"),
+                ("backlog", "growing"),
+                ("backlog", "halted"),
+                ("growing", "aborted_low_grade"),
+                ("growing", "halted"),
+                ("growing", "ranking"),
+                ("halted", "aborted_low_grade"),
+                ("halted", "backlog"),
+                ("halted", "growing"),
+                ("halted", "prompt_review"),
+                ("halted", "ranking"),
+                ("halted", "scoring"),
+                ("prompt_review", "aborted_low_grade"),
+                ("prompt_review", "backlog"),
+                ("prompt_review", "halted"),
+                ("ranking", "aborted_low_grade"),
+                ("ranking", "growing"),
+                ("ranking", "halted"),
+                ("ranking", "scoring"),
+                ("ready_for_export", "aborted_low_grade"),
+                ("ready_for_export", "growing"),
+                ("scoring", "aborted_low_grade"),
+                ("scoring", "growing"),
+                ("scoring", "halted"),
+                ("scoring", "ready_for_export"),
+                ("scoring", "scoring_failed"),
+                ("scoring_failed", "aborted_low_grade"),
+                ("scoring_failed", "growing"),
+                ("scoring_failed", "scoring"),
+            ]
+        )
+        == ALLOWED
     )
     # Nothing moves to a state it is already in, and nothing returns to review from a
     # finished or growing tree except by resume/reopen.
