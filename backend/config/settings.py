@@ -66,6 +66,10 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    "backend.common.middleware.RequestIdMiddleware",
+    # Every error under /api/ is JSON (404 for a malformed id, 400 for a body too big,
+    # 500 with the request id); outermost but one, so it sees every inner answer.
+    "backend.common.middleware.ApiErrorMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
