@@ -61,7 +61,9 @@ def render_tree(tree: Tree) -> dict[str, Any]:
 
 
 def render_message(message: Message) -> dict[str, Any]:
-    return dict(MessageSerializer(message, context={"show_authors": True}).data)
+    # Moderators only: they see authors and what a deleted message said.
+    context = {"show_authors": True, "show_deleted_text": True}
+    return dict(MessageSerializer(message, context=context).data)
 
 
 def _reason(request: Request) -> str:
