@@ -282,6 +282,20 @@ REST_FRAMEWORK = {
         "rest_framework.parsers.MultiPartParser",
     ],
     "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
+    # A general limit per signed-in user and per client address, on top of the
+    # per-kind limits of a project; generous, it only stops floods (docs/security.md).
+    # "off" disables one. Counted in the default cache, failing open when it is down.
+    "DEFAULT_THROTTLE_CLASSES": [
+        "backend.common.throttles.UserRateThrottle",
+        "backend.common.throttles.IpRateThrottle",
+    ],
+    "DEFAULT_THROTTLE_RATES": {
+        "user": os.environ.get("ARBOR_API_RATE_PER_USER", "3000/min"),
+        "ip": os.environ.get("ARBOR_API_RATE_PER_IP", "30000/min"),
+    },
+    # Reverse proxies in front of Arbor: with N > 0 the client address is read from
+    # X-Forwarded-For; 0 trusts only the socket's address (a client cannot forge it).
+    "NUM_PROXIES": int(os.environ.get("ARBOR_NUM_PROXIES", "0")),
 }
 if DEBUG:
     REST_FRAMEWORK["DEFAULT_RENDERER_CLASSES"] = [
