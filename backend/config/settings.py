@@ -271,7 +271,8 @@ REST_FRAMEWORK = {
         "rest_framework.permissions.IsAuthenticated",
         "backend.common.permissions.IsNotBanned",
     ],
-    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    # drf-spectacular's, plus the common error answers on every operation.
+    "DEFAULT_SCHEMA_CLASS": "backend.common.schema.AutoSchema",
     "EXCEPTION_HANDLER": "backend.common.api.exception_handler",
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
     # DRF's defaults, with a JSON parser that answers 400 (not 500) to over-deep

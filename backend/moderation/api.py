@@ -14,7 +14,6 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from backend.accounts.api import MeSerializer
 from backend.accounts.models import User
 from backend.accounts.services import roles_of
 from backend.common.api import actor_id
@@ -230,6 +229,17 @@ class BanInputSerializer(serializers.Serializer):
     hide_messages = serializers.BooleanField(required=False, default=False)
 
 
+class ModeratedUserSerializer(serializers.Serializer):
+    """A user as the ban and unban actions answer with it."""
+
+    id = serializers.IntegerField()
+    username = serializers.CharField()
+    display_name = serializers.CharField()
+    roles = serializers.ListField(child=serializers.CharField())
+    is_banned = serializers.BooleanField()
+    show_on_leaderboard = serializers.BooleanField()
+
+
 def render_user(user: User) -> dict[str, Any]:
     return {
         "id": user.pk,
@@ -244,7 +254,9 @@ def render_user(user: User) -> dict[str, Any]:
 class UserBanView(APIView):
     permission_classes = MODERATOR_PERMISSIONS
 
-    @extend_schema(request=BanInputSerializer, responses=MeSerializer, summary="Ban a user")
+    @extend_schema(
+        request=BanInputSerializer, responses=ModeratedUserSerializer, summary="Ban a user"
+    )
     def post(self, request: Request, user_id: int) -> Response:
         data = BanInputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
@@ -260,7 +272,9 @@ class UserBanView(APIView):
 class UserUnbanView(APIView):
     permission_classes = MODERATOR_PERMISSIONS
 
-    @extend_schema(request=ReasonInputSerializer, responses=MeSerializer, summary="Lift a ban")
+    @extend_schema(
+        request=ReasonInputSerializer, responses=ModeratedUserSerializer, summary="Lift a ban"
+    )
     def post(self, request: Request, user_id: int) -> Response:
         user = services.user_unban(
             user_id=user_id, actor_id=actor_id(request), reason=_reason(request)

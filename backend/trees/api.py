@@ -1,6 +1,5 @@
 from __future__ import annotations
 
-from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema, extend_schema_field
 from rest_framework import serializers
 from rest_framework.request import Request
@@ -25,6 +24,9 @@ class MessageSerializer(serializers.ModelSerializer):
     parent_id = serializers.IntegerField(allow_null=True)
     deleted = serializers.BooleanField(source="is_deleted")
     model_name = serializers.CharField(allow_null=True)
+    author_id = serializers.IntegerField(
+        required=False, allow_null=True, help_text="moderators, researchers and admins only"
+    )
 
     class Meta:
         model = Message
@@ -43,6 +45,7 @@ class MessageSerializer(serializers.ModelSerializer):
             "synthetic",
             "model_name",
             "created_at",
+            "author_id",
         ]
 
     def to_representation(self, instance: Message) -> dict:  # type: ignore[type-arg]
@@ -50,8 +53,8 @@ class MessageSerializer(serializers.ModelSerializer):
         data["model_name"] = instance.model_name or None
         if instance.is_deleted and not self.context.get("show_deleted_text"):
             data["text"] = None
-        if self.context.get("show_authors"):
-            data["author_id"] = instance.author_id
+        if not self.context.get("show_authors"):
+            del data["author_id"]
         return data
 
 
@@ -65,7 +68,7 @@ class TreeMessageSerializer(MessageSerializer):
     class Meta(MessageSerializer.Meta):
         fields = [*MessageSerializer.Meta.fields, "score"]
 
-    @extend_schema_field(OpenApiTypes.FLOAT)
+    @extend_schema_field(serializers.FloatField(allow_null=True))
     def get_score(self, instance: Message) -> float | None:
         return self.context.get("scores", {}).get(instance.pk)
 
