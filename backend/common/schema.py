@@ -30,7 +30,9 @@ class ErrorSerializer(serializers.Serializer):
 
     code = serializers.CharField()
     detail = serializers.CharField()
-    fields = serializers.DictField(
+    # DRF's metaclass takes declared fields out of the class, so this does not hide
+    # Serializer.fields at run time; mypy only sees the class attribute.
+    fields = serializers.DictField(  # type: ignore[assignment]
         child=FieldErrorSerializer(many=True),
         required=False,
         help_text="per field (dotted path for nested input), each problem's code and detail",
