@@ -83,3 +83,15 @@ def _celery_mode(request: pytest.FixtureRequest):  # type: ignore[no-untyped-def
     app.conf.task_always_eager = "celery_worker" not in request.keywords
     yield
     app.conf.task_always_eager = previous
+
+
+@pytest.fixture(autouse=True)
+def _fresh_local_cache() -> None:
+    """Each test starts with empty in-process caches (the API rate-limit counters live
+    there), as if it ran alone. A shared Redis cache is left alone: it is the broker too."""
+    from django.core.cache import caches
+    from django.core.cache.backends.locmem import LocMemCache
+
+    for cache in caches.all(initialized_only=True):
+        if isinstance(cache, LocMemCache):
+            cache.clear()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import math
 from typing import Any
 
 from django.core.exceptions import PermissionDenied
@@ -59,6 +60,18 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
             {"code": first_code, "detail": "The request has invalid fields.", "fields": fields},
             status=status.HTTP_400_BAD_REQUEST,
         )
+    if isinstance(exc, exceptions.Throttled):
+        retry_after = max(1, math.ceil(getattr(exc, "wait", None) or 1))
+        response = Response(
+            {
+                "code": "rate_limited",
+                "detail": "Too many requests; try again later.",
+                "retry_after": retry_after,
+            },
+            status=429,
+        )
+        response["Retry-After"] = str(retry_after)
+        return response
     if isinstance(exc, exceptions.APIException):
         code = exc.get_codes()
         if not isinstance(code, str):

@@ -9,6 +9,13 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from backend.common.errors import NotFound
+from backend.common.query import (
+    ChoiceFilter,
+    IntegerFilter,
+    QueryParameters,
+    SlugFilter,
+    query_parameters,
+)
 from backend.community.models import Window
 from backend.community.selectors import (
     DEFAULT_LIMIT,
@@ -19,11 +26,11 @@ from backend.community.selectors import (
 from backend.projects.models import Project
 
 
-class LeaderboardQuerySerializer(serializers.Serializer):
-    window = serializers.ChoiceField(choices=Window.values, default=Window.ALL)
-    project = serializers.SlugField(required=False)
-    limit = serializers.IntegerField(min_value=1, max_value=MAX_LIMIT, default=DEFAULT_LIMIT)
-    offset = serializers.IntegerField(min_value=0, default=0)
+class LeaderboardQuerySerializer(QueryParameters):
+    window = ChoiceFilter(choices=Window.values, default=Window.ALL)
+    project = SlugFilter()
+    limit = IntegerFilter(min_value=1, max_value=MAX_LIMIT, default=DEFAULT_LIMIT)
+    offset = IntegerFilter(min_value=0, default=0)
 
 
 class ContributionsSerializer(serializers.Serializer):
@@ -66,19 +73,18 @@ class LeaderboardView(APIView):
         ),
     )
     def get(self, request: Request) -> Response:
-        query = LeaderboardQuerySerializer(data=request.query_params)
-        query.is_valid(raise_exception=True)
+        query = query_parameters(LeaderboardQuerySerializer, request)
         project = None
-        if "project" in query.validated_data:
-            project = Project.objects.filter(slug=query.validated_data["project"]).first()
+        if query["project"] is not None:
+            project = Project.objects.filter(slug=query["project"]).first()
             if project is None:
                 raise NotFound("project_not_found", "No such project.")
         page = leaderboard_page(
-            window=query.validated_data["window"],
+            window=query["window"],
             project=project,
             viewer=request.user,  # type: ignore[arg-type]
-            limit=query.validated_data["limit"],
-            offset=query.validated_data["offset"],
+            limit=query["limit"],
+            offset=query["offset"],
         )
         return Response(LeaderboardSerializer(page).data)
 

@@ -66,6 +66,10 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    "backend.common.middleware.RequestIdMiddleware",
+    # Every error under /api/ is JSON (404 for a malformed id, 400 for a body too big,
+    # 500 with the request id); outermost but one, so it sees every inner answer.
+    "backend.common.middleware.ApiErrorMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -267,7 +271,8 @@ REST_FRAMEWORK = {
         "rest_framework.permissions.IsAuthenticated",
         "backend.common.permissions.IsNotBanned",
     ],
-    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    # drf-spectacular's, plus the common error answers on every operation.
+    "DEFAULT_SCHEMA_CLASS": "backend.common.schema.AutoSchema",
     "EXCEPTION_HANDLER": "backend.common.api.exception_handler",
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
     # DRF's defaults, with a JSON parser that answers 400 (not 500) to over-deep
@@ -278,6 +283,20 @@ REST_FRAMEWORK = {
         "rest_framework.parsers.MultiPartParser",
     ],
     "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
+    # A general limit per signed-in user and per client address, on top of the
+    # per-kind limits of a project; generous, it only stops floods (docs/security.md).
+    # "off" disables one. Counted in the default cache, failing open when it is down.
+    "DEFAULT_THROTTLE_CLASSES": [
+        "backend.common.throttles.UserRateThrottle",
+        "backend.common.throttles.IpRateThrottle",
+    ],
+    "DEFAULT_THROTTLE_RATES": {
+        "user": os.environ.get("ARBOR_API_RATE_PER_USER", "3000/min"),
+        "ip": os.environ.get("ARBOR_API_RATE_PER_IP", "30000/min"),
+    },
+    # Reverse proxies in front of Arbor: with N > 0 the client address is read from
+    # X-Forwarded-For; 0 trusts only the socket's address (a client cannot forge it).
+    "NUM_PROXIES": int(os.environ.get("ARBOR_NUM_PROXIES", "0")),
 }
 if DEBUG:
     REST_FRAMEWORK["DEFAULT_RENDERER_CLASSES"] = [

@@ -6,7 +6,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from django.http import StreamingHttpResponse
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import extend_schema
 from rest_framework import serializers
 from rest_framework.negotiation import DefaultContentNegotiation
 from rest_framework.permissions import IsAuthenticated
@@ -18,9 +18,16 @@ from backend.accounts.models import User
 from backend.accounts.serializers import UserSerializer, render_user
 from backend.assignments.halting import tree_halt, tree_resume
 from backend.common.api import actor_id
-from backend.common.errors import NotFound, ValidationFailed
+from backend.common.errors import NotFound
 from backend.common.fields import StrictCharField, StrictIntegerField
 from backend.common.permissions import IsModerator, IsNotBanned
+from backend.common.query import (
+    ChoiceFilter,
+    IntegerFilter,
+    QueryParameters,
+    TextFilter,
+    query_parameters,
+)
 from backend.consensus.services.trees import tree_retry_scoring
 from backend.moderation import curation, selectors, services
 from backend.moderation.models import QueueItem, QueueReason, ReportReason, UserNote
@@ -53,7 +60,9 @@ def render_tree(tree: Tree) -> dict[str, Any]:
 
 
 def render_message(message: Message) -> dict[str, Any]:
-    return dict(MessageSerializer(message, context={"show_authors": True}).data)
+    # Moderators only: they see authors and what a deleted message said.
+    context = {"show_authors": True, "show_deleted_text": True}
+    return dict(MessageSerializer(message, context=context).data)
 
 
 def _reason(request: Request) -> str:
@@ -336,33 +345,28 @@ def _queue_item(item_id: int) -> QueueItem:
     )
 
 
+class QueueQuery(QueryParameters):
+    project = TextFilter()
+    lang = TextFilter()
+    reason = ChoiceFilter(choices=QueueReason.values)
+    state = ChoiceFilter(choices=["open", "claimed", "resolved"])
+
+
 class QueueView(APIView):
     permission_classes = MODERATOR_PERMISSIONS
 
     @extend_schema(
-        parameters=[
-            OpenApiParameter("project", str),
-            OpenApiParameter("lang", str),
-            OpenApiParameter("reason", str, enum=QueueReason.values),
-            OpenApiParameter("state", str, enum=["open", "claimed", "resolved"]),
-        ],
+        parameters=[QueueQuery],
         responses=QueueItemSerializer(many=True),
         summary="The moderation queue (open and claimed items by default)",
     )
     def get(self, request: Request) -> Response:
-        reason = request.query_params.get("reason") or None
-        if reason and reason not in QueueReason.values:
-            raise ValidationFailed(
-                "reason", "invalid_choice", f"Reason is one of {', '.join(QueueReason.values)}."
-            )
-        state = request.query_params.get("state") or None
-        if state and state not in ("open", "claimed", "resolved"):
-            raise ValidationFailed("state", "invalid_choice", "State is open, claimed or resolved.")
+        query = query_parameters(QueueQuery, request)
         items = selectors.queue_items(
-            project_slug=request.query_params.get("project") or None,
-            lang=request.query_params.get("lang") or None,
-            reason=reason,
-            state=state,
+            project_slug=query["project"],
+            lang=query["lang"],
+            reason=query.get("reason"),
+            state=query.get("state"),
         )[:500]
         return Response([render_queue_item(item) for item in items])
 
@@ -442,25 +446,56 @@ class QueueResolveView(APIView):
         return Response(render_queue_item(_queue_item(item.pk)))
 
 
+class AnnotatorQualitySerializer(serializers.Serializer):
+    """One person's annotator quality from the last rescore, summed up over projects."""
+
+    projects = serializers.IntegerField()
+    ranking_count = serializers.IntegerField()
+    label_vote_count = serializers.IntegerField()
+    gold_vote_count = serializers.IntegerField()
+    is_random = serializers.BooleanField()
+    is_position_biased = serializers.BooleanField()
+    random_p_value = serializers.FloatField(allow_null=True)
+    position_bias_p_value = serializers.FloatField(allow_null=True)
+    tau_mean = serializers.FloatField(allow_null=True)
+    tau_shrunk = serializers.FloatField(allow_null=True)
+    first_pick_rate = serializers.FloatField(allow_null=True)
+    last_pick_rate = serializers.FloatField(allow_null=True)
+    ds_accuracy = serializers.FloatField(allow_null=True)
+    weight = serializers.FloatField(allow_null=True)
+    gold_accuracy = serializers.FloatField(allow_null=True)
+
+
+class TrollboardRowSerializer(serializers.Serializer):
+    user_id = serializers.IntegerField()
+    username = serializers.CharField()
+    is_banned = serializers.BooleanField()
+    red_flags = serializers.IntegerField()
+    up = serializers.IntegerField()
+    down = serializers.IntegerField()
+    flag_labels = serializers.IntegerField()
+    spam_labels = serializers.IntegerField()
+    aborted_prompts = serializers.IntegerField()
+    agreement = serializers.FloatField(allow_null=True)
+    quality = AnnotatorQualitySerializer(allow_null=True)
+
+
+class TrollboardQuery(QueryParameters):
+    window = ChoiceFilter(choices=list(selectors.WINDOWS), default="week")
+    project = TextFilter()
+
+
 class TrollboardView(APIView):
     permission_classes = MODERATOR_PERMISSIONS
 
     @extend_schema(
-        parameters=[
-            OpenApiParameter("window", str, enum=list(selectors.WINDOWS)),
-            OpenApiParameter("project", str),
-        ],
+        parameters=[TrollboardQuery],
+        responses=TrollboardRowSerializer(many=True),
         summary="Users with the most negative signals in a window",
     )
     def get(self, request: Request) -> Response:
-        window = request.query_params.get("window", "week")
-        if window not in selectors.WINDOWS:
-            raise ValidationFailed("window", "invalid_choice", "Window is day, week, month or all.")
-        return Response(
-            selectors.trollboard(
-                window=window, project_slug=request.query_params.get("project") or None
-            )
-        )
+        query = query_parameters(TrollboardQuery, request)
+        return Response(selectors.trollboard(window=query["window"], project_slug=query["project"]))
 
 
 class AuditEventSerializer(serializers.Serializer):
@@ -490,67 +525,46 @@ class CsvFormatNegotiation(DefaultContentNegotiation):
         return super().select_renderer(request, renderers, format_suffix)
 
 
+class AuditLogQuery(QueryParameters):
+    actor = TextFilter(help_text="username or user id")
+    action = TextFilter(help_text="exact, or a prefix ending in '.' (e.g. 'tree.')")
+    target_type = TextFilter()
+    target_id = TextFilter()
+    project = TextFilter()
+    since = serializers.DateTimeField(required=False, help_text="ISO 8601")
+    until = serializers.DateTimeField(required=False, help_text="ISO 8601")
+    before_id = IntegerFilter(min_value=1, help_text="page: events older than this id")
+    limit = IntegerFilter(min_value=1, max_value=500, default=100, help_text="page size")
+    format = ChoiceFilter(choices=["json", "csv"], default="json")
+
+
 class AuditLogView(APIView):
     permission_classes = MODERATOR_PERMISSIONS
     content_negotiation_class = CsvFormatNegotiation
 
     @extend_schema(
-        parameters=[
-            OpenApiParameter("actor", str, description="username or user id"),
-            OpenApiParameter(
-                "action", str, description="exact, or a prefix ending in '.' (e.g. 'tree.')"
-            ),
-            OpenApiParameter("target_type", str),
-            OpenApiParameter("target_id", str),
-            OpenApiParameter("project", str),
-            OpenApiParameter("since", str, description="ISO 8601"),
-            OpenApiParameter("until", str, description="ISO 8601"),
-            OpenApiParameter("before_id", int, description="page: events older than this id"),
-            OpenApiParameter("limit", int, description="page size, at most 500 (default 100)"),
-            OpenApiParameter("format", str, enum=["json", "csv"]),
-        ],
+        parameters=[AuditLogQuery],
         responses=AuditEventSerializer(many=True),
         summary="The audit log, newest first; format=csv streams every matching event",
     )
     def get(self, request: Request) -> Response | StreamingHttpResponse:
-        from django.utils import timezone
-        from django.utils.dateparse import parse_datetime
-
-        params = request.query_params
-        bounds = {}
-        for name in ("since", "until"):
-            raw = params.get(name)
-            if raw:
-                try:
-                    parsed = parse_datetime(raw)
-                except ValueError:  # well formed but impossible, e.g. month 13
-                    parsed = None
-                if parsed is None:
-                    raise ValidationFailed(name, "invalid", f"{name} is an ISO 8601 date-time.")
-                if timezone.is_naive(parsed):
-                    parsed = timezone.make_aware(parsed)
-                bounds[name] = parsed
+        query = query_parameters(AuditLogQuery, request)
         events = selectors.audit_events(
-            actor=params.get("actor") or None,
-            action=params.get("action") or None,
-            target_type=params.get("target_type") or None,
-            target_id=params.get("target_id") or None,
-            project_slug=params.get("project") or None,
-            **bounds,
+            actor=query["actor"],
+            action=query["action"],
+            target_type=query["target_type"],
+            target_id=query["target_id"],
+            project_slug=query["project"],
+            since=query.get("since"),
+            until=query.get("until"),
         )
-        if params.get("format") == "csv":
+        if query["format"] == "csv":
             response = StreamingHttpResponse(
                 selectors.audit_csv_rows(events), content_type="text/csv"
             )
             response["Content-Disposition"] = 'attachment; filename="arbor-audit-log.csv"'
             return response
-        try:
-            limit = min(500, max(1, int(params.get("limit", "100"))))
-            before_id = int(params["before_id"]) if params.get("before_id") else None
-        except ValueError as error:
-            raise ValidationFailed(
-                "limit", "invalid", "limit and before_id are integers."
-            ) from error
+        limit, before_id = query["limit"], query.get("before_id")
         if before_id is not None:
             events = events.filter(pk__lt=before_id)
         page = list(events[:limit])

@@ -22,7 +22,7 @@ from backend.assignments.halting import tree_halt
 from backend.assignments.models import REPLY_KINDS, Assignment, AssignmentState, WorkItem
 from backend.audit.models import AuditAction, AuditEvent
 from backend.audit.services import audit_record
-from backend.common.errors import ArborError, Conflict, NotFound, ValidationFailed
+from backend.common.errors import ArborError, Conflict, Forbidden, NotFound, ValidationFailed
 from backend.moderation import curation
 from backend.moderation.models import (
     Ban,
@@ -464,18 +464,34 @@ def _lock_user(user_id: int) -> User:
     return user
 
 
+def _is_moderator(user: User) -> bool:
+    return user.groups.filter(name="moderator").exists()
+
+
+def _is_admin(user_id: int | None) -> bool:
+    """Admins are staff; automatic actions (no actor) act with the system's authority."""
+    return user_id is None or User.objects.filter(pk=user_id, is_staff=True).exists()
+
+
 def user_ban(
     *, user_id: int, actor_id: int | None, reason: str = "", hide_messages: bool = False
 ) -> User:
     """Ban a user: their open assignments are cancelled (slots returned), their prompts
     waiting for review or the lottery are pulled out (aborted, reversibly), and their
-    messages are hidden if the moderator chooses so."""
+    messages are hidden if the moderator chooses so.
+
+    Nobody bans themselves (a banned moderator could undo nothing, not even that), and
+    only admins ban moderators: moderators cannot lock each other out."""
     with transaction.atomic():
         user = _lock_user(user_id)
-        if user.is_banned:
-            raise Conflict("already_banned", "This user is already banned.")
+        if actor_id is not None and user.pk == actor_id:
+            raise Forbidden("cannot_ban_self", "You cannot ban yourself.")
         if user.is_staff:
             raise Conflict("cannot_ban_admin", "Admins cannot be banned.")
+        if _is_moderator(user) and not _is_admin(actor_id):
+            raise Forbidden("cannot_ban_moderator", "Only admins can ban moderators.")
+        if user.is_banned:
+            raise Conflict("already_banned", "This user is already banned.")
         user.is_banned = True
         user.save(update_fields=["is_banned"])
         event = audit_record(

@@ -37,6 +37,7 @@ from backend.accounts.page_permissions import role_page
 from backend.assignments.halting import tree_halt, tree_resume
 from backend.common.errors import ArborError
 from backend.common.page_errors import shown_errors, web_status
+from backend.common.query import BIGINT_MAX, page_filter
 from backend.consensus.services.trees import tree_retry_scoring
 from backend.moderation import curation, selectors, services
 from backend.moderation.models import QueueItemState, QueueReason
@@ -64,7 +65,7 @@ def _actor(request: HttpRequest) -> int:
 
 def _filters(data: Any) -> dict[str, str]:
     """The queue filters a request carries (unknown reasons are dropped)."""
-    found = {name: str(data.get(name) or "").strip() for name in FILTER_NAMES}
+    found = {name: page_filter(data.get(name)) for name in FILTER_NAMES}
     if found["reason"] not in QueueReason.values:
         found["reason"] = ""
     return {name: value for name, value in found.items() if value}
@@ -462,7 +463,7 @@ def user_action(request: HttpRequest, user_id: int, action: str) -> HttpResponse
 def trollboard(request: HttpRequest) -> HttpResponse:
     window = request.GET.get("window", "week")
     window = window if window in selectors.WINDOWS else "week"
-    project = request.GET.get("project") or None
+    project = page_filter(request.GET.get("project")) or None
     rows = selectors.trollboard(window=window, project_slug=project)
     context = {
         "rows": rows,
@@ -489,7 +490,7 @@ def _day_start(typed: str, *, next_day: bool = False) -> datetime | None:
 def _audit_filters(request: HttpRequest) -> tuple[dict[str, str], dict[str, Any]]:
     """The audit page's filters as typed, and as the selector takes them."""
     typed = {
-        name: request.GET.get(name, "").strip()
+        name: page_filter(request.GET.get(name))
         for name in ("actor", "action", "target_type", "target_id", "project", "since", "until")
     }
     query = {
@@ -510,7 +511,7 @@ def audit_log(request: HttpRequest) -> HttpResponse:
     typed, query = _audit_filters(request)
     events = selectors.audit_events(**query)
     before = request.GET.get("before", "")
-    if before.isdigit():
+    if before.isdigit() and int(before) <= BIGINT_MAX:
         events = events.filter(pk__lt=int(before))
     page = list(events[: AUDIT_PAGE_SIZE + 1])
     context = {

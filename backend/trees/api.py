@@ -1,6 +1,5 @@
 from __future__ import annotations
 
-from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema, extend_schema_field
 from rest_framework import serializers
 from rest_framework.request import Request
@@ -12,15 +11,22 @@ from backend.common.errors import NotFound
 from backend.consensus.api import MessageConsensusSerializer, RankingGroupSerializer
 from backend.consensus.selectors import message_consensus_extras, tree_ranking_groups
 from backend.trees.models import Emoji, Message
-from backend.trees.selectors import can_see_authors, tree_with_messages
+from backend.trees.selectors import can_see_authors, can_see_deleted_text, tree_with_messages
 from backend.trees.services import message_react, reaction_counts
 
 
 class MessageSerializer(serializers.ModelSerializer):
+    """A message. ``text`` is null for a deleted message unless
+    ``context["show_deleted_text"]`` (moderators and admins)."""
+
+    text = serializers.CharField(allow_null=True)
     tree_id = serializers.IntegerField()
     parent_id = serializers.IntegerField(allow_null=True)
     deleted = serializers.BooleanField(source="is_deleted")
     model_name = serializers.CharField(allow_null=True)
+    author_id = serializers.IntegerField(
+        required=False, allow_null=True, help_text="moderators, researchers and admins only"
+    )
 
     class Meta:
         model = Message
@@ -39,13 +45,16 @@ class MessageSerializer(serializers.ModelSerializer):
             "synthetic",
             "model_name",
             "created_at",
+            "author_id",
         ]
 
     def to_representation(self, instance: Message) -> dict:  # type: ignore[type-arg]
         data = super().to_representation(instance)
         data["model_name"] = instance.model_name or None
-        if self.context.get("show_authors"):
-            data["author_id"] = instance.author_id
+        if instance.is_deleted and not self.context.get("show_deleted_text"):
+            data["text"] = None
+        if not self.context.get("show_authors"):
+            del data["author_id"]
         return data
 
 
@@ -59,7 +68,7 @@ class TreeMessageSerializer(MessageSerializer):
     class Meta(MessageSerializer.Meta):
         fields = [*MessageSerializer.Meta.fields, "score"]
 
-    @extend_schema_field(OpenApiTypes.FLOAT)
+    @extend_schema_field(serializers.FloatField(allow_null=True))
     def get_score(self, instance: Message) -> float | None:
         return self.context.get("scores", {}).get(instance.pk)
 
@@ -91,6 +100,7 @@ class TreeDetailView(APIView):
         extras = message_consensus_extras([message.pk for message in rows])
         context = {
             "show_authors": can_see_authors(request.user),  # type: ignore[arg-type]
+            "show_deleted_text": can_see_deleted_text(request.user),  # type: ignore[arg-type]
             "scores": {pk: extra["score"] for pk, extra in extras.items()},
         }
         return Response(
@@ -116,6 +126,7 @@ class MessageDetailView(APIView):
         extras = message_consensus_extras([message.pk])[message.pk]
         context = {
             "show_authors": can_see_authors(request.user),  # type: ignore[arg-type]
+            "show_deleted_text": can_see_deleted_text(request.user),  # type: ignore[arg-type]
             "scores": {message.pk: extras["score"]},
         }
         data = TreeMessageSerializer(message, context=context).data

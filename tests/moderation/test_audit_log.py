@@ -161,7 +161,7 @@ def test_paging_newest_first_by_before_id(logged):
     [
         ({"since": "yesterday"}, "since"),
         ({"until": "2026-13-45T00:00:00Z"}, "until"),
-        ({"before_id": "abc"}, "limit"),
+        ({"before_id": "abc"}, "before_id"),
         ({"limit": "many"}, "limit"),
     ],
 )

@@ -7,6 +7,7 @@ from django.views.decorators.http import require_GET
 
 from backend.accounts.page_permissions import volunteer_page
 from backend.accounts.services import roles_of
+from backend.common.query import page_filter
 from backend.trees.selectors import can_see_authors, tree_with_messages
 from backend.web.selectors import (
     active_projects,
@@ -22,7 +23,7 @@ from backend.web.selectors import (
 def tree_list(request: HttpRequest) -> HttpResponse:
     projects = list(active_projects())
     project = next((p for p in projects if p.slug == request.GET.get("project")), None)
-    lang = request.GET.get("lang") or None
+    lang = page_filter(request.GET.get("lang")) or None
     context = {
         "projects": projects,
         "project": project,
