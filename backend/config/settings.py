@@ -261,6 +261,15 @@ SWEEP_INTERVAL_SECONDS = float(os.environ.get("ARBOR_SWEEP_INTERVAL_SECONDS", "6
 # STORAGES["exports"] when defined (e.g. object storage), else the default storage.
 ARBOR_EXPORT_PII_DETECTOR = os.environ.get("ARBOR_EXPORT_PII_DETECTOR", "")
 ARBOR_EXPORT_QUALITY_PROVIDER = os.environ.get("ARBOR_EXPORT_QUALITY_PROVIDER", "")
+# Import limits (docs/security.md): the size of an upload, of its content once
+# decompressed, and of one line or array item; uploads are deleted when their job
+# ends, and the hourly sweep removes any older than the retention.
+IMPORT_MAX_UPLOAD_BYTES = int(os.environ.get("ARBOR_IMPORT_MAX_UPLOAD_BYTES", str(256 << 20)))
+IMPORT_MAX_DECOMPRESSED_BYTES = int(
+    os.environ.get("ARBOR_IMPORT_MAX_DECOMPRESSED_BYTES", str(4 << 30))
+)
+IMPORT_MAX_RECORD_BYTES = int(os.environ.get("ARBOR_IMPORT_MAX_RECORD_BYTES", str(16 << 20)))
+IMPORT_FILE_RETENTION_HOURS = float(os.environ.get("ARBOR_IMPORT_FILE_RETENTION_HOURS", "24"))
 
 if REDIS_URL:
     CHANNEL_LAYERS = {
