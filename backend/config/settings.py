@@ -69,6 +69,9 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    # A database that does not answer (PostgreSQL down, SQLite locked) gets a fast 503
+    # with Retry-After instead of a 500 (backend/common/database.py).
+    "backend.common.database.DatabaseUnavailableMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     # The interface language (Accept-Language, or the language switcher's choice); the
@@ -113,13 +116,25 @@ if DATABASE_URL:
     # pile up until PostgreSQL refuses more ("too many clients", answered as 500s).
     # ARBOR_DB_POOL_SIZE=N instead keeps a psycopg pool of up to N connections per
     # process (Django's "pool" option), which the ASGI server should use.
-    DATABASES = {"default": dj_database_url.parse(DATABASE_URL, conn_max_age=0)}
+    #
+    # In an outage a request must fail fast (503, backend/common/database.py), not hang:
+    # connecting gives up after ARBOR_DB_CONNECT_TIMEOUT seconds, and the pool's backend
+    # (backend/common/postgresql) stops waiting for a connection as soon as its own
+    # attempts to connect fail. ARBOR_DB_POOL_TIMEOUT bounds the wait for a free
+    # connection when the server is up but every pooled connection is busy.
+    DATABASES = {
+        "default": dj_database_url.parse(DATABASE_URL, conn_max_age=0, conn_health_checks=True)
+    }
+    DATABASES["default"]["ENGINE"] = "backend.common.postgresql"
+    DATABASES["default"].setdefault("OPTIONS", {})["connect_timeout"] = max(
+        1, int(os.environ.get("ARBOR_DB_CONNECT_TIMEOUT", "3"))
+    )
     DB_POOL_SIZE = int(os.environ.get("ARBOR_DB_POOL_SIZE", "0"))
     if DB_POOL_SIZE > 0:
-        DATABASES["default"].setdefault("OPTIONS", {})["pool"] = {
+        DATABASES["default"]["OPTIONS"]["pool"] = {
             "min_size": min(2, DB_POOL_SIZE),
             "max_size": DB_POOL_SIZE,
-            "timeout": float(os.environ.get("ARBOR_DB_POOL_TIMEOUT", "10")),
+            "timeout": float(os.environ.get("ARBOR_DB_POOL_TIMEOUT", "5")),
         }
 else:
     DATABASES = {
@@ -131,7 +146,9 @@ else:
                 # never interleave a read and a write: on SQLite this, together with the
                 # conditional UPDATE on the slot counter, is what stops over-assignment.
                 "transaction_mode": "IMMEDIATE",
-                "timeout": 30,
+                # How long a write waits for SQLite's lock before "database is locked"
+                # (answered 503 with Retry-After).
+                "timeout": float(os.environ.get("ARBOR_SQLITE_TIMEOUT", "30")),
                 "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
             },
             "TEST": {"NAME": os.environ.get("SQLITE_TEST_PATH", str(DATA_DIR / "test.sqlite3"))},

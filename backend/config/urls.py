@@ -18,6 +18,9 @@ from backend.moderation.urls import api_urlpatterns as moderation_api
 from backend.projects.api import ProjectDetailView, ProjectListView, ProjectStatsView
 from backend.trees.api import MessageDetailView, MessageReactionView, TreeDetailView
 
+# A database error raised outside a view (in a middleware) is answered 503 too.
+handler500 = "backend.common.database.server_error"
+
 api_v1 = [
     path("assignments/", AssignmentListCreateView.as_view(), name="assignments"),
     path(
