@@ -28,7 +28,8 @@ def env_bool(name: str, default: bool) -> bool:
     return value.strip().lower() in {"1", "true", "yes", "on"}
 
 
-DEBUG = env_bool("DJANGO_DEBUG", True)
+# Off unless asked for: `make run` turns it on for local development.
+DEBUG = env_bool("DJANGO_DEBUG", False)
 SECRET_KEY = os.environ.get(
     "DJANGO_SECRET_KEY", "insecure-development-key-set-DJANGO_SECRET_KEY-in-production"
 )
@@ -36,6 +37,54 @@ ALLOWED_HOSTS = os.environ.get("DJANGO_ALLOWED_HOSTS", "127.0.0.1,localhost,test
 CSRF_TRUSTED_ORIGINS = [
     origin for origin in os.environ.get("DJANGO_CSRF_TRUSTED_ORIGINS", "").split(",") if origin
 ]
+
+# --- HTTPS (docs/security.md) -----------------------------------------------------------
+# ARBOR_HTTPS=true says the site is served over HTTPS: it turns on the redirect to
+# HTTPS, Secure cookies and HSTS, each of which its own variable may still override.
+HTTPS = env_bool("ARBOR_HTTPS", False)
+SECURE_SSL_REDIRECT = env_bool("DJANGO_SECURE_SSL_REDIRECT", HTTPS)
+# Load balancers probe /healthz over plain HTTP.
+SECURE_REDIRECT_EXEMPT = [r"^healthz$"]
+SESSION_COOKIE_SECURE = env_bool("DJANGO_SESSION_COOKIE_SECURE", HTTPS)
+CSRF_COOKIE_SECURE = env_bool("DJANGO_CSRF_COOKIE_SECURE", HTTPS)
+SECURE_HSTS_SECONDS = int(
+    os.environ.get("DJANGO_SECURE_HSTS_SECONDS", str(365 * 24 * 3600) if HTTPS else "0")
+)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("DJANGO_SECURE_HSTS_INCLUDE_SUBDOMAINS", HTTPS)
+SECURE_HSTS_PRELOAD = env_bool("DJANGO_SECURE_HSTS_PRELOAD", False)
+# Behind a proxy that ends TLS: the header it sets and the value meaning HTTPS, e.g.
+# "X-Forwarded-Proto: https". Only set it when the proxy always sets (or strips) it.
+_proxy_header = os.environ.get("DJANGO_SECURE_PROXY_SSL_HEADER", "")
+if _proxy_header:
+    _name, _, _value = _proxy_header.partition(":")
+    SECURE_PROXY_SSL_HEADER = (
+        "HTTP_" + _name.strip().upper().replace("-", "_"),
+        _value.strip() or "https",
+    )
+
+# --- Content-Security-Policy (django-csp) --------------------------------------------
+# Strict: scripts and styles only from Arbor's own static files (no inline script,
+# style or handler anywhere in frontend/templates), websockets to the same host
+# ('self' covers ws:/wss: there), nothing embeds Arbor. The API docs page adds what
+# Swagger UI needs (backend/config/urls.py). ARBOR_CSP_REPORT_URI collects reports.
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": ["'self'"],
+        "script-src": ["'self'"],
+        "style-src": ["'self'"],
+        "img-src": ["'self'", "data:"],
+        "font-src": ["'self'"],
+        "connect-src": ["'self'"],
+        "object-src": ["'none'"],
+        "base-uri": ["'self'"],
+        "frame-ancestors": ["'none'"],
+        **(
+            {"report-uri": [os.environ["ARBOR_CSP_REPORT_URI"]]}
+            if os.environ.get("ARBOR_CSP_REPORT_URI")
+            else {}
+        ),
+    }
+}
 
 INSTALLED_APPS = [
     "daphne",
@@ -53,6 +102,7 @@ INSTALLED_APPS = [
     "allauth.account",
     "allauth.socialaccount",
     "axes",
+    "csp",
     "backend.common",
     "backend.accounts",
     "backend.audit",
@@ -72,6 +122,7 @@ MIDDLEWARE = [
     # A database that does not answer (PostgreSQL down, SQLite locked) gets a fast 503
     # with Retry-After instead of a 500 (backend/common/database.py).
     "backend.common.database.DatabaseUnavailableMiddleware",
+    "csp.middleware.CSPMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     # The interface language (Accept-Language, or the language switcher's choice); the
