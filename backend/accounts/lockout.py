@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from axes.backends import AxesStandaloneBackend
 from django.db.models import Q
 
 from backend.accounts.models import User
@@ -34,3 +35,23 @@ def login_username(request: Any, credentials: dict[str, Any] | None) -> str:
         .first()
     )
     return username or typed.lower()
+
+
+class LoginLockoutBackend(AxesStandaloneBackend):
+    """django-axes' lock-out check, for authentications that come with a request.
+
+    Every log-in form passes the request. A call without one (a script, a management
+    command, the test client's ``login``) has no client address to count against, so
+    it is left to the other backends instead of being refused outright.
+    """
+
+    def authenticate(  # type: ignore[override]
+        self,
+        request: Any,
+        username: str | None = None,
+        password: str | None = None,
+        **kwargs: Any,
+    ) -> Any:
+        if request is None:
+            return None
+        return super().authenticate(request, username, password, **kwargs)

@@ -237,7 +237,7 @@ MEDIA_URL = "media/"
 # --- Accounts (django-allauth) --------------------------------------------------------
 AUTHENTICATION_BACKENDS = [
     # First: refuses every log-in of a locked-out account, whichever form it came from.
-    "axes.backends.AxesStandaloneBackend",
+    "backend.accounts.lockout.LoginLockoutBackend",
     "django.contrib.auth.backends.ModelBackend",
     "allauth.account.auth_backends.AuthenticationBackend",
 ]
