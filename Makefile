@@ -40,9 +40,10 @@ messages: install
 	$(PY) manage.py compilemessages --ignore=.venv --ignore=node_modules
 
 ## Serve the whole platform on http://127.0.0.1:8000 with demo data (SQLite, eager Celery
-## and in-memory channels unless DATABASE_URL / REDIS_URL are set).
+## and in-memory channels unless DATABASE_URL / REDIS_URL are set), in development mode
+## (DJANGO_DEBUG=true unless set otherwise).
 run: install frontend
-	ARBOR_DB_POOL_SIZE=$${ARBOR_DB_POOL_SIZE:-8} $(PY) manage.py serve
+	DJANGO_DEBUG=$${DJANGO_DEBUG:-true} ARBOR_DB_POOL_SIZE=$${ARBOR_DB_POOL_SIZE:-8} $(PY) manage.py serve
 
 ## Install what is needed and run the whole suite on the configured database.
 test: install frontend

@@ -11,7 +11,7 @@ const here = dirname(fileURLToPath(import.meta.url));
 const out = join(here, "build", "arbor");
 mkdirSync(out, { recursive: true });
 
-for (const name of ["app", "moderation"]) {
+for (const name of ["app", "moderation", "exports"]) {
   await build({
     entryPoints: [join(here, "src", `${name}.ts`)],
     outfile: join(out, `${name}.js`),
@@ -23,17 +23,19 @@ for (const name of ["app", "moderation"]) {
     logLevel: "warning",
   });
 }
-await build({
-  entryPoints: [join(here, "src", "app.css")],
-  outfile: join(out, "app.css"),
-  bundle: true,
-  minify: true,
-  logLevel: "warning",
-});
+for (const name of ["app", "exports"]) {
+  await build({
+    entryPoints: [join(here, "src", `${name}.css`)],
+    outfile: join(out, `${name}.css`),
+    bundle: true,
+    minify: true,
+    logLevel: "warning",
+  });
+}
 copyFileSync(join(here, "node_modules", "htmx.org", "dist", "htmx.min.js"), join(out, "htmx.min.js"));
 
 const sizes = {};
-for (const name of ["app.js", "moderation.js", "app.css", "htmx.min.js"]) {
+for (const name of ["app.js", "moderation.js", "exports.js", "app.css", "exports.css", "htmx.min.js"]) {
   const bytes = readFileSync(join(out, name));
   sizes[name] = { bytes: bytes.length, gzip: gzipSync(bytes, { level: 9 }).length };
 }

@@ -38,6 +38,8 @@ app.conf.beat_schedule = {
     # Export/import jobs whose task was lost (broker down when queued, worker died)
     # are queued again; running a job twice is harmless.
     "exports-requeue-stale": {"task": "tasks.exports.requeue_stale", "schedule": 300.0},
+    # Uploaded import files are deleted when their job ends; this removes the rest.
+    "imports-sweep-files": {"task": "tasks.exports.sweep_import_files", "schedule": 3600.0},
     # Points ledger (incremental, from the audit events since the last pass) and the
     # materialised leaderboards; the API only reads them. The nightly reconcile
     # recomputes the whole ledger from the raw data (docs/community.md).

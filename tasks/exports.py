@@ -24,3 +24,11 @@ def requeue_stale() -> int:
     from backend.exports.services import export_jobs_requeue_stale, import_jobs_requeue_stale
 
     return export_jobs_requeue_stale() + import_jobs_requeue_stale()
+
+
+@app.task(name="tasks.exports.sweep_import_files")
+def sweep_import_files() -> int:
+    """Periodic: uploads whose import ended, or that no job needs, are deleted."""
+    from backend.exports.services import import_files_sweep
+
+    return import_files_sweep()

@@ -12,3 +12,6 @@ class ArborUserAdmin(UserAdmin):
     )
     list_display = ("username", "email", "display_name", "is_staff", "is_banned")
     list_filter = (*UserAdmin.list_filter, "is_banned")
+    # Bans go through the moderation services (audited, with a reason, and they act
+    # on the person's open work): the admin shows the flag but cannot change it.
+    readonly_fields = ("is_banned",)

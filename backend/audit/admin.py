@@ -1,10 +1,11 @@
 from django.contrib import admin
 
 from backend.audit.models import AuditEvent
+from backend.common.admin import ReadOnlyModelAdmin
 
 
 @admin.register(AuditEvent)
-class AuditEventAdmin(admin.ModelAdmin):
+class AuditEventAdmin(ReadOnlyModelAdmin):
     list_display = ("created_at", "action", "target_type", "target_id", "actor", "reason")
     list_filter = ("action", "target_type")
     search_fields = ("target_id", "reason")

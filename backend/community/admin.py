@@ -1,10 +1,11 @@
 from django.contrib import admin
 
+from backend.common.admin import ReadOnlyModelAdmin
 from backend.community.models import LeaderboardEntry, PointsEntry, UserStats
 
 
 @admin.register(PointsEntry)
-class PointsEntryAdmin(admin.ModelAdmin):
+class PointsEntryAdmin(ReadOnlyModelAdmin):
     list_display = (
         "id",
         "user",
@@ -21,14 +22,14 @@ class PointsEntryAdmin(admin.ModelAdmin):
 
 
 @admin.register(UserStats)
-class UserStatsAdmin(admin.ModelAdmin):
+class UserStatsAdmin(ReadOnlyModelAdmin):
     list_display = ("user", "points", "level", "streak_days", "last_active_at")
     search_fields = ("user__username",)
     raw_id_fields = ("user",)
 
 
 @admin.register(LeaderboardEntry)
-class LeaderboardEntryAdmin(admin.ModelAdmin):
+class LeaderboardEntryAdmin(ReadOnlyModelAdmin):
     list_display = ("window", "project", "rank", "user", "points", "computed_at")
     list_filter = ("window",)
     raw_id_fields = ("user", "project")

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+from datetime import timedelta
 from pathlib import Path
 
 import dj_database_url
@@ -27,7 +28,8 @@ def env_bool(name: str, default: bool) -> bool:
     return value.strip().lower() in {"1", "true", "yes", "on"}
 
 
-DEBUG = env_bool("DJANGO_DEBUG", True)
+# Off unless asked for: `make run` turns it on for local development.
+DEBUG = env_bool("DJANGO_DEBUG", False)
 SECRET_KEY = os.environ.get(
     "DJANGO_SECRET_KEY", "insecure-development-key-set-DJANGO_SECRET_KEY-in-production"
 )
@@ -35,6 +37,54 @@ ALLOWED_HOSTS = os.environ.get("DJANGO_ALLOWED_HOSTS", "127.0.0.1,localhost,test
 CSRF_TRUSTED_ORIGINS = [
     origin for origin in os.environ.get("DJANGO_CSRF_TRUSTED_ORIGINS", "").split(",") if origin
 ]
+
+# --- HTTPS (docs/security.md) -----------------------------------------------------------
+# ARBOR_HTTPS=true says the site is served over HTTPS: it turns on the redirect to
+# HTTPS, Secure cookies and HSTS, each of which its own variable may still override.
+HTTPS = env_bool("ARBOR_HTTPS", False)
+SECURE_SSL_REDIRECT = env_bool("DJANGO_SECURE_SSL_REDIRECT", HTTPS)
+# Load balancers probe /healthz over plain HTTP.
+SECURE_REDIRECT_EXEMPT = [r"^healthz$"]
+SESSION_COOKIE_SECURE = env_bool("DJANGO_SESSION_COOKIE_SECURE", HTTPS)
+CSRF_COOKIE_SECURE = env_bool("DJANGO_CSRF_COOKIE_SECURE", HTTPS)
+SECURE_HSTS_SECONDS = int(
+    os.environ.get("DJANGO_SECURE_HSTS_SECONDS", str(365 * 24 * 3600) if HTTPS else "0")
+)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("DJANGO_SECURE_HSTS_INCLUDE_SUBDOMAINS", HTTPS)
+SECURE_HSTS_PRELOAD = env_bool("DJANGO_SECURE_HSTS_PRELOAD", False)
+# Behind a proxy that ends TLS: the header it sets and the value meaning HTTPS, e.g.
+# "X-Forwarded-Proto: https". Only set it when the proxy always sets (or strips) it.
+_proxy_header = os.environ.get("DJANGO_SECURE_PROXY_SSL_HEADER", "")
+if _proxy_header:
+    _name, _, _value = _proxy_header.partition(":")
+    SECURE_PROXY_SSL_HEADER = (
+        "HTTP_" + _name.strip().upper().replace("-", "_"),
+        _value.strip() or "https",
+    )
+
+# --- Content-Security-Policy (django-csp) --------------------------------------------
+# Strict: scripts and styles only from Arbor's own static files (no inline script,
+# style or handler anywhere in frontend/templates), websockets to the same host
+# ('self' covers ws:/wss: there), nothing embeds Arbor. The API docs page adds what
+# Swagger UI needs (backend/config/urls.py). ARBOR_CSP_REPORT_URI collects reports.
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": ["'self'"],
+        "script-src": ["'self'"],
+        "style-src": ["'self'"],
+        "img-src": ["'self'", "data:"],
+        "font-src": ["'self'"],
+        "connect-src": ["'self'"],
+        "object-src": ["'none'"],
+        "base-uri": ["'self'"],
+        "frame-ancestors": ["'none'"],
+        **(
+            {"report-uri": [os.environ["ARBOR_CSP_REPORT_URI"]]}
+            if os.environ.get("ARBOR_CSP_REPORT_URI")
+            else {}
+        ),
+    }
+}
 
 INSTALLED_APPS = [
     "daphne",
@@ -51,6 +101,8 @@ INSTALLED_APPS = [
     "allauth",
     "allauth.account",
     "allauth.socialaccount",
+    "axes",
+    "csp",
     "backend.common",
     "backend.accounts",
     "backend.audit",
@@ -71,6 +123,10 @@ MIDDLEWARE = [
     # 500 with the request id); outermost but one, so it sees every inner answer.
     "backend.common.middleware.ApiErrorMiddleware",
     "django.middleware.security.SecurityMiddleware",
+    # A database that does not answer (PostgreSQL down, SQLite locked) gets a fast 503
+    # with Retry-After instead of a 500 (backend/common/database.py).
+    "backend.common.database.DatabaseUnavailableMiddleware",
+    "csp.middleware.CSPMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     # The interface language (Accept-Language, or the language switcher's choice); the
@@ -82,6 +138,8 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "allauth.account.middleware.AccountMiddleware",
+    # Last, as django-axes asks: turns a refused (locked-out) log-in into its answer.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "backend.config.urls"
@@ -113,13 +171,25 @@ if DATABASE_URL:
     # pile up until PostgreSQL refuses more ("too many clients", answered as 500s).
     # ARBOR_DB_POOL_SIZE=N instead keeps a psycopg pool of up to N connections per
     # process (Django's "pool" option), which the ASGI server should use.
-    DATABASES = {"default": dj_database_url.parse(DATABASE_URL, conn_max_age=0)}
+    #
+    # In an outage a request must fail fast (503, backend/common/database.py), not hang:
+    # connecting gives up after ARBOR_DB_CONNECT_TIMEOUT seconds, and the pool's backend
+    # (backend/common/postgresql) stops waiting for a connection as soon as its own
+    # attempts to connect fail. ARBOR_DB_POOL_TIMEOUT bounds the wait for a free
+    # connection when the server is up but every pooled connection is busy.
+    DATABASES = {
+        "default": dj_database_url.parse(DATABASE_URL, conn_max_age=0, conn_health_checks=True)
+    }
+    DATABASES["default"]["ENGINE"] = "backend.common.postgresql"
+    DATABASES["default"].setdefault("OPTIONS", {})["connect_timeout"] = max(
+        1, int(os.environ.get("ARBOR_DB_CONNECT_TIMEOUT", "3"))
+    )
     DB_POOL_SIZE = int(os.environ.get("ARBOR_DB_POOL_SIZE", "0"))
     if DB_POOL_SIZE > 0:
-        DATABASES["default"].setdefault("OPTIONS", {})["pool"] = {
+        DATABASES["default"]["OPTIONS"]["pool"] = {
             "min_size": min(2, DB_POOL_SIZE),
             "max_size": DB_POOL_SIZE,
-            "timeout": float(os.environ.get("ARBOR_DB_POOL_TIMEOUT", "10")),
+            "timeout": float(os.environ.get("ARBOR_DB_POOL_TIMEOUT", "5")),
         }
 else:
     DATABASES = {
@@ -131,7 +201,9 @@ else:
                 # never interleave a read and a write: on SQLite this, together with the
                 # conditional UPDATE on the slot counter, is what stops over-assignment.
                 "transaction_mode": "IMMEDIATE",
-                "timeout": 30,
+                # How long a write waits for SQLite's lock before "database is locked"
+                # (answered 503 with Retry-After).
+                "timeout": float(os.environ.get("ARBOR_SQLITE_TIMEOUT", "30")),
                 "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
             },
             "TEST": {"NAME": os.environ.get("SQLITE_TEST_PATH", str(DATA_DIR / "test.sqlite3"))},
@@ -168,6 +240,8 @@ MEDIA_URL = "media/"
 
 # --- Accounts (django-allauth) --------------------------------------------------------
 AUTHENTICATION_BACKENDS = [
+    # First: refuses every log-in of a locked-out account, whichever form it came from.
+    "backend.accounts.lockout.LoginLockoutBackend",
     "django.contrib.auth.backends.ModelBackend",
     "allauth.account.auth_backends.AuthenticationBackend",
 ]
@@ -179,6 +253,20 @@ ACCOUNT_LOGIN_ON_EMAIL_CONFIRMATION = True
 ACCOUNT_LOGIN_METHODS = {"username", "email"}
 ACCOUNT_SIGNUP_FIELDS = ["email*", "username*", "password1*", "password2*"]
 ACCOUNT_EMAIL_VERIFICATION = os.environ.get("ARBOR_EMAIL_VERIFICATION", "mandatory")
+# Brute-force protection (docs/security.md): django-axes counts failed log-ins in the
+# database, per account and client address, on every form that authenticates (the
+# web log-in and the admin's alike), so a lock-out on one holds on the others and a
+# Redis outage does not switch it off. allauth's own failed-log-in limit lives in the
+# cache and would only cover its own form, so it is off; its other limits (sign-up,
+# password reset) stay, and fail open when the cache is down.
+ACCOUNT_RATE_LIMITS = {"login_failed": None}
+AXES_FAILURE_LIMIT = int(os.environ.get("ARBOR_LOGIN_FAILURE_LIMIT", "5"))
+AXES_COOLOFF_TIME = timedelta(minutes=float(os.environ.get("ARBOR_LOGIN_LOCKOUT_MINUTES", "15")))
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_USERNAME_CALLABLE = "backend.accounts.lockout.login_username"
+AXES_RESET_ON_SUCCESS = True
+AXES_LOCKOUT_TEMPLATE = "account/lockout.html"
+AXES_VERBOSE = False
 EMAIL_BACKEND = os.environ.get(
     "DJANGO_EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend"
 )
@@ -245,6 +333,15 @@ SWEEP_INTERVAL_SECONDS = float(os.environ.get("ARBOR_SWEEP_INTERVAL_SECONDS", "6
 # STORAGES["exports"] when defined (e.g. object storage), else the default storage.
 ARBOR_EXPORT_PII_DETECTOR = os.environ.get("ARBOR_EXPORT_PII_DETECTOR", "")
 ARBOR_EXPORT_QUALITY_PROVIDER = os.environ.get("ARBOR_EXPORT_QUALITY_PROVIDER", "")
+# Import limits (docs/security.md): the size of an upload, of its content once
+# decompressed, and of one line or array item; uploads are deleted when their job
+# ends, and the hourly sweep removes any older than the retention.
+IMPORT_MAX_UPLOAD_BYTES = int(os.environ.get("ARBOR_IMPORT_MAX_UPLOAD_BYTES", str(256 << 20)))
+IMPORT_MAX_DECOMPRESSED_BYTES = int(
+    os.environ.get("ARBOR_IMPORT_MAX_DECOMPRESSED_BYTES", str(4 << 30))
+)
+IMPORT_MAX_RECORD_BYTES = int(os.environ.get("ARBOR_IMPORT_MAX_RECORD_BYTES", str(16 << 20)))
+IMPORT_FILE_RETENTION_HOURS = float(os.environ.get("ARBOR_IMPORT_FILE_RETENTION_HOURS", "24"))
 
 if REDIS_URL:
     CHANNEL_LAYERS = {
@@ -253,8 +350,15 @@ if REDIS_URL:
             "CONFIG": {"hosts": [REDIS_URL]},
         }
     }
+    # Fails open (backend/common/cache.py): nothing in the cache is needed to log in,
+    # so a Redis outage must not turn log-in and sign-up into 500s. Short socket
+    # timeouts keep an unanswering server from holding a request.
     CACHES = {
-        "default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}
+        "default": {
+            "BACKEND": "backend.common.cache.FailOpenRedisCache",
+            "LOCATION": REDIS_URL,
+            "OPTIONS": {"socket_connect_timeout": 0.5, "socket_timeout": 0.5},
+        }
     }
 else:
     CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}

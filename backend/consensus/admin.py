@@ -4,6 +4,7 @@ from django.contrib import admin
 from django.http import HttpRequest
 
 from backend.assignments.models import LabelVote, RankingVote
+from backend.common.admin import ReadOnlyModelAdmin
 from backend.consensus.models import (
     AgreementSnapshot,
     AnnotatorQuality,
@@ -17,14 +18,14 @@ from backend.consensus.services import gold_label_remove, gold_label_set
 
 
 @admin.register(LabelVote)
-class LabelVoteAdmin(admin.ModelAdmin):
+class LabelVoteAdmin(ReadOnlyModelAdmin):
     list_display = ("message", "user", "label", "value", "created_at")
     list_filter = ("label",)
     raw_id_fields = ("message", "user", "assignment")
 
 
 @admin.register(RankingVote)
-class RankingVoteAdmin(admin.ModelAdmin):
+class RankingVoteAdmin(ReadOnlyModelAdmin):
     list_display = ("parent", "user", "created_at")
     raw_id_fields = ("parent", "user", "assignment", "work_item")
 
@@ -49,14 +50,8 @@ class GoldLabelAdmin(admin.ModelAdmin):
         gold_label_remove(message_id=obj.message_id, label=obj.label, actor_id=request.user.pk)
 
 
-class ReadOnlyAdmin(admin.ModelAdmin):
+class ReadOnlyAdmin(ReadOnlyModelAdmin):
     """Derived results: recomputed by the rescore, never edited by hand."""
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
 
 
 @admin.register(RankingResult)

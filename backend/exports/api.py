@@ -13,6 +13,7 @@ from __future__ import annotations
 from pathlib import PurePosixPath
 from typing import Any
 
+from django.conf import settings
 from django.http import FileResponse
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers
@@ -33,10 +34,12 @@ from backend.exports.selectors import (
     import_job_visible_to,
     import_jobs_of,
 )
-from backend.exports.services import export_job_create, import_job_create
+from backend.exports.services import ImportLimitExceeded, export_job_create, import_job_create
 from backend.exports.services.imports import IMPORT_STATES
 
 LIST_LIMIT = 100
+# Room for the multipart framing and the other fields around the file itself.
+UPLOAD_OVERHEAD_BYTES = 64 * 1024
 PERMISSIONS = [IsAuthenticated, IsNotBanned, IsResearcherOrAdmin]
 
 
@@ -254,6 +257,14 @@ class ImportListCreateView(APIView):
         summary="Upload a file of trees to import",
     )
     def post(self, request: Request) -> Response:
+        # Refuse an oversized upload from its announced length, before it is read.
+        announced = request.META.get("CONTENT_LENGTH") or "0"
+        limit = settings.IMPORT_MAX_UPLOAD_BYTES
+        if announced.isdigit() and int(announced) > limit + UPLOAD_OVERHEAD_BYTES:
+            raise ImportLimitExceeded(
+                "file_too_large",
+                f"The file is larger than {limit / (1 << 20):g} MB, the limit for an upload.",
+            )
         data = ImportCreateInput(data=request.data)
         data.is_valid(raise_exception=True)
         fields = data.validated_data

@@ -1,10 +1,11 @@
 from django.contrib import admin
 
+from backend.common.admin import ReadOnlyModelAdmin
 from backend.moderation.models import QueueItem, Report, UserNote
 
 
 @admin.register(QueueItem)
-class QueueItemAdmin(admin.ModelAdmin):
+class QueueItemAdmin(ReadOnlyModelAdmin):
     list_display = (
         "id",
         "reason",
@@ -20,7 +21,7 @@ class QueueItemAdmin(admin.ModelAdmin):
 
 
 @admin.register(Report)
-class ReportAdmin(admin.ModelAdmin):
+class ReportAdmin(ReadOnlyModelAdmin):
     list_display = ("id", "message", "reporter", "reason", "created_at")
     list_filter = ("reason",)
     raw_id_fields = ("message", "reporter")

@@ -9,8 +9,10 @@ from backend.exports.services.exports import (
     export_write,
 )
 from backend.exports.services.imports import (
+    ImportLimitExceeded,
     ImportReport,
     import_file,
+    import_files_sweep,
     import_job_create,
     import_job_run,
     import_jobs_requeue_stale,
@@ -19,6 +21,7 @@ from backend.exports.services.imports import (
 
 __all__ = [
     "ExportResult",
+    "ImportLimitExceeded",
     "ImportReport",
     "export_job_create",
     "export_job_run",
@@ -26,6 +29,7 @@ __all__ = [
     "export_to_path",
     "export_write",
     "import_file",
+    "import_files_sweep",
     "import_job_create",
     "import_job_run",
     "import_jobs_requeue_stale",

@@ -5,6 +5,14 @@ file line by line (``.gz`` files too), parses each line with a pure parser, and 
 trees in chunks of ``CHUNK_TREES`` — one transaction per chunk, messages inserted level
 by level with ``bulk_create`` so parents have ids before their replies.
 
+- Limits (``docs/security.md``): an upload larger than ``IMPORT_MAX_UPLOAD_BYTES`` is
+  refused (413); a file that holds more than ``IMPORT_MAX_DECOMPRESSED_BYTES`` once
+  unzipped, or a line (or array item) larger than ``IMPORT_MAX_RECORD_BYTES``, stops
+  the import with ``ImportLimitExceeded`` and the job fails saying which limit. Reading
+  never holds more than one chunk plus one record in memory, however the file is
+  compressed: a gzip bomb costs CPU until the limit, never memory.
+- An uploaded file is deleted when its job ends (succeeded or failed);
+  ``import_files_sweep`` removes any left behind (a job that never ran, a crash).
 - A bad line is reported with its number and reason; the other lines import. With
   ``strict`` the whole file is validated first and nothing is imported if any line is
   bad; then everything is imported in one transaction.
@@ -19,27 +27,37 @@ by level with ``bulk_create`` so parents have ids before their replies.
 
 from __future__ import annotations
 
+import codecs
 import gzip
 import json
 import logging
+import re
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any, BinaryIO
 
+from django.conf import settings
 from django.core.files.uploadedfile import UploadedFile
 from django.db import DatabaseError, IntegrityError, transaction
 from django.utils import timezone
 
 from backend.audit.models import AuditAction
 from backend.audit.services import audit_record
-from backend.common.errors import NotFound, ValidationFailed
+from backend.common.errors import ArborError, NotFound, ValidationFailed
 from backend.common.outbox import enqueue
 from backend.exports.formats.oasst_import import parse_oasst_tree
 from backend.exports.formats.records import ImportLineError, ImportMessage, ImportTree
 from backend.exports.formats.sharegpt import parse_sharegpt
-from backend.exports.models import ImportedEmoji, ImportedLabel, ImportFormat, ImportJob, JobState
+from backend.exports.models import (
+    FINISHED_JOB_STATES,
+    ImportedEmoji,
+    ImportedLabel,
+    ImportFormat,
+    ImportJob,
+    JobState,
+)
 from backend.exports.permissions import require_researcher_or_admin
 from backend.exports.services.jobs import (
     STALE_RUNNING_AFTER,
@@ -108,24 +126,61 @@ def _decode(raw_line: bytes) -> Any:
         return ImportLineError(f"invalid JSON: {error}")
 
 
+class ImportLimitExceeded(ArborError):
+    """The file breaks one of the size limits; the import stops (413 for an upload)."""
+
+    def __init__(self, code: str, detail: str) -> None:
+        super().__init__(code, detail, status_code=413)
+
+
+def _megabytes(size: int) -> str:
+    return f"{size / (1 << 20):g} MB"
+
+
+class _CountingReader:
+    """Reads a (decompressed) stream and stops it at ``limit`` bytes."""
+
+    def __init__(self, stream: Any, limit: int) -> None:
+        self.stream = stream
+        self.limit = limit
+        self.count = 0
+
+    def read(self, size: int) -> bytes:
+        chunk: bytes = self.stream.read(size)
+        self.count += len(chunk)
+        if self.count > self.limit:
+            raise ImportLimitExceeded(
+                "import_too_large",
+                f"the file holds more than {_megabytes(self.limit)} of data once "
+                "decompressed (IMPORT_MAX_DECOMPRESSED_BYTES)",
+            )
+        return chunk
+
+
+def _record_too_large(kind: str, number: int, limit: int) -> ImportLimitExceeded:
+    return ImportLimitExceeded(
+        "import_record_too_large",
+        f"{kind} {number} is larger than {_megabytes(limit)}, the limit for one record "
+        "(IMPORT_MAX_RECORD_BYTES)",
+    )
+
+
 def read_records(open_file: OpenFile) -> Iterator[tuple[int, Any, int]]:
     """(line number, decoded JSON or an ``ImportLineError``, bytes read so far).
 
     JSONL, gzipped or not. A file that is one JSON array (common for ShareGPT dumps) is
-    read whole and its items are numbered from 1 like lines.
+    read item by item, numbered from 1 like lines. Raises ``ImportLimitExceeded`` when
+    the file or one record is larger than the settings allow.
     """
+    record_limit = int(settings.IMPORT_MAX_RECORD_BYTES)
     with open_file() as raw:
         magic = raw.read(2)
         raw.seek(0)
-        stream: Any = gzip.GzipFile(fileobj=raw, mode="rb") if magic == b"\x1f\x8b" else raw
+        compressed: Any = gzip.GzipFile(fileobj=raw, mode="rb") if magic == b"\x1f\x8b" else raw
+        stream = _CountingReader(compressed, int(settings.IMPORT_MAX_DECOMPRESSED_BYTES))
         head = stream.read(256)
         if head.lstrip()[:1] == b"[":
-            document = _decode(head + stream.read())
-            if isinstance(document, ImportLineError):
-                yield 1, document, 0
-                return
-            for number, item in enumerate(document, start=1):
-                yield number, item, 0
+            yield from _array_items(stream, head, record_limit)
             return
         # Read in fixed-size chunks (not by iterating: Django's File rewinds for that).
         position = 0
@@ -135,9 +190,13 @@ def read_records(open_file: OpenFile) -> Iterator[tuple[int, Any, int]]:
             *lines, buffer = buffer.split(b"\n")
             for raw_line in lines:
                 number += 1
+                if len(raw_line) > record_limit:
+                    raise _record_too_large("line", number, record_limit)
                 position += len(raw_line) + 1
                 if raw_line.strip():
                     yield number, _decode(raw_line), position
+            if len(buffer) > record_limit:  # a line that has not ended yet
+                raise _record_too_large("line", number + 1, record_limit)
             chunk = stream.read(READ_CHUNK)
             if not chunk:
                 break
@@ -146,6 +205,81 @@ def read_records(open_file: OpenFile) -> Iterator[tuple[int, Any, int]]:
             number += 1
             position += len(buffer)
             yield number, _decode(buffer), position
+
+
+_WHITESPACE = re.compile(r"[ \t\n\r]*")
+
+
+def _array_items(stream: _CountingReader, head: bytes, record_limit: int) -> Iterator[
+    tuple[int, Any, int]
+]:  # fmt: skip
+    """The items of a JSON array, decoded one at a time from a bounded buffer."""
+    text_decoder = codecs.getincrementaldecoder("utf-8")()
+    json_decoder = json.JSONDecoder()
+    pending = ""
+    offset = 0
+    is_at_end = False
+    number = 0
+    expects_item = True  # an item (or the closing bracket) comes next, not a comma
+
+    def fill() -> str | None:
+        nonlocal pending, offset, is_at_end
+        chunk = stream.read(READ_CHUNK)
+        is_at_end = not chunk
+        try:
+            pending = pending[offset:] + text_decoder.decode(chunk, final=is_at_end)
+        except UnicodeDecodeError:
+            return "the file is not UTF-8 text"
+        offset = 0
+        return None
+
+    problem = None
+    try:
+        pending = text_decoder.decode(head)
+    except UnicodeDecodeError:
+        problem = "the file is not UTF-8 text"
+    offset = _WHITESPACE.match(pending).end() + 1  # type: ignore[union-attr]  # past "["
+    while problem is None:
+        offset = _WHITESPACE.match(pending, offset).end()  # type: ignore[union-attr]
+        if offset >= len(pending):
+            if is_at_end:
+                problem = "invalid JSON: the array does not end"
+                break
+            problem = fill()
+            continue
+        character = pending[offset]
+        if character == "]" and (number == 0 or not expects_item):
+            return
+        if not expects_item:
+            if character != ",":
+                problem = f"invalid JSON: a comma or ] expected after item {number}"
+                break
+            offset += 1
+            expects_item = True
+            continue
+        try:
+            value, end = json_decoder.raw_decode(pending, offset)
+        except RecursionError:
+            problem = "invalid JSON: nested too deeply"
+            break
+        except ValueError as error:
+            if is_at_end:
+                problem = f"invalid JSON: {error}"
+                break
+            if len(pending) - offset > record_limit:
+                raise _record_too_large("item", number + 1, record_limit) from None
+            problem = fill()  # the item goes on in the next chunk
+            continue
+        if end == len(pending) and not is_at_end and not isinstance(value, dict | list):
+            problem = fill()  # a number may go on in the next chunk: decode it again
+            continue
+        if end - offset > record_limit:
+            raise _record_too_large("item", number + 1, record_limit)
+        number += 1
+        offset = end
+        expects_item = False
+        yield number, value, stream.count
+    yield max(1, number + 1), ImportLineError(problem), stream.count
 
 
 # --- Inserting ------------------------------------------------------------------------
@@ -457,6 +591,12 @@ def import_job_create(
 ) -> ImportJob:
     """Store the upload and queue its import. Researchers and admins only."""
     require_researcher_or_admin(user)
+    upload_limit = int(settings.IMPORT_MAX_UPLOAD_BYTES)
+    if upload.size is not None and upload.size > upload_limit:
+        raise ImportLimitExceeded(
+            "file_too_large",
+            f"The file is larger than {_megabytes(upload_limit)}, the limit for an upload.",
+        )
     project = Project.objects.filter(slug=project_slug).first()
     if project is None:
         raise NotFound("project_not_found", f"No project {project_slug!r}.")
@@ -550,6 +690,8 @@ def import_job_run(*, job_id: int) -> str:
             lang=job.lang,
             on_progress=on_progress,
         )
+    except ImportLimitExceeded as error:
+        return _finish(job_id, None, f"import stopped: {error.detail}")
     except Exception as error:  # any failure ends the job as failed, with why
         logger.exception("import %s failed", job_id)
         return _finish(job_id, None, f"{type(error).__name__}: {error}")
@@ -600,8 +742,68 @@ def _finish(job_id: int, report: ImportReport | None, error: str) -> str:
                 reason=job.error,
             )
         job.save(update_fields=fields)
+    _import_file_delete(job_id)
     _notify(job, state=job.state, progress=job.progress, **(report.counts() if report else {}))
     return job.state
+
+
+def _import_file_delete(job_id: int) -> None:
+    """The upload is not needed once its job has ended: delete it, then forget its name
+    (a file that cannot be deleted now is left for ``import_files_sweep``)."""
+    job = ImportJob.objects.filter(pk=job_id).only("file", "state").first()
+    if job is None or not job.file.name or job.state not in FINISHED_JOB_STATES:
+        return
+    name = job.file.name
+    try:
+        job.file.storage.delete(name)
+    except OSError:
+        logger.warning("could not delete the upload %s of import %s", name, job_id, exc_info=True)
+        return
+    ImportJob.objects.filter(pk=job_id, file=name).update(file="")
+
+
+def import_files_sweep(*, older_than: timedelta | None = None) -> int:
+    """Delete uploads nobody needs any more; returns how many files went.
+
+    Those of finished jobs go at once; any other file under ``imports/`` that no queued
+    or running job names goes once it is older than ``older_than`` (default
+    ``IMPORT_FILE_RETENTION_HOURS``): an upload whose job row was never written, or was
+    deleted.
+    """
+    if older_than is None:
+        older_than = timedelta(hours=float(settings.IMPORT_FILE_RETENTION_HOURS))
+    removed = 0
+    for job_id in (
+        ImportJob.objects.filter(state__in=FINISHED_JOB_STATES)
+        .exclude(file="")
+        .values_list("pk", flat=True)
+    ):
+        _import_file_delete(job_id)
+        removed += 1
+    storage = ImportJob._meta.get_field("file").storage  # type: ignore[union-attr]
+    try:
+        _, names = storage.listdir("imports")
+    except (FileNotFoundError, NotImplementedError):
+        return removed
+    in_use = set(
+        ImportJob.objects.exclude(state__in=FINISHED_JOB_STATES)
+        .exclude(file="")
+        .values_list("file", flat=True)
+    )
+    cutoff = timezone.now() - older_than
+    for name in names:
+        path = f"imports/{name}"
+        if path in in_use:
+            continue
+        try:
+            if storage.get_modified_time(path) > cutoff:
+                continue
+            storage.delete(path)
+        except (OSError, NotImplementedError):
+            logger.warning("could not sweep the upload %s", path, exc_info=True)
+            continue
+        removed += 1
+    return removed
 
 
 def import_jobs_requeue_stale(*, older_than: timedelta = STALE_RUNNING_AFTER) -> int:

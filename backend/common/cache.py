@@ -1,0 +1,117 @@
+"""A Redis cache that fails open.
+
+Everything Arbor keeps in the cache can be lost without harm: allauth's rate-limit
+counters (sign-up, password reset), DRF throttles, cached fragments. With Django's
+plain ``RedisCache`` a Redis outage turns every one of those reads into a 500, so a
+stopped Redis would stop every web log-in and sign-up although sessions, tokens and
+log-in lock-outs live in the database. This backend answers as an empty cache instead
+(reads miss, writes are dropped, ``add`` succeeds) and logs a warning, at most once per
+``WARNING_INTERVAL_SECONDS`` per process so an outage does not flood the log.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+from django.core.cache.backends.base import DEFAULT_TIMEOUT
+from django.core.cache.backends.redis import RedisCache
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import TimeoutError as RedisTimeoutError
+
+logger = logging.getLogger(__name__)
+
+WARNING_INTERVAL_SECONDS = 60.0
+# Only an unreachable server is tolerated; a bad command or value still raises.
+OUTAGE_ERRORS = (RedisConnectionError, RedisTimeoutError, OSError)
+
+Result = TypeVar("Result")
+
+_last_warning = [0.0]
+_warning_lock = threading.Lock()
+
+
+def _warn(operation: str, error: BaseException) -> None:
+    now = time.monotonic()
+    with _warning_lock:
+        if now - _last_warning[0] < WARNING_INTERVAL_SECONDS:
+            return
+        _last_warning[0] = now
+    logger.warning(
+        "cache unavailable (%s: %s); carrying on without it (%s)",
+        type(error).__name__,
+        error,
+        operation,
+    )
+
+
+class FailOpenRedisCache(RedisCache):
+    def _guard(self, operation: str, default: Any, call: Callable[[], Result]) -> Result:
+        try:
+            return call()
+        except OUTAGE_ERRORS as error:
+            _warn(operation, error)
+            return default
+
+    def add(self, key: Any, value: Any, timeout: Any = DEFAULT_TIMEOUT, version: Any = None) -> Any:
+        # As if stored: callers that take a lock with ``add`` (allauth's rate limiter
+        # does) get it instead of waiting for a server that is not there.
+        return self._guard(
+            "add", True, lambda: super(FailOpenRedisCache, self).add(key, value, timeout, version)
+        )
+
+    def get(self, key: Any, default: Any = None, version: Any = None) -> Any:
+        return self._guard(
+            "get", default, lambda: super(FailOpenRedisCache, self).get(key, default, version)
+        )
+
+    def set(
+        self, key: Any, value: Any, timeout: Any = DEFAULT_TIMEOUT, version: Any = None
+    ) -> None:
+        self._guard(
+            "set", None, lambda: super(FailOpenRedisCache, self).set(key, value, timeout, version)
+        )
+
+    def touch(self, key: Any, timeout: Any = DEFAULT_TIMEOUT, version: Any = None) -> Any:
+        return self._guard(
+            "touch", False, lambda: super(FailOpenRedisCache, self).touch(key, timeout, version)
+        )
+
+    def delete(self, key: Any, version: Any = None) -> Any:
+        return self._guard(
+            "delete", False, lambda: super(FailOpenRedisCache, self).delete(key, version)
+        )
+
+    def get_many(self, keys: Any, version: Any = None) -> Any:
+        return self._guard(
+            "get_many", {}, lambda: super(FailOpenRedisCache, self).get_many(keys, version)
+        )
+
+    def has_key(self, key: Any, version: Any = None) -> Any:
+        return self._guard(
+            "has_key", False, lambda: super(FailOpenRedisCache, self).has_key(key, version)
+        )
+
+    def incr(self, key: Any, delta: int = 1, version: Any = None) -> Any:
+        # As if the key held 0: callers counting attempts see a first attempt.
+        return self._guard(
+            "incr", delta, lambda: super(FailOpenRedisCache, self).incr(key, delta, version)
+        )
+
+    def set_many(self, data: Any, timeout: Any = DEFAULT_TIMEOUT, version: Any = None) -> Any:
+        return self._guard(
+            "set_many",
+            [],
+            lambda: super(FailOpenRedisCache, self).set_many(data, timeout, version),
+        )
+
+    def delete_many(self, keys: Any, version: Any = None) -> None:
+        self._guard(
+            "delete_many", None, lambda: super(FailOpenRedisCache, self).delete_many(keys, version)
+        )
+
+    def clear(self) -> Any:
+        return self._guard("clear", None, lambda: super(FailOpenRedisCache, self).clear())
