@@ -6,27 +6,10 @@ from django.db.models import QuerySet
 from django.utils import timezone
 
 from backend.accounts.models import User
-from backend.assignments.models import Assignment, AssignmentState, Kind, WorkItem, WorkItemState
-from backend.projects.models import SIMPLE_LABELS, LabellingMode, Project
+from backend.assignments.kinds import all_kinds, get_kind
+from backend.assignments.models import Assignment, AssignmentState, WorkItem, WorkItemState
+from backend.projects.models import Project
 from backend.trees.models import Message
-
-# Labels about solving the task only make sense for assistant replies.
-ASSISTANT_ONLY_LABELS = {"fails_task", "helpfulness"}
-
-
-def label_specs_for(project: Project, kind: str) -> list[dict[str, Any]]:
-    """The labels an assignment of ``kind`` asks, in schema order; ``spam`` always."""
-    specs = []
-    for spec in project.label_schema:
-        name = spec["name"]
-        if project.labelling_mode == LabellingMode.SIMPLE and name not in SIMPLE_LABELS:
-            continue
-        if name in ASSISTANT_ONLY_LABELS and kind != Kind.LABEL_ASSISTANT_REPLY:
-            continue
-        specs.append({**spec, "mandatory": bool(spec.get("mandatory")) or name == "spam"})
-    if not any(spec["name"] == "spam" for spec in specs):
-        specs.insert(0, {"name": "spam", "kind": "flag", "mandatory": True})
-    return specs
 
 
 def assignments_open_for(*, user: User) -> QuerySet[Assignment]:
@@ -63,12 +46,8 @@ def assignment_context(assignment: Assignment) -> dict[str, Any]:
                 for message in Message.objects.filter(pk__in=assignment.candidate_ids)
             }
             candidates = [by_id[pk] for pk in assignment.candidate_ids if pk in by_id]
-    labels = (
-        label_specs_for(assignment.project, assignment.kind)
-        if assignment.kind
-        in ("label_initial_prompt", "label_prompter_reply", "label_assistant_reply")
-        else []
-    )
+    spec = get_kind(assignment.kind)
+    labels = spec.labels(assignment.project) if spec is not None else []
     return {
         "tree_id": tree_id,
         "conversation": conversation,
@@ -88,7 +67,7 @@ def work_available_counts(*, project: Project, lang: str) -> dict[str, int]:
         .values("kind")
         .annotate(slots=Sum("open_slots"))
     )
-    counts = {kind: 0 for kind in Kind.values if kind != Kind.INITIAL_PROMPT}
+    counts = {spec.name: 0 for spec in all_kinds() if spec.uses_work_item}
     for row in rows:
         counts[row["kind"]] = row["slots"]
     return counts

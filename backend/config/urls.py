@@ -12,12 +12,13 @@ from backend.common.health import healthz
 from backend.community.me_api import MeView
 from backend.community.stats_api import ProjectStatsView
 from backend.community.urls import api_urlpatterns as community_api
+from backend.consensus.trees_api import MessageDetailView, TreeDetailView
 from backend.consensus.urls import api_urlpatterns as consensus_api
 from backend.exports.urls import api_urlpatterns as exports_api
 from backend.exports.views import exports_page
 from backend.moderation.urls import api_urlpatterns as moderation_api
 from backend.projects.api import ProjectDetailView, ProjectListView
-from backend.trees.api import MessageDetailView, MessageReactionView, TreeDetailView
+from backend.trees.api import MessageReactionView
 from backend.web.views.home import home
 
 # Swagger UI comes from its CDN and styles its page inline; its own script is served

@@ -7,10 +7,17 @@ from django.conf import settings
 from django.utils.translation import get_language_info
 from django.utils.translation import gettext_lazy as _
 
-from backend.assignments.models import Kind
+from backend.assignments.kinds import kind_names
 from backend.web.labels import REPORT_REASONS, SKIP_REASONS
 
-KIND_CHOICES = [("any", "any"), *((kind, kind) for kind in Kind.values)]
+
+def kind_choices() -> list[tuple[str, str]]:
+    """ "any" and every registered kind (read when a form is made, not at import)."""
+    return [("any", "any"), *((name, name) for name in kind_names())]
+
+
+def is_valid_kind(kind: str) -> bool:
+    return kind == "any" or kind in kind_names()
 
 
 def language_name(code: str) -> str:
@@ -24,7 +31,7 @@ def language_name(code: str) -> str:
 class ClaimForm(forms.Form):
     project = forms.SlugField()
     lang = forms.CharField(max_length=32)
-    kind = forms.ChoiceField(choices=KIND_CHOICES)
+    kind = forms.ChoiceField(choices=kind_choices)
 
 
 class SkipForm(forms.Form):

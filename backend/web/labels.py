@@ -8,39 +8,26 @@ from __future__ import annotations
 from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy as _
 
-KIND_TITLES: dict[str, Promise] = {
-    "any": _("Any task"),
-    "initial_prompt": _("Write a prompt"),
-    "prompter_reply": _("Reply as the user"),
-    "assistant_reply": _("Reply as the assistant"),
-    "label_initial_prompt": _("Review a prompt"),
-    "label_prompter_reply": _("Review a user reply"),
-    "label_assistant_reply": _("Review an assistant reply"),
-    "rank_prompter_replies": _("Rank user replies"),
-    "rank_assistant_replies": _("Rank assistant replies"),
-}
+from backend.assignments.kinds import get_kind
 
-KIND_INSTRUCTIONS: dict[str, Promise] = {
-    "any": _("Whatever the conversations need most right now."),
-    "initial_prompt": _(
-        "Start a new conversation: write a question or request a real person might "
-        "ask an assistant."
-    ),
-    "prompter_reply": _(
-        "Continue the conversation as the user: ask a follow-up, give more detail or push back."
-    ),
-    "assistant_reply": _(
-        "Write the assistant's next message: helpful, correct, honest and kind. "
-        "Say when you are unsure."
-    ),
-    "label_initial_prompt": _("Read the prompt and answer the questions about it."),
-    "label_prompter_reply": _("Read the user's last message and answer the questions about it."),
-    "label_assistant_reply": _(
-        "Read the assistant's last message and answer the questions about it."
-    ),
-    "rank_prompter_replies": _("Order the user replies from best to worst."),
-    "rank_assistant_replies": _("Order the assistant replies from best to worst."),
-}
+ANY_TITLE = _("Any task")
+ANY_INSTRUCTION = _("Whatever the conversations need most right now.")
+
+
+def kind_title(kind: str) -> str | Promise:
+    """A kind's heading (its spec's title; "any" is the web's own)."""
+    if kind == "any":
+        return ANY_TITLE
+    spec = get_kind(kind)
+    return spec.title if spec is not None and spec.title else kind
+
+
+def kind_instruction(kind: str) -> str | Promise:
+    if kind == "any":
+        return ANY_INSTRUCTION
+    spec = get_kind(kind)
+    return spec.instruction if spec is not None else ""
+
 
 ROLE_NAMES: dict[str, Promise] = {"prompter": _("User"), "assistant": _("Assistant")}
 

@@ -10,7 +10,8 @@ from django.db.models import Count, Q, QuerySet
 from django.urls import reverse
 
 from backend.accounts.models import User
-from backend.assignments.models import Assignment, AssignmentState, Kind
+from backend.assignments.kinds import get_kind, kind_names
+from backend.assignments.models import Assignment, AssignmentState
 from backend.assignments.selectors import assignments_open_for, work_available_counts
 from backend.community.stats import project_stats
 from backend.consensus.selectors import (
@@ -21,26 +22,12 @@ from backend.consensus.selectors import (
 from backend.projects.models import Project
 from backend.trees.models import Message, Reaction, Tree, TreeState
 from backend.trees.services import reaction_counts
-from backend.web.labels import KIND_INSTRUCTIONS, KIND_TITLES, label_title
-
-KIND_ORDER = (
-    "any",
-    Kind.INITIAL_PROMPT,
-    Kind.ASSISTANT_REPLY,
-    Kind.PROMPTER_REPLY,
-    Kind.LABEL_INITIAL_PROMPT,
-    Kind.LABEL_ASSISTANT_REPLY,
-    Kind.LABEL_PROMPTER_REPLY,
-    Kind.RANK_ASSISTANT_REPLIES,
-    Kind.RANK_PROMPTER_REPLIES,
-)
+from backend.web.labels import kind_instruction, kind_title, label_title
 
 
 def initial_prompt_open(*, project: Project, lang: str) -> bool:
     # The engine's own rule (not a copy of it): a new prompt is offered while fewer
     # than max_prompt_lottery_waiting prompts wait.
-    from backend.assignments.kinds import get_kind
-
     spec = get_kind("initial_prompt")
     return spec is not None and spec.is_available(project=project, lang=lang)
 
@@ -61,11 +48,12 @@ def dashboard_work(*, project: Project, lang: str) -> list[dict[str, Any]]:
     prompt_open = initial_prompt_open(project=project, lang=lang)
     total = sum(counts.values()) + (1 if prompt_open else 0)
     rows = []
-    for kind in KIND_ORDER:
+    for kind in ["any", *kind_names()]:
+        spec = get_kind(kind)
         if kind == "any":
             count: int | None = sum(counts.values())
             available = total > 0
-        elif kind == Kind.INITIAL_PROMPT:
+        elif spec is not None and not spec.uses_work_item:
             count, available = None, prompt_open
         else:
             count = counts.get(kind, 0)
@@ -73,8 +61,8 @@ def dashboard_work(*, project: Project, lang: str) -> list[dict[str, Any]]:
         rows.append(
             {
                 "kind": kind,
-                "title": KIND_TITLES[kind],
-                "instruction": KIND_INSTRUCTIONS[kind],
+                "title": kind_title(kind),
+                "instruction": kind_instruction(kind),
                 "count": count,
                 "available": available,
             }
@@ -93,7 +81,7 @@ def contribution_counts(*, user: User) -> dict[str, int]:
         .values("kind")
         .annotate(count=Count("pk"))
     )
-    counts = {kind: 0 for kind in Kind.values}
+    counts = dict.fromkeys(kind_names(), 0)
     for row in rows:
         counts[row["kind"]] = row["count"]
     return counts
@@ -222,7 +210,8 @@ def tree_consensus(
 
 def _scope_order(scope: str) -> tuple[bool, int, str]:
     """The scope of all task kinds first, then each kind in the dashboard's order."""
-    position = KIND_ORDER.index(scope) if scope in KIND_ORDER else len(KIND_ORDER)
+    order = ["any", *kind_names()]
+    position = order.index(scope) if scope in order else len(order)
     return (scope != "all", position, scope)
 
 

@@ -36,12 +36,12 @@ class KindSpec:
     """
 
     name: str = ""
-    # The task page: the form partial drawn inside the task panel, its heading and
-    # instructions (translatable), and the keys it adds to the "?" sheet.
+    # The task page: the form partial drawn inside the task panel (with the hint line
+    # naming its keys, and the data attributes the page script acts on), its heading
+    # and its instructions (translatable).
     template: str = ""
     title: str | Promise = ""
     instruction: str | Promise = ""
-    hotkeys: tuple[tuple[str, str | Promise], ...] = ()
     # How often "any" picks this kind relative to others, unless the project's
     # ``assignment_weights`` says otherwise.
     default_weight: float = 1.0

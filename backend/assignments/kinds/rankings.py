@@ -19,11 +19,6 @@ SCORE_RANKING_GROUP_TASK = "tasks.consensus.score_ranking_group"
 
 
 class Ranking(RankingInput):
-    hotkeys = (
-        ("j / k", _("select the next / previous reply")),
-        ("Shift+J / Shift+K", _("move the selected reply down / up")),
-    )
-
     def validate(self, context: SubmitContext, payload: Mapping[str, Any]) -> list[int]:
         ranking = payload.get("ranking")
         if not isinstance(ranking, list) or not all(
@@ -81,5 +76,5 @@ class RankAssistantReplies(Ranking):
     instruction = _("Order the assistant replies from best to worst.")
 
 
-register(RankPrompterReplies())
 register(RankAssistantReplies())
+register(RankPrompterReplies())

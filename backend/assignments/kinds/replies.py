@@ -52,5 +52,5 @@ class AssistantReply(Reply):
     )
 
 
-register(PrompterReply())
 register(AssistantReply())
+register(PrompterReply())

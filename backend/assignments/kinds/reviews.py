@@ -24,12 +24,6 @@ LIKERT_STEPS = (0.0, 0.25, 0.5, 0.75, 1.0)
 
 
 class Review(LabelsInput):
-    hotkeys = (
-        ("y / n", _("answer a yes/no question")),
-        ("1–5", _("choose a step of a scale")),
-        ("j / k", _("next / previous question")),
-        ("x", _("clear the question")),
-    )
     asks_task_labels = False
 
     def labels(self, project: Project) -> list[dict[str, Any]]:
@@ -134,5 +128,5 @@ class ReviewAssistantReply(Review):
 
 
 register(ReviewInitialPrompt())
-register(ReviewPrompterReply())
 register(ReviewAssistantReply())
+register(ReviewPrompterReply())

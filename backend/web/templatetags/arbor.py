@@ -8,7 +8,8 @@ from django import template
 from django.utils import timezone
 from django.utils.safestring import SafeString, mark_safe
 
-from backend.web.labels import KIND_TITLES, ROLE_NAMES, TREE_STATES, WINDOW_NAMES
+from backend.web.labels import ROLE_NAMES, TREE_STATES, WINDOW_NAMES
+from backend.web.labels import kind_title as title_of_kind
 from backend.web.markdown import render_markdown
 
 register = template.Library()
@@ -22,7 +23,7 @@ def markdown(text: str) -> SafeString:
 
 @register.filter
 def kind_title(kind: str) -> Any:
-    return KIND_TITLES.get(kind, kind)
+    return title_of_kind(kind)
 
 
 @register.filter

@@ -7,9 +7,9 @@ from django.views.decorators.http import require_GET
 from backend.accounts.models import User
 from backend.accounts.page_permissions import volunteer_page
 from backend.community.selectors import user_community_summary
-from backend.web.forms import language_name
+from backend.web.forms import is_valid_kind, language_name
 from backend.web.selectors import active_projects, dashboard_work, languages_for, open_assignments
-from backend.web.views.tasks import SESSION_CHOICE, VALID_KINDS, is_htmx
+from backend.web.views.tasks import SESSION_CHOICE, is_htmx
 
 
 @require_GET
@@ -33,7 +33,7 @@ def dashboard(request: HttpRequest) -> HttpResponse:
         context.update(
             project=project,
             lang=lang,
-            kind=kind if kind in VALID_KINDS else "any",
+            kind=kind if is_valid_kind(kind) else "any",
             languages=[(code, language_name(code)) for code in languages],
             work=dashboard_work(project=project, lang=lang),
         )

@@ -23,13 +23,8 @@ from django.views.decorators.http import require_GET, require_POST
 from backend.accounts.models import User
 from backend.accounts.page_permissions import volunteer_page
 from backend.assignments.api import render_submit
-from backend.assignments.models import (
-    LABEL_KINDS,
-    RANK_KINDS,
-    TEXT_KINDS,
-    Assignment,
-    AssignmentState,
-)
+from backend.assignments.kinds import KindSpec, get_kind
+from backend.assignments.models import Assignment, AssignmentState
 from backend.assignments.selectors import assignment_context, assignments_open_for
 from backend.assignments.services import (
     ANY_KIND,
@@ -37,21 +32,20 @@ from backend.assignments.services import (
     assignment_skip,
     assignment_submit,
 )
-from backend.common.errors import ArborError, ValidationFailed
+from backend.common.errors import ArborError
 from backend.common.page_errors import ShownErrors, shown_errors, web_status
 from backend.projects.models import Project
-from backend.web.forms import KIND_CHOICES, ClaimForm, SkipForm
+from backend.web.forms import ClaimForm, SkipForm, is_valid_kind
 from backend.web.labels import (
-    KIND_INSTRUCTIONS,
-    KIND_TITLES,
     REPORT_REASONS,
     SKIP_REASONS,
+    kind_instruction,
+    kind_title,
     label_widget,
 )
 from backend.web.selectors import reaction_bars
 
 SESSION_CHOICE = "arbor_work"
-VALID_KINDS = {value for value, _label in KIND_CHOICES}
 
 
 def is_htmx(request: HttpRequest) -> bool:
@@ -120,11 +114,9 @@ def _task_context(
         "assignment": assignment,
         "project": project,
         "kind": kind,
-        "kind_title": KIND_TITLES.get(kind, kind),
-        "kind_instruction": KIND_INSTRUCTIONS.get(kind, ""),
-        "is_text": kind in TEXT_KINDS,
-        "is_labels": kind in LABEL_KINDS,
-        "is_rank": kind in RANK_KINDS,
+        "kind_title": kind_title(kind),
+        "kind_instruction": kind_instruction(kind),
+        "kind_template": _spec(assignment).template,
         "reply_role": "assistant" if kind == "assistant_reply" else "prompter",
         "conversation": conversation,
         "target": conversation[-1] if conversation else None,
@@ -168,7 +160,7 @@ def _render_no_work(
         "project": project,
         "lang": lang,
         "kind": kind,
-        "kind_title": KIND_TITLES.get(kind, kind),
+        "kind_title": kind_title(kind),
         "notice": notice,
         "error": error,
         "open_assignments": list(assignments_open_for(user=_user(request))[:10]),
@@ -242,7 +234,7 @@ def task_next(request: HttpRequest) -> HttpResponse:
     lang = request.GET.get("lang", "")
     lang = lang if lang in project.languages else project.languages[0]
     kind = request.GET.get("kind", ANY_KIND)
-    kind = kind if kind in VALID_KINDS else ANY_KIND
+    kind = kind if is_valid_kind(kind) else ANY_KIND
     return _render_no_work(request, project=project, lang=lang, kind=kind)
 
 
@@ -252,31 +244,16 @@ def task_page(request: HttpRequest, assignment_id: int) -> HttpResponse:
     return _render_task(request, _my_assignment(request, assignment_id))
 
 
+def _spec(assignment: Assignment) -> KindSpec:
+    spec = get_kind(assignment.kind)
+    if spec is None:  # a kind no longer registered: nothing can be done with it here
+        raise Http404(_("This kind of task is not offered any more."))
+    return spec
+
+
 def _payload_from_form(assignment: Assignment, data: Any) -> tuple[dict[str, Any], dict[str, Any]]:
     """The submit payload the API would get, and the raw values to draw back on error."""
-    kind = assignment.kind
-    if kind in TEXT_KINDS:
-        text = data.get("text", "")
-        return {"text": text}, {"text": text}
-    if kind in LABEL_KINDS:
-        raw = {
-            key.removeprefix("label-"): value
-            for key, value in data.items()
-            if key.startswith("label-") and value != ""
-        }
-        labels: dict[str, Any] = {}
-        for name, value in raw.items():
-            try:
-                labels[name] = float(value)
-            except ValueError:
-                raise ValidationFailed(f"labels.{name}", "invalid_value", "Not a number.") from None
-        return {"labels": labels}, {"labels": raw}
-    ranking_text = data.get("ranking", "")
-    try:
-        ranking = [int(part) for part in ranking_text.split(",") if part.strip()]
-    except ValueError:
-        raise ValidationFailed("ranking", "not_a_permutation", "Not a ranking.") from None
-    return {"ranking": ranking}, {"ranking": ranking}
+    return _spec(assignment).from_form(data)
 
 
 @require_POST
@@ -308,7 +285,7 @@ def task_submit(request: HttpRequest, assignment_id: int) -> HttpResponse:
         request,
         project=assignment.project,
         lang=assignment.lang,
-        kind=kind if kind in VALID_KINDS else assignment.kind,
+        kind=kind if is_valid_kind(kind) else assignment.kind,
         notice=_("Thank you! Saved."),
     )
 
@@ -331,6 +308,6 @@ def task_skip(request: HttpRequest, assignment_id: int) -> HttpResponse:
         request,
         project=assignment.project,
         lang=assignment.lang,
-        kind=kind if kind in VALID_KINDS else assignment.kind,
+        kind=kind if is_valid_kind(kind) else assignment.kind,
         notice=_("Skipped. You will not get this one again."),
     )
