@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from django.db import connection
+from django.db import connection, transaction
 from django.db.models import Case, Exists, F, IntegerField, OuterRef, Value, When
 
 from backend.assignments.models import (
@@ -125,7 +125,7 @@ path(id, parent_id, role, text, depth) AS (
   FROM trees_message m JOIN path p ON m.id = p.parent_id
 )
 SELECT me.open_count, me.recent_count, me.is_banned,
-  created.id, created.kind, created.candidate_ids, taken.tree_id,
+  created.id, created.kind, created.candidate_ids, taken.tree_id, taken.id,
   (SELECT jsonb_agg(jsonb_build_array(id, role, text) ORDER BY depth) FROM path),
   (SELECT jsonb_agg(jsonb_build_array(m.id, m.role, m.text) ORDER BY c.position)
      FROM created, jsonb_array_elements_text(created.candidate_ids) WITH ORDINALITY c(id, position)
@@ -169,7 +169,9 @@ def claim_postgresql(
     with connection.cursor() as cursor:
         cursor.execute(claim_statement(len(kinds)), params)
         row = cursor.fetchone()
-    open_count, recent_count, is_banned, assignment_id, kind, candidate_ids, tree_id = row[:7]
+    open_count, recent_count, is_banned, assignment_id, kind, candidate_ids, tree_id, item_id = row[
+        :8
+    ]
     claimed = Claimed(
         open_count=int(open_count), recent_count=int(recent_count), is_banned=bool(is_banned)
     )
@@ -179,6 +181,7 @@ def claim_postgresql(
         pk=assignment_id,
         project_id=project_id,
         user_id=user_id,
+        work_item_id=item_id,
         kind=kind,
         lang=lang,
         state=AssignmentState.ACTIVE,
@@ -191,8 +194,8 @@ def claim_postgresql(
     assignment._state.db = connection.alias
     claimed.assignment = assignment
     claimed.tree_id = tree_id
-    claimed.conversation = turns(row[7])
-    claimed.candidates = turns(row[8])
+    claimed.conversation = turns(row[8])
+    claimed.candidates = turns(row[9])
     return claimed
 
 
@@ -201,10 +204,11 @@ def busy_item_take(
 ) -> WorkItem | None:
     """PostgreSQL, when every item with a free slot is held by another transaction: a
     busy item must not look like "no work", so wait for the best one with the
-    conditional update — holding no row lock while waiting, so this can never be part
-    of a deadlock (a blocking ``SELECT … FOR UPDATE LIMIT 1`` keeps a row locked while
-    it waits for the next, and deadlocked with ``tree_halt``). If the item is full by
-    the time its lock is ours, the next-best is tried, up to ``BUSY_ITEM_ATTEMPTS``.
+    conditional update. If it is full by the time its lock is ours, try the next-best,
+    up to ``BUSY_ITEM_ATTEMPTS`` — each wait in a savepoint that is rolled back when the
+    item turns out full, so the claim never holds one item while waiting for another
+    (a blocking ``SELECT … FOR UPDATE LIMIT 1`` does, and deadlocked with
+    ``tree_halt``).
     """
     for _ in range(BUSY_ITEM_ATTEMPTS):
         item = (
@@ -215,9 +219,20 @@ def busy_item_take(
         if item is None:
             return None
         tried.append(item.pk)
-        if slot_take(item.pk):
-            return item
+        try:
+            with transaction.atomic():
+                if slot_take(item.pk):
+                    return item
+                # Full by the time it was ours. The wait left its row locked; rolling
+                # the savepoint back releases it before the next item is waited for.
+                raise _ItemFull
+        except _ItemFull:
+            continue
     return None
+
+
+class _ItemFull(Exception):
+    pass
 
 
 # --- Both databases (SQLite's path, and PostgreSQL's busy-item fallback) -------------

@@ -31,7 +31,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from django.conf import settings
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.db.models import F, Subquery
 from django.utils import timezone
 
@@ -341,6 +341,7 @@ def _lock_tree_of(*, assignment_id: int, user_id: int) -> tuple[Tree | None, Sho
         if not rows:
             return None, None
         tree = rows[0]
+        tree.project = _project(tree.project_id)  # shared, read-only: no query
         shown = Shown(
             tree_id=tree.pk,
             conversation=claims.turns(tree.shown_conversation),  # type: ignore[attr-defined]
@@ -446,20 +447,34 @@ def assignment_submit(
         result = SubmitResult(assignment, message, shown)
         if key:
             body = render(result) if render else b"{}"
-            try:
-                with transaction.atomic():
-                    IdempotencyRecord.objects.create(
-                        user=user,
-                        key=key,
-                        assignment=assignment,
-                        request_digest=digest,
-                        body=body.decode(),
-                    )
-            except IntegrityError as error:
+            if not _idempotency_record_insert(
+                user_id=user.pk,
+                key=key,
+                assignment_id=assignment.pk,
+                digest=digest,
+                body=body.decode(),
+                now=now,
+            ):
                 raise Conflict(
                     "idempotency_key_in_use", "This Idempotency-Key is being used concurrently."
-                ) from error
+                )
         return result
+
+
+def _idempotency_record_insert(
+    *, user_id: int, key: str, assignment_id: int, digest: str, body: str, now: datetime
+) -> bool:
+    """Store the first answer; False when the key is taken (a concurrent submit with the
+    same key got there first), without a savepoint: ``ON CONFLICT DO NOTHING``."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "INSERT INTO assignments_idempotencyrecord"
+            " (user_id, key, assignment_id, request_digest, body, response, created_at)"
+            " VALUES (%s, %s, %s, %s, %s, NULL, %s)"
+            " ON CONFLICT (user_id, key) DO NOTHING RETURNING id",
+            [user_id, key, assignment_id, digest, body, now],
+        )
+        return cursor.fetchone() is not None
 
 
 def _replay(assignment: Assignment, digest: str) -> SubmitResult:
@@ -481,10 +496,14 @@ def _replay(assignment: Assignment, digest: str) -> SubmitResult:
     return SubmitResult(assignment, None, None, replayed_body=body.encode())
 
 
-def _project_of(assignment: Assignment, tree: Tree | None) -> Project:
+def _project(project_id: int) -> Project:
     from backend.projects.selectors import project_cached
 
-    return project_cached(project_id=assignment.project_id)
+    return project_cached(project_id=project_id)
+
+
+def _project_of(assignment: Assignment, tree: Tree | None) -> Project:
+    return tree.project if tree is not None else _project(assignment.project_id)
 
 
 def _shown_of(assignment: Assignment, tree: Tree | None, message: Message | None) -> Shown:
