@@ -21,6 +21,7 @@ from backend.assignments.models import (
     WorkItemExclusion,
     WorkItemState,
 )
+from backend.assignments.registry import get_kind
 from backend.common.errors import Conflict
 from backend.trees.models import Message, Role, Tree
 
@@ -50,7 +51,7 @@ def work_item_create(
     *,
     tree: Tree,
     target: Message,
-    kind: Kind,
+    kind: str,
     required: int,
     excluded_user_ids: Iterable[int | None] = (),
     candidate_ids: list[int] | None = None,
@@ -68,7 +69,10 @@ def work_item_create(
         candidate_ids=candidate_ids or [],
         priority=priority,
     )
-    user_ids = sorted({user_id for user_id in excluded_user_ids if user_id is not None})
+    spec = get_kind(kind)
+    excluded = set(spec.excluded_user_ids(target=target)) if spec is not None else set()
+    excluded.update(user_id for user_id in excluded_user_ids if user_id is not None)
+    user_ids = sorted(excluded)
     WorkItemExclusion.objects.bulk_create(
         [WorkItemExclusion(work_item=item, user_id=user_id) for user_id in user_ids]
     )

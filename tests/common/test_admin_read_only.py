@@ -9,9 +9,8 @@ from django.test import Client
 
 from backend.accounts.models import Role, User
 from backend.accounts.services import user_create
-from backend.assignments.models import Assignment, WorkItem
+from backend.assignments.models import Assignment, LabelVote, WorkItem
 from backend.audit.models import AuditEvent
-from backend.assignments.models import LabelVote
 from backend.trees.models import Message, Tree
 from tests.moderation.builders import flat_tree
 

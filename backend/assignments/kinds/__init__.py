@@ -11,9 +11,8 @@ subclasses a base spec and calls ``register``, a template for its form and its
 translations — docs/task-kinds.md walks through an example.
 """
 
-# Registering the built-in kinds is importing their modules.
-from backend.assignments.kinds import prompts, rankings, replies, reviews  # noqa: F401
-from backend.assignments.kinds.base import (
+from backend.assignments.kinds import prompts, rankings, replies, reviews
+from backend.assignments.registry import (
     KindSpec,
     LabelsInput,
     RankingInput,
@@ -38,3 +37,8 @@ __all__ = [
     "register",
     "unregister",
 ]
+
+# The built-in kinds, registered in the order pages list them: new work first, then
+# reviews, then rankings.
+for _spec in (*prompts.KINDS, *replies.KINDS, *reviews.KINDS, *rankings.KINDS):
+    register(_spec)

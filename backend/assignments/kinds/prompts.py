@@ -8,15 +8,15 @@ from typing import Any
 from django.utils.translation import gettext_lazy as _
 
 from backend.assignments import growth
-from backend.assignments.kinds.base import SubmitContext, TextInput, register
 from backend.assignments.kinds.texts import text_validate
 from backend.assignments.models import Kind
+from backend.assignments.registry import SubmitContext, TextInput
 from backend.projects.models import Project
 from backend.trees.models import Message, Tree, TreeState
 
 
 class InitialPrompt(TextInput):
-    name = Kind.INITIAL_PROMPT
+    name = Kind.INITIAL_PROMPT.value
     title = _("Write a prompt")
     instruction = _(
         "Start a new conversation: write a question or request a real person might "
@@ -49,4 +49,5 @@ class InitialPrompt(TextInput):
         )
 
 
-register(InitialPrompt())
+# In the order pages list them.
+KINDS = (InitialPrompt(),)

@@ -8,9 +8,9 @@ from typing import Any
 from django.utils.translation import gettext_lazy as _
 
 from backend.assignments import growth
-from backend.assignments.kinds.base import RankingInput, SubmitContext, register
 from backend.assignments.models import Kind, RankingVote
 from backend.assignments.needs import work_item_complete
+from backend.assignments.registry import RankingInput, SubmitContext
 from backend.common.errors import Conflict, ValidationFailed
 from backend.common.outbox import enqueue
 from backend.trees.models import Message
@@ -19,6 +19,11 @@ SCORE_RANKING_GROUP_TASK = "tasks.consensus.score_ranking_group"
 
 
 class Ranking(RankingInput):
+    def excluded_user_ids(self, *, target: Message) -> set[int]:
+        # The author of the parent may rank its replies; the authors of the replies
+        # themselves are excluded by the growth policy that makes the item.
+        return set()
+
     def validate(self, context: SubmitContext, payload: Mapping[str, Any]) -> list[int]:
         ranking = payload.get("ranking")
         if not isinstance(ranking, list) or not all(
@@ -65,16 +70,19 @@ class Ranking(RankingInput):
 
 
 class RankPrompterReplies(Ranking):
-    name = Kind.RANK_PROMPTER_REPLIES
+    name = Kind.RANK_PROMPTER_REPLIES.value
     title = _("Rank user replies")
     instruction = _("Order the user replies from best to worst.")
 
 
 class RankAssistantReplies(Ranking):
-    name = Kind.RANK_ASSISTANT_REPLIES
+    name = Kind.RANK_ASSISTANT_REPLIES.value
     title = _("Rank assistant replies")
     instruction = _("Order the assistant replies from best to worst.")
 
 
-register(RankAssistantReplies())
-register(RankPrompterReplies())
+# In the order pages list them.
+KINDS = (
+    RankAssistantReplies(),
+    RankPrompterReplies(),
+)

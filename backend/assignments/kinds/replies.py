@@ -8,10 +8,10 @@ from typing import Any
 from django.utils.translation import gettext_lazy as _
 
 from backend.assignments import growth
-from backend.assignments.kinds.base import SubmitContext, TextInput, register
 from backend.assignments.kinds.texts import text_validate
 from backend.assignments.models import Kind
 from backend.assignments.needs import work_item_complete
+from backend.assignments.registry import SubmitContext, TextInput
 from backend.common.errors import Conflict
 from backend.trees.models import Message, TreeState
 
@@ -36,7 +36,7 @@ class Reply(TextInput):
 
 
 class PrompterReply(Reply):
-    name = Kind.PROMPTER_REPLY
+    name = Kind.PROMPTER_REPLY.value
     title = _("Reply as the user")
     instruction = _(
         "Continue the conversation as the user: ask a follow-up, give more detail or push back."
@@ -44,7 +44,7 @@ class PrompterReply(Reply):
 
 
 class AssistantReply(Reply):
-    name = Kind.ASSISTANT_REPLY
+    name = Kind.ASSISTANT_REPLY.value
     title = _("Reply as the assistant")
     instruction = _(
         "Write the assistant's next message: helpful, correct, honest and kind. "
@@ -52,5 +52,8 @@ class AssistantReply(Reply):
     )
 
 
-register(AssistantReply())
-register(PrompterReply())
+# In the order pages list them.
+KINDS = (
+    AssistantReply(),
+    PrompterReply(),
+)

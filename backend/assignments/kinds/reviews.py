@@ -10,9 +10,9 @@ from django.db import connection
 from django.utils.translation import gettext_lazy as _
 
 from backend.assignments import growth
-from backend.assignments.kinds.base import LabelsInput, SubmitContext, register
 from backend.assignments.models import Kind, LabelVote
 from backend.assignments.needs import work_item_complete
+from backend.assignments.registry import LabelsInput, SubmitContext
 from backend.common.errors import ValidationFailed
 from backend.projects.models import SIMPLE_LABELS, LabellingMode, Project
 from backend.trees.models import Message
@@ -109,24 +109,27 @@ class Review(LabelsInput):
 
 
 class ReviewInitialPrompt(Review):
-    name = Kind.LABEL_INITIAL_PROMPT
+    name = Kind.LABEL_INITIAL_PROMPT.value
     title = _("Review a prompt")
     instruction = _("Read the prompt and answer the questions about it.")
 
 
 class ReviewPrompterReply(Review):
-    name = Kind.LABEL_PROMPTER_REPLY
+    name = Kind.LABEL_PROMPTER_REPLY.value
     title = _("Review a user reply")
     instruction = _("Read the user's last message and answer the questions about it.")
 
 
 class ReviewAssistantReply(Review):
-    name = Kind.LABEL_ASSISTANT_REPLY
+    name = Kind.LABEL_ASSISTANT_REPLY.value
     title = _("Review an assistant reply")
     instruction = _("Read the assistant's last message and answer the questions about it.")
     asks_task_labels = True
 
 
-register(ReviewInitialPrompt())
-register(ReviewAssistantReply())
-register(ReviewPrompterReply())
+# In the order pages list them.
+KINDS = (
+    ReviewInitialPrompt(),
+    ReviewAssistantReply(),
+    ReviewPrompterReply(),
+)

@@ -1,4 +1,8 @@
-"""What a task kind is (``KindSpec``) and the registry of them."""
+"""What a task kind is (``KindSpec``) and the registry of them.
+
+The built-in kinds are in ``backend.assignments.kinds`` (importing it registers them);
+docs/task-kinds.md shows how to add one.
+"""
 
 from __future__ import annotations
 
@@ -58,11 +62,11 @@ class KindSpec:
         """The labels an assignment of this kind asks (none for most kinds)."""
         return []
 
-    def excluded_user_ids(self, *, target: Message, candidates: list[Message]) -> set[int]:
-        """Who may never be offered work of this kind on ``target``: by default the
-        author of the message it shows, and of every candidate shown with it."""
-        authors = {target.author_id, *(message.author_id for message in candidates)}
-        return {author for author in authors if author is not None}
+    def excluded_user_ids(self, *, target: Message) -> set[int]:
+        """Who may never be offered work of this kind on ``target`` (on top of whom its
+        maker excludes, e.g. the authors of ranked replies): by default the author of
+        the message it shows."""
+        return {target.author_id} if target.author_id is not None else set()
 
     def validate(self, context: SubmitContext, payload: Mapping[str, Any]) -> Any:
         """The cleaned answer, or ``ValidationFailed`` with the field and a stable code."""
