@@ -43,7 +43,6 @@ def accepted_replies(world_at) -> World:  # type: ignore[no-untyped-def]
             ).status_code
             == 200
         )
-    del reply
     return world
 
 
