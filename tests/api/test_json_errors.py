@@ -97,7 +97,7 @@ def test_an_unexpected_error_is_a_json_500_with_the_logged_request_id(world, mon
     def broken(**_kwargs):  # type: ignore[no-untyped-def]
         raise RuntimeError("the selector broke")
 
-    monkeypatch.setattr("backend.trees.api.tree_with_messages", broken)
+    monkeypatch.setattr("backend.consensus.trees_api.tree_with_messages", broken)
     client = world.client(world.dave)
     client.raise_request_exception = False
 
