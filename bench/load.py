@@ -61,7 +61,6 @@ import sys
 import tempfile
 import time
 from collections import Counter
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -117,6 +116,14 @@ def recreate_database(server_url: str, name: str) -> None:
     with psycopg.connect(database_url(server_url, "postgres"), autocommit=True) as connection:
         connection.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
         connection.execute(f'CREATE DATABASE "{name}"')
+
+
+def copy_database(server_url: str, name: str, *, template: str) -> None:
+    import psycopg
+
+    with psycopg.connect(database_url(server_url, "postgres"), autocommit=True) as connection:
+        connection.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        connection.execute(f'CREATE DATABASE "{name}" TEMPLATE "{template}"')
 
 
 def drop_database(server_url: str, name: str) -> None:
@@ -300,13 +307,16 @@ def free_port() -> int:
 
 @dataclass
 class System:
-    """One of the two servers under test."""
+    """A server under test: Arbor or the floor, served by one ASGI server."""
 
+    kind: str  # "floor" or "Arbor"
+    server: str  # "uvicorn" or "granian"
     name: str
     database: str
     url: str
     port: int
-    headers: Callable[[int], dict[str, str]]  # a volunteer's number → request headers
+    redis_url: str = ""  # Arbor's
+    tokens: list[str] = field(default_factory=list)  # Arbor's, one per volunteer
     process: subprocess.Popen[bytes] | None = None
     log_path: Path | None = None
     server_header: str = ""  # what the server says it is, to be sure which one answered
@@ -315,18 +325,22 @@ class System:
     def base_url(self) -> str:
         return f"http://127.0.0.1:{self.port}"
 
+    def headers(self, number: int) -> dict[str, str]:
+        """Volunteer ``number``'s credentials."""
+        if self.kind == "floor":
+            return {"X-Volunteer": str(number + 1)}
+        return {"Authorization": f"Token {self.tokens[number]}"}
 
-def start_arbor(
-    system: System, *, redis_url: str, workers: int, pool_size: int, server: str, data_dir: Path
-) -> None:
+
+def start_arbor(system: System, *, workers: int, pool_size: int, data_dir: Path) -> None:
     """``manage.py serve`` in real mode: migrate (nothing to do), collectstatic, Celery
     worker and beat, the ASGI server with ``workers`` processes."""
     environment = arbor_environment(
         system.url,
-        REDIS_URL=redis_url,
+        REDIS_URL=system.redis_url,
         ARBOR_DB_POOL_SIZE=str(pool_size),
         ARBOR_WEB_WORKERS=str(workers),
-        ARBOR_WEB_SERVER=server,
+        ARBOR_WEB_SERVER=system.server,
         ARBOR_COUNT_QUERIES="1",
         ARBOR_DATA_DIR=str(data_dir),
     )
@@ -343,9 +357,7 @@ def start_arbor(
     _start(system, command, environment, data_dir)
 
 
-def start_floor(
-    system: System, *, workers: int, pool_size: int, server: str, data_dir: Path
-) -> None:
+def start_floor(system: System, *, workers: int, pool_size: int, data_dir: Path) -> None:
     environment = floor_environment(
         system.url, ARBOR_DB_POOL_SIZE=str(pool_size), ARBOR_COUNT_QUERIES="1"
     )
@@ -353,7 +365,7 @@ def start_floor(
         host="127.0.0.1",
         port=system.port,
         workers=workers,
-        server=server,
+        server=system.server,
         log_level="error",
         application="bench.floor.asgi:application",
     )
@@ -361,7 +373,7 @@ def start_floor(
 
 
 def _start(system: System, command: list[str], environment: dict[str, str], logs: Path) -> None:
-    system.log_path = logs / f"{system.name}.log"
+    system.log_path = logs / f"{system.kind}-{system.server}.log"
     with open(system.log_path, "wb") as log:
         # Its own session and process group: its CPU is counted by group, and stopping
         # it can reach every process it started.
@@ -671,7 +683,7 @@ def _code(response: Any) -> str:
 
 @dataclass
 class Step:
-    system: str
+    system: System
     volunteers: int
     tally: Tally
     cpu: dict[str, float]  # CPU seconds per group, and "wall"
@@ -720,7 +732,7 @@ async def run_step(system: System, count: int, kind: str, warmup: float, duratio
     running = False
     sampling.cancel()
     cpu = samplers[0].finish()
-    return Step(system.name, count, tally, cpu, samplers[0].busiest_others)
+    return Step(system, count, tally, cpu, samplers[0].busiest_others)
 
 
 def percentile(values: list[float], share: float) -> float:
@@ -760,8 +772,8 @@ def parse_arguments(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument(
         "--server",
         default="uvicorn",
-        choices=["uvicorn", "granian"],
-        help="the ASGI server of both (ARBOR_WEB_SERVER)",
+        help="the ASGI server of both (ARBOR_WEB_SERVER): uvicorn or granian; "
+        "'uvicorn,granian' runs the floor and Arbor under each, step by step side by side",
     )
     parser.add_argument(
         "--pool-size",
@@ -776,13 +788,14 @@ def parse_arguments(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument(
         "--database",
         default="arbor_bench",
-        help="database to (re)create for Arbor; the floor's gets the suffix _floor",
+        help="database to (re)create for Arbor; the floor's gets the suffix _floor, "
+        "a second server's the suffix _2",
     )
     parser.add_argument(
         "--redis-url",
         default=DEFAULT_REDIS_URL,
         help="Redis database for Arbor's Celery broker, cache and channel layer; "
-        "emptied before and after",
+        "emptied before and after (a second server's Arbor uses the next database)",
     )
     parser.add_argument("--keep-db", action="store_true", help="do not drop the databases")
     arguments = parser.parse_args(argv)
@@ -791,7 +804,19 @@ def parse_arguments(argv: list[str] | None = None) -> argparse.Namespace:
         parser.error("--volunteers needs positive numbers")
     if arguments.no_floor and arguments.no_arbor:
         parser.error("--no-floor and --no-arbor leave nothing to measure")
+    arguments.servers = [value.strip() for value in arguments.server.split(",") if value.strip()]
+    if not arguments.servers or len(arguments.servers) > 2:
+        parser.error("--server needs one or two of uvicorn, granian")
+    for server in arguments.servers:
+        if server not in ("uvicorn", "granian"):
+            parser.error(f"unknown --server {server}: uvicorn or granian")
     return arguments
+
+
+def next_redis_database(url: str) -> str:
+    parts = urlsplit(url)
+    number = int(parts.path.strip("/") or 0) + 1
+    return urlunsplit((parts.scheme, parts.netloc, f"/{number}", parts.query, parts.fragment))
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -808,65 +833,54 @@ def main(argv: list[str] | None = None) -> int:
     started = time.monotonic()
     load_before = os.getloadavg()
     systems: list[System] = []
-    tokens: list[str] = []
-    if not arguments.no_floor:
-        name = f"{arguments.database}_floor"
-        systems.append(
-            System(
-                "floor",
-                name,
-                database_url(server_url, name),
-                free_port(),
-                lambda number: {"X-Volunteer": str(number + 1)},
+    several = len(arguments.servers) > 1
+    for index, server in enumerate(arguments.servers):
+        suffix = f"_{index + 1}" if index else ""
+        label = f" ({server})" if several else ""
+        if not arguments.no_floor:
+            name = f"{arguments.database}_floor{suffix}"
+            url = database_url(server_url, name)
+            systems.append(System("floor", server, f"floor{label}", name, url, free_port()))
+        if not arguments.no_arbor:
+            name = f"{arguments.database}{suffix}"
+            url = database_url(server_url, name)
+            redis_url = arguments.redis_url
+            for _ in range(index):
+                redis_url = next_redis_database(redis_url)
+            systems.append(
+                System("Arbor", server, f"Arbor{label}", name, url, free_port(), redis_url)
             )
-        )
-    if not arguments.no_arbor:
-        name = arguments.database
-        systems.append(
-            System(
-                "Arbor",
-                name,
-                database_url(server_url, name),
-                free_port(),
-                lambda number: {"Authorization": f"Token {tokens[number]}"},
-            )
-        )
     logs = Path(tempfile.mkdtemp(prefix="arbor-load-"))
     steps: list[Step] = []
     try:
         print("recreating the databases, migrating, seeding …", flush=True)
+        seeded: System | None = None
         for system in systems:
-            recreate_database(server_url, system.database)
-            if system.name == "floor":
+            if system.kind == "floor":
+                recreate_database(server_url, system.database)
                 create_floor(system.url, items=arguments.prompts)
-            else:
+            elif seeded is None:
+                recreate_database(server_url, system.database)
                 migrate(system.url)
-                tokens = seed(
+                system.tokens = seed(
                     system.url,
                     volunteers=max(arguments.steps),
                     prompts=arguments.prompts,
                     authors=10,
                 )
-                flush_redis(arguments.redis_url)
+                seeded = system
+            else:
+                # The same data for the second server: a copy of the first one's database.
+                copy_database(server_url, system.database, template=seeded.database)
+                system.tokens = seeded.tokens
+            if system.kind == "Arbor":
+                flush_redis(system.redis_url)
             analyze(system.url)
         for system in systems:
-            if system.name == "floor":
-                start_floor(
-                    system,
-                    workers=workers,
-                    pool_size=arguments.pool_size,
-                    server=arguments.server,
-                    data_dir=logs,
-                )
+            if system.kind == "floor":
+                start_floor(system, workers=workers, pool_size=arguments.pool_size, data_dir=logs)
             else:
-                start_arbor(
-                    system,
-                    redis_url=arguments.redis_url,
-                    workers=workers,
-                    pool_size=arguments.pool_size,
-                    server=arguments.server,
-                    data_dir=logs,
-                )
+                start_arbor(system, workers=workers, pool_size=arguments.pool_size, data_dir=logs)
         for system in systems:
             wait_until_up(system)
         answered_by = ", ".join(f"{system.name}: {system.server_header}" for system in systems)
@@ -881,26 +895,26 @@ def main(argv: list[str] | None = None) -> int:
                 )
                 steps.append(step)
                 _print_step(step)
-                if system.name == "Arbor":
-                    waited = wait_for_celery(arguments.redis_url)
+                if system.kind == "Arbor":
+                    waited = wait_for_celery(system.redis_url)
                     if waited > 1:
-                        print(f"{'':>16}(waited {waited:.0f} s for the Celery queue to empty)")
+                        print(f"{'':>27}(waited {waited:.0f} s for the Celery queue to empty)")
         for system in systems:
             stop(system)
         checks = {
             system.name: table_check(
                 system.url,
                 {**FLOOR_CHECKS, **FLOOR_INFORMATION}
-                if system.name == "floor"
+                if system.kind == "floor"
                 else {**ARBOR_CHECKS, **ARBOR_INFORMATION},
             )
             for system in systems
         }
         _print_summary(steps, checks, load_before)
         failed = any(
-            checks[name][check]
-            for name in checks
-            for check in (FLOOR_CHECKS if name == "floor" else ARBOR_CHECKS)
+            checks[system.name][check]
+            for system in systems
+            for check in (FLOOR_CHECKS if system.kind == "floor" else ARBOR_CHECKS)
         )
         return 1 if failed else 0
     except KeyboardInterrupt:
@@ -912,8 +926,9 @@ def main(argv: list[str] | None = None) -> int:
         if not arguments.keep_db:
             for system in systems:
                 drop_database(server_url, system.database)
-        if not arguments.no_arbor:
-            flush_redis(arguments.redis_url)
+        for system in systems:
+            if system.kind == "Arbor":
+                flush_redis(system.redis_url)
         shutil.rmtree(logs, ignore_errors=True)
         print(f"total time {time.monotonic() - started:.0f} s", flush=True)
 
@@ -933,17 +948,19 @@ def _header(
 
     with psycopg.connect(os.environ.get("DATABASE_URL") or DEFAULT_SERVER_URL) as connection:
         version = connection.execute("SHOW server_version").fetchone()[0]
-    server_module = __import__(arguments.server)
+    servers = " and ".join(
+        f"{server} {__import__(server).__version__}" for server in arguments.servers
+    )
     return (
-        f"\nload benchmark — PostgreSQL {version}, {arguments.server} "
-        f"{server_module.__version__} × {workers} worker processes, DB pool "
+        f"\nload benchmark — PostgreSQL {version}, {servers} "
+        f"× {workers} worker processes, DB pool "
         f"{arguments.pool_size} per worker, DEBUG off; Arbor through manage.py serve with "
         f"Redis, a Celery worker and beat\n"
         f"kind={arguments.kind}, {arguments.prompts} prompts (floor: open items) seeded, "
         f"{arguments.duration:.0f} s per step after {arguments.warmup:.0f} s warm-up; "
         f"{os.cpu_count()} CPUs, load average before: {_load(load)}; "
         f"setup took {setup_seconds:.0f} s; Server headers: {answered_by}\n"
-        f"{'system':>6} {'volunteers':>10} {'cycles/s':>9} {'claim ms p50/p95/p99':>22} "
+        f"{'system':>17} {'volunteers':>10} {'cycles/s':>9} {'claim ms p50/p95/p99':>22} "
         f"{'submit ms p50/p95/p99':>22} {'claims':>7} {'no work':>8} {'5xx':>5} {'errors':>7}"
     )
 
@@ -956,12 +973,13 @@ def _print_step(step: Step) -> None:
     tally = step.tally
     errors = sum(tally.error_codes.values())
     print(
-        f"{step.system:>6} {step.volunteers:>10} {step.rate:>9.1f} {triple(tally.claim_ms):>22} "
+        f"{step.system.name:>17} {step.volunteers:>10} {step.rate:>9.1f} "
+        f"{triple(tally.claim_ms):>22} "
         f"{triple(tally.submit_ms):>22} {len(tally.claim_ms):>7} {tally.no_work:>8} "
         f"{tally.server_errors:>5} {errors:>7}",
         flush=True,
     )
-    indent = " " * 16
+    indent = " " * 27
     statuses = ", ".join(
         f"{what} {status}: {number}"
         for what, counter in (("claim", tally.claim_status), ("submit", tally.submit_status))
@@ -1013,31 +1031,39 @@ def _print_summary(
     )
     for step in steps:
         print(
-            f"| {step.volunteers} | {step.system} | {step.rate:.1f} "
+            f"| {step.volunteers} | {step.system.name} | {step.rate:.1f} "
             f"| {triple(step.tally.claim_ms)} "
             f"| {triple(step.tally.submit_ms)} | {step.queries_per_cycle:.1f} "
             f"| {step.per_cycle_ms('web'):.1f} | {step.per_cycle_ms('postgres'):.1f} "
             f"| {step.per_cycle_ms('celery'):.1f} | {step.tally.server_errors} |"
         )
-    floor = {step.volunteers: step for step in steps if step.system == "floor"}
-    arbor = {step.volunteers: step for step in steps if step.system == "Arbor"}
-    paired = [count for count in arbor if count in floor]
+    floor = {
+        (step.system.server, step.volunteers): step for step in steps if step.system.kind == "floor"
+    }
+    arbors = {
+        (step.system.server, step.volunteers): step for step in steps if step.system.kind == "Arbor"
+    }
+    paired = [key for key in arbors if key in floor]
     if paired:
         print(
             "\nArbor ÷ floor, same run (cycles/s: higher is better; the others: lower is "
             f"better; the aim is cycles/s ≥ {TARGET_SHARE_OF_FLOOR})\n\n"
-            "| volunteers | cycles/s | claim p99 | submit p99 | queries / cycle "
-            "| web CPU / cycle | PG CPU / cycle |\n|---|---|---|---|---|---|---|"
+            "| volunteers | server | cycles/s | claim p99 | submit p99 | queries / cycle "
+            "| web CPU / cycle | PG CPU / cycle |\n|---|---|---|---|---|---|---|---|"
         )
-        for count in paired:
-            a, f = arbor[count], floor[count]
+        for server, count in paired:
+            a, f = arbors[server, count], floor[server, count]
             print(
-                f"| {count} | {_ratio(a.rate, f.rate)} | {_ratio(a.p99('claim'), f.p99('claim'))} "
+                f"| {count} | {server} | {_ratio(a.rate, f.rate)} "
+                f"| {_ratio(a.p99('claim'), f.p99('claim'))} "
                 f"| {_ratio(a.p99('submit'), f.p99('submit'))} "
                 f"| {_ratio(a.queries_per_cycle, f.queries_per_cycle)} "
                 f"| {_ratio(a.per_cycle_ms('web'), f.per_cycle_ms('web'))} "
                 f"| {_ratio(a.per_cycle_ms('postgres'), f.per_cycle_ms('postgres'))} |"
             )
+    # DESIGN's targets, for the first server named (the product's choice by default).
+    first = steps[0].system.server if steps else ""
+    arbor = {count: step for (server, count), step in arbors.items() if server == first}
     verdicts = []
     for count, target in TARGET_CYCLES_PER_SECOND.items():
         if count in arbor:
