@@ -141,6 +141,11 @@ MIDDLEWARE = [
     # Last, as django-axes asks: turns a refused (locked-out) log-in into its answer.
     "axes.middleware.AxesMiddleware",
 ]
+# Statements per request in an X-Query-Count header, for the load benchmark
+# (backend/common/query_count.py): off unless asked for, and then not installed at all.
+COUNT_QUERIES = env_bool("ARBOR_COUNT_QUERIES", False)
+if COUNT_QUERIES:
+    MIDDLEWARE.insert(0, "backend.common.query_count.QueryCountMiddleware")
 
 ROOT_URLCONF = "backend.config.urls"
 ASGI_APPLICATION = "backend.config.asgi.application"
@@ -210,6 +215,12 @@ else:
         }
     }
 IS_POSTGRESQL = DATABASES["default"]["ENGINE"].endswith("postgresql")
+
+# --- Web server (manage.py serve, docs/operations.md) -----------------------------------
+# ASGI worker processes in real mode; 0: one per core. Embedded mode always serves one
+# process: its in-memory channel layer exists only inside that process.
+WEB_WORKERS = int(os.environ.get("ARBOR_WEB_WORKERS", "0"))
+WEB_SERVER = os.environ.get("ARBOR_WEB_SERVER", "uvicorn")
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 AUTH_USER_MODEL = "accounts.User"

@@ -2,8 +2,11 @@
 
 Embedded mode (no ``REDIS_URL``): Celery tasks run eagerly in the web process, so a
 background thread runs Celery beat's schedule (the sweep, the outbox relay, …) here.
-Real mode: a Celery worker and beat are started as child processes and stopped
-with the server.
+Embedded mode serves from this one process: the in-memory channel layer exists only
+inside it, so a second process would never see the first one's websocket events.
+Real mode: a Celery worker and beat are started as child processes, then the ASGI server
+with one worker process per core (``ARBOR_WEB_WORKERS``; see
+``backend.common.serving``), all stopped together.
 """
 
 from __future__ import annotations
@@ -19,6 +22,13 @@ from typing import Any
 from django.conf import settings
 from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandParser
+
+from backend.common.serving import (
+    ASGI_APPLICATION,
+    default_log_level,
+    web_server_command,
+    web_worker_count,
+)
 
 
 def _beat_in_process(stop: threading.Event) -> None:
@@ -62,6 +72,9 @@ class Command(BaseCommand):
         children: list[subprocess.Popen[bytes]] = []
         stop = threading.Event()
         if settings.REDIS_URL:
+            # SIGTERM (a process manager stopping Arbor) ends the wait for the web server
+            # like Ctrl+C does, so that the clean-up below stops it and Celery too.
+            signal.signal(signal.SIGTERM, _raise_keyboard_interrupt)
             celery = [sys.executable, "-m", "celery", "-A", "tasks"]
             children.append(
                 subprocess.Popen([*celery, "worker", "--loglevel=info", "--concurrency=2"])
@@ -81,23 +94,56 @@ class Command(BaseCommand):
         else:
             threading.Thread(target=_beat_in_process, args=(stop,), daemon=True).start()
             self.stdout.write("Embedded mode: SQLite, eager Celery, in-memory channel layer.")
-        self.stdout.write(f"Serving on http://{options['host']}:{options['port']}/  (Ctrl+C stops)")
         try:
-            import uvicorn
-
-            uvicorn.run(
-                "backend.config.asgi:application",
-                host=options["host"],
-                port=options["port"],
-                log_level=os.environ.get("ARBOR_LOG_LEVEL", "warning").lower(),
-            )
+            if settings.REDIS_URL:
+                self._serve_workers(options["host"], options["port"], children)
+            else:
+                self._serve_embedded(options["host"], options["port"])
         finally:
             stop.set()
-            for child in children:
-                child.send_signal(signal.SIGTERM)
+            for child in reversed(children):  # the web server first, Celery last
+                if child.poll() is None:
+                    child.send_signal(signal.SIGTERM)
             deadline = time.monotonic() + 10
             for child in children:
                 try:
                     child.wait(timeout=max(0.1, deadline - time.monotonic()))
                 except subprocess.TimeoutExpired:
                     child.kill()
+
+    def _serve_embedded(self, host: str, port: int) -> None:
+        import uvicorn
+
+        if settings.WEB_WORKERS > 1:
+            self.stdout.write(
+                "ARBOR_WEB_WORKERS is ignored in embedded mode: one process serves "
+                "(the in-memory channel layer is per process)."
+            )
+        self.stdout.write(f"Serving on http://{host}:{port}/  (Ctrl+C stops)")
+        uvicorn.run(ASGI_APPLICATION, host=host, port=port, log_level=default_log_level())
+
+    def _serve_workers(self, host: str, port: int, children: list[subprocess.Popen[bytes]]) -> None:
+        workers = web_worker_count(configured=settings.WEB_WORKERS, cpu_count=os.cpu_count())
+        command = web_server_command(
+            host=host,
+            port=port,
+            workers=workers,
+            server=settings.WEB_SERVER,
+            log_level=default_log_level(),
+        )
+        server = subprocess.Popen(command)
+        children.append(server)
+        self.stdout.write(
+            f"Serving on http://{host}:{port}/ with {settings.WEB_SERVER}, {workers} worker "
+            f"processes (ARBOR_WEB_WORKERS)  (Ctrl+C stops)"
+        )
+        try:
+            server.wait()
+        except KeyboardInterrupt:
+            return
+        if server.returncode:
+            raise SystemExit(f"the web server exited with code {server.returncode}")
+
+
+def _raise_keyboard_interrupt(signal_number: int, frame: Any) -> None:
+    raise KeyboardInterrupt
