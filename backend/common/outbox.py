@@ -47,10 +47,15 @@ def enqueue(task_name: str, *args: Any, **kwargs: Any) -> None:
     transaction.on_commit(lambda: _send_and_forget([message]), robust=True)
 
 
+_tasks_imported: list[bool] = []
+
+
 def _publish(message: OutboxMessage) -> None:
     app = current_app
     if app.conf.task_always_eager:
-        app.loader.import_default_modules()
+        if not _tasks_imported:  # once per process: it runs Django's checks too
+            app.loader.import_default_modules()
+            _tasks_imported.append(True)
         result = app.tasks[message.task_name].apply(args=message.args, kwargs=message.kwargs)
         if result.failed():
             raise RuntimeError(f"{message.task_name} failed: {result.result!r}")
