@@ -50,6 +50,11 @@ def main() -> int:
     parser.add_argument(
         "--no-profile", action="store_true", help="only the CPU per cycle, without cProfile"
     )
+    parser.add_argument(
+        "--statements",
+        action="store_true",
+        help="instead of a profile: the SQL statements by shape, with their count and time",
+    )
     arguments = parser.parse_args()
 
     import load  # the load benchmark's seeding, so both measure the same data
@@ -88,13 +93,32 @@ def main() -> int:
     for number, client in zip(range(50), itertools.cycle(clients), strict=False):
         cycle(client, -number - 1)  # warm up: imports, caches, the pool
 
+    from collections import defaultdict
+
+    from django.db import connection
+
+    timings: defaultdict[str, list[float]] = defaultdict(list)
+
+    def timed(execute, sql, params, many, context):  # type: ignore[no-untyped-def]
+        started = time.perf_counter()
+        try:
+            return execute(sql, params, many, context)
+        finally:
+            shape = " ".join(sql.split())[:110]
+            timings[shape].append(time.perf_counter() - started)
+
     profiler = cProfile.Profile()
     done = 0
     started_cpu, started = cpu_seconds(), time.perf_counter()
-    if not arguments.no_profile:
+    if not (arguments.no_profile or arguments.statements):
         profiler.enable()
+    wrapper = connection.execute_wrapper(timed) if arguments.statements else None
+    if wrapper is not None:
+        wrapper.__enter__()
     for number, client in zip(range(arguments.cycles), itertools.cycle(clients), strict=False):
         done += cycle(client, number)
+    if wrapper is not None:
+        wrapper.__exit__(None, None, None)
     profiler.disable()
     cpu, wall = cpu_seconds() - started_cpu, time.perf_counter() - started
     connections.close_all()
@@ -106,6 +130,15 @@ def main() -> int:
         f"{'' if arguments.no_profile else ' (profiled: cProfile adds to it)'},"
         f" wall {1000 * wall / max(done, 1):.2f} ms"
     )
+    if arguments.statements:
+        total = sum(sum(values) for values in timings.values())
+        print(f"statements per cycle {sum(map(len, timings.values())) / max(done, 1):.1f},"
+              f" their wall time per cycle {1000 * total / max(done, 1):.2f} ms; by shape:")
+        ranked = sorted(timings.items(), key=lambda item: -sum(item[1]))
+        for shape, values in ranked[: arguments.top]:
+            print(f"{len(values) / max(done, 1):6.2f}/cycle {1000 * sum(values) / len(values):7.3f} ms"
+                  f" each {1000 * sum(values) / max(done, 1):7.3f} ms/cycle  {shape}")
+        return 0
     if arguments.no_profile:
         return 0
     stats = pstats.Stats(profiler)

@@ -25,6 +25,7 @@ from backend.assignments.models import (
     WorkItemExclusion,
     WorkItemState,
 )
+from backend.common.prepared import execute_prepared
 
 # Assignment states that bar a person from claiming the same item again.
 BARRING_STATES = (AssignmentState.ACTIVE, AssignmentState.SUBMITTED, AssignmentState.SKIPPED)
@@ -54,6 +55,13 @@ class Claimed:
     tree_id: int | None = None
     conversation: list[Turn] = field(default_factory=list)
     candidates: list[Turn] = field(default_factory=list)
+
+
+def _json_list(value: Any) -> list[Any]:
+    """A ``jsonb`` value from a raw cursor (Django has psycopg hand those over as text)."""
+    if value is None:
+        return []
+    return list(json.loads(value) if isinstance(value, str | bytes) else value)
 
 
 def turns(rows: Any) -> list[Turn]:
@@ -134,6 +142,19 @@ FROM me LEFT JOIN created ON true LEFT JOIN taken ON true
 """
 
 
+# The claim's parameters and their types, in the order the prepared statement takes them.
+_CLAIM_TYPES = {
+    "user": "bigint",
+    "project": "bigint",
+    "lang": "text",
+    "now": "timestamptz",
+    "minute_ago": "timestamptz",
+    "expires": "timestamptz",
+    "max_open": "integer",
+    "per_minute": "integer",
+}
+
+
 def claim_statement(kind_count: int, *, skip_locked: bool = True) -> str:
     lock = "FOR NO KEY UPDATE OF w SKIP LOCKED" if skip_locked else ""
     branches = "\n  UNION ALL".join(
@@ -166,8 +187,15 @@ def claim_postgresql(
         "per_minute": per_minute,
         **{f"kind{index}": kind for index, kind in enumerate(kinds)},
     }
+    types = {**_CLAIM_TYPES, **{f"kind{index}": "text" for index in range(len(kinds))}}
     with connection.cursor() as cursor:
-        cursor.execute(claim_statement(len(kinds)), params)
+        execute_prepared(
+            cursor,
+            name=f"arbor_claim_{len(kinds)}",
+            sql=claim_statement(len(kinds)),
+            types=types,
+            params=params,
+        )
         row = cursor.fetchone()
     open_count, recent_count, is_banned, assignment_id, kind, candidate_ids, tree_id, item_id = row[
         :8
@@ -187,7 +215,7 @@ def claim_postgresql(
         state=AssignmentState.ACTIVE,
         created_at=now,
         expires_at=expires,
-        candidate_ids=list(candidate_ids or []),
+        candidate_ids=_json_list(candidate_ids),
         skip_reason="",
     )
     assignment._state.adding = False

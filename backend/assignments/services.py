@@ -57,6 +57,7 @@ from backend.common.errors import (
     ValidationFailed,
 )
 from backend.common.events import AssignmentSkipped, AssignmentSubmitted, emit
+from backend.common.prepared import execute_prepared
 from backend.projects.models import Project
 from backend.realtime.events import send_user_event_on_commit
 from backend.trees.models import Message, Tree, TreeState
@@ -328,7 +329,7 @@ SELECT t.*,
 FROM assignments_assignment a
 JOIN assignments_workitem w ON w.id = a.work_item_id
 JOIN trees_tree t ON t.id = w.tree_id
-WHERE a.id = %s AND a.user_id = %s
+WHERE a.id = %(assignment)s AND a.user_id = %(user)s
 FOR NO KEY UPDATE OF t
 """
 
@@ -337,17 +338,28 @@ def _lock_tree_of(*, assignment_id: int, user_id: int) -> tuple[Tree | None, Sho
     """The tree of the assignment, locked (first in the lock order), and what the
     assignment shows, read in the same statement on PostgreSQL."""
     if settings.IS_POSTGRESQL:
-        rows = list(Tree.objects.raw(_TREE_OF_ASSIGNMENT_POSTGRESQL, [assignment_id, user_id]))
-        if not rows:
+        with connection.cursor() as cursor:
+            execute_prepared(
+                cursor,
+                name="arbor_tree_of_assignment",
+                sql=_TREE_OF_ASSIGNMENT_POSTGRESQL,
+                types={"assignment": "bigint", "user": "bigint"},
+                params={"assignment": assignment_id, "user": user_id},
+            )
+            columns = [column.name for column in cursor.description]
+            row = cursor.fetchone()
+        if row is None:
             return None, None
-        tree = rows[0]
+        values = dict(zip(columns, row, strict=True))
+        conversation, candidates = values.pop("shown_conversation"), values.pop("shown_candidates")
+        fields = [field.attname for field in Tree._meta.concrete_fields]
+        tree = Tree.from_db(connection.alias, fields, [values[name] for name in fields])
         tree.project = _project(tree.project_id)  # shared, read-only: no query
-        shown = Shown(
+        return tree, Shown(
             tree_id=tree.pk,
-            conversation=claims.turns(tree.shown_conversation),  # type: ignore[attr-defined]
-            candidates=claims.turns(tree.shown_candidates),  # type: ignore[attr-defined]
+            conversation=claims.turns(conversation),
+            candidates=claims.turns(candidates),
         )
-        return tree, shown
     found = (
         Tree.objects.select_for_update(no_key=True, of=("self",))
         .filter(work_items__assignments__pk=assignment_id, work_items__assignments__user_id=user_id)

@@ -82,11 +82,14 @@ def token_client(user: Any) -> APIClient:
     return client
 
 
-TRANSACTION_CONTROL = ("BEGIN", "COMMIT", "ROLLBACK", "SAVEPOINT", "RELEASE SAVEPOINT")
+# Transaction control, and PREPARE: a statement of the request path is prepared once
+# per database session (backend/common/prepared.py), not once per request.
+TRANSACTION_CONTROL = ("BEGIN", "COMMIT", "ROLLBACK", "SAVEPOINT", "RELEASE SAVEPOINT", "PREPARE")
 
 
 def counted(call: Any) -> tuple[Any, int]:
-    """The answer, and the statements it ran (transaction control not counted)."""
+    """The answer, and the statements it ran (transaction control and PREPARE not
+    counted)."""
     with CaptureQueriesContext(connection) as queries:
         response = call()
     statements = [

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import logging
+import uuid
 from typing import Any
 
 import pytest
@@ -20,8 +21,10 @@ NOW = 1_800_000_010.0  # 10 s into a minute
 
 @pytest.fixture
 def rates(settings, monkeypatch):  # type: ignore[no-untyped-def]
-    """``rates(user="3/min", ip=None)`` sets the limits for this test; the clock stands."""
+    """``rates(user="3/min", ip=None)`` sets the limits for this test; the clock stands.
+    Counters of other tests stay apart, in a shared cache (Redis) too."""
     monkeypatch.setattr(throttles, "_now", lambda: NOW)
+    monkeypatch.setattr(throttles, "KEY_PREFIX", f"{throttles.KEY_PREFIX}-test-{uuid.uuid4().hex}")
 
     def set_rates(**values: str | None) -> None:
         settings.REST_FRAMEWORK = {
