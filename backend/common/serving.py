@@ -39,6 +39,25 @@ def web_server_command(
     cost a line per request.
     """
     if server == "uvicorn":
+        # A socket per worker (SO_REUSEPORT), so keep-alive clients spread over the
+        # workers instead of piling onto the first to wake (backend/common/web_workers.py).
+        return [
+            sys.executable,
+            "-m",
+            "backend.common.web_workers",
+            "--workers",
+            str(workers),
+            "--host",
+            host,
+            "--port",
+            str(port),
+            "--application",
+            application,
+            "--log-level",
+            log_level.lower(),
+        ]
+    if server == "uvicorn-shared":
+        # uvicorn's own supervisor: one listening socket shared by its workers.
         return [
             sys.executable,
             "-m",
@@ -80,7 +99,7 @@ def web_server_command(
             "--log-level",
             log_level.lower(),
         ]
-    raise ValueError(f"unknown web server {server!r}: uvicorn or granian")
+    raise ValueError(f"unknown web server {server!r}: uvicorn, uvicorn-shared or granian")
 
 
 def default_log_level() -> str:

@@ -54,6 +54,24 @@ def uvicorn_command(workers: int, port: int = 8000) -> list[str]:
     return [
         sys.executable,
         "-m",
+        "backend.common.web_workers",
+        "--workers",
+        str(workers),
+        "--host",
+        "127.0.0.1",
+        "--port",
+        str(port),
+        "--application",
+        "backend.config.asgi:application",
+        "--log-level",
+        "warning",
+    ]
+
+
+def uvicorn_shared_command(workers: int, port: int = 8000) -> list[str]:
+    return [
+        sys.executable,
+        "-m",
         "uvicorn",
         "backend.config.asgi:application",
         "--host",
@@ -121,6 +139,13 @@ def test_embedded_mode_serves_from_this_one_process(started, settings, monkeypat
     assert args == ("backend.config.asgi:application",)
     assert "workers" not in kwargs
     assert (kwargs["host"], kwargs["port"]) == ("127.0.0.1", 8000)
+
+
+def test_uvicorns_shared_socket_command_line():
+    command = serving.web_server_command(
+        host="127.0.0.1", port=8000, workers=4, server="uvicorn-shared"
+    )
+    assert command == uvicorn_shared_command(workers=4)
 
 
 def test_granian_command_line():
