@@ -121,6 +121,18 @@ class FailOpenRedisCache(RedisCache):
             "has_key", False, lambda: super(FailOpenRedisCache, self).has_key(key, version)
         )
 
+    def count_in_window(self, key: Any, timeout: int, version: Any = None) -> int:
+        """Add one to a counter that lives ``timeout`` seconds from its first hit, and
+        return it: ``INCR`` and ``EXPIRE … NX`` in one round trip (the API rate limit
+        counts every request). Raises when Redis is unreachable: the caller fails open."""
+        name = self.make_and_validate_key(key, version=version)
+        redis_client: Any = self._cache  # Django's client, not in its stubs
+        pipeline = redis_client.get_client(name, write=True).pipeline(transaction=False)
+        pipeline.incr(name)
+        pipeline.expire(name, timeout, nx=True)
+        hits, _ = pipeline.execute()
+        return int(hits)
+
     def incr(self, key: Any, delta: int = 1, version: Any = None) -> Any:
         # As if the key held 0: callers counting attempts see a first attempt.
         return self._guard(

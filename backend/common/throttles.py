@@ -64,6 +64,9 @@ def _warn_cache_down() -> None:
 def _count_hit(key: str, timeout: int) -> int | None:
     """This window's hits, this one included; None when the cache is unreachable."""
     try:
+        count_in_window = getattr(cache, "count_in_window", None)
+        if count_in_window is not None:  # Redis: one round trip
+            return int(count_in_window(key, timeout))
         try:
             return int(cache.incr(key))
         except ValueError:  # no counter yet in this window
