@@ -126,7 +126,7 @@ class FailOpenRedisCache(RedisCache):
         return it: ``INCR`` and ``EXPIRE … NX`` in one round trip (the API rate limit
         counts every request). Raises when Redis is unreachable: the caller fails open."""
         name = self.make_and_validate_key(key, version=version)
-        redis_client: Any = self._cache  # Django's client, not in its stubs
+        redis_client: Any = self._cache  # type: ignore[attr-defined]  # not in the stubs
         pipeline = redis_client.get_client(name, write=True).pipeline(transaction=False)
         pipeline.incr(name)
         pipeline.expire(name, timeout, nx=True)
