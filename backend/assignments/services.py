@@ -57,12 +57,13 @@ from backend.common.errors import (
     ValidationFailed,
 )
 from backend.common.events import AssignmentSkipped, AssignmentSubmitted, emit
-from backend.common.prepared import execute_prepared
+from backend.common.prepared import execute_prepared, model_columns, model_from_row
 from backend.projects.models import Project
 from backend.realtime.events import send_user_event_on_commit
 from backend.trees.models import Message, Tree, TreeState
 
 ANY_KIND = "any"
+BIGINT_MAX = 2**63 - 1
 IDEMPOTENCY_KEY_MAX_LENGTH = 200
 
 
@@ -346,7 +347,7 @@ def _lock_tree_of(*, assignment_id: int, user_id: int) -> tuple[Tree | None, Sho
                 types={"assignment": "bigint", "user": "bigint"},
                 params={"assignment": assignment_id, "user": user_id},
             )
-            columns = [column.name for column in cursor.description]
+            columns = [column[0] for column in cursor.description]
             row = cursor.fetchone()
         if row is None:
             return None, None
@@ -385,24 +386,13 @@ def assignment_submit(
     the assignment open.
     """
     key = idempotency_key_check(idempotency_key)
+    if not 0 < assignment_id <= BIGINT_MAX:  # no such row can exist
+        raise NotFound("assignment_not_found", "No such assignment of yours.")
     digest = request_digest(payload) if key else ""
     now = timezone.now()
     with transaction.atomic():
         tree, shown = _lock_tree_of(assignment_id=assignment_id, user_id=user.pk)
-        locked = (
-            Assignment.objects.select_for_update(no_key=True, of=("self",))
-            .select_related("work_item__target")
-            .filter(pk=assignment_id, user=user)
-            .annotate(user_is_banned=F("user__is_banned"))
-        )
-        if key:
-            records = IdempotencyRecord.objects.filter(user=user, key=key)
-            locked = locked.annotate(
-                replay_assignment=Subquery(records.values("assignment_id")[:1]),
-                replay_digest=Subquery(records.values("request_digest")[:1]),
-                replay_body=Subquery(records.values("body")[:1]),
-            )
-        assignment = locked.first()
+        assignment = _lock_assignment(assignment_id=assignment_id, user_id=user.pk, key=key or "")
         if assignment is None:
             raise NotFound("assignment_not_found", "No such assignment of yours.")
         if assignment.user_is_banned:  # type: ignore[attr-defined]
@@ -487,6 +477,65 @@ def _idempotency_record_insert(
             [user_id, key, assignment_id, digest, body, now],
         )
         return cursor.fetchone() is not None
+
+
+def _assignment_lock_statement() -> str:
+    return f"""
+SELECT {model_columns(Assignment, "a")}, {model_columns(WorkItem, "w")},
+  {model_columns(Message, "m")}, u.is_banned AS user_is_banned,
+  r.assignment_id AS replay_assignment, r.request_digest AS replay_digest,
+  r.body AS replay_body
+FROM assignments_assignment a
+JOIN accounts_user u ON u.id = a.user_id
+LEFT JOIN assignments_workitem w ON w.id = a.work_item_id
+LEFT JOIN trees_message m ON m.id = w.target_id
+LEFT JOIN assignments_idempotencyrecord r ON r.user_id = a.user_id AND r.key = %(key)s
+WHERE a.id = %(assignment)s AND a.user_id = %(user)s
+FOR NO KEY UPDATE OF a
+"""
+
+
+def _lock_assignment(*, assignment_id: int, user_id: int, key: str) -> Assignment | None:
+    """The person's assignment, locked (after its tree), with its work item, the item's
+    message, whether the person is banned and the idempotency record of ``key``: one
+    prepared statement on PostgreSQL (the ORM's on SQLite, where the raw rows would need
+    its type conversions). The extra facts are attributes of the assignment."""
+    if not settings.IS_POSTGRESQL:
+        records = IdempotencyRecord.objects.filter(user_id=user_id, key=key)
+        return (
+            Assignment.objects.select_related("work_item__target")
+            .filter(pk=assignment_id, user_id=user_id)
+            .annotate(
+                user_is_banned=F("user__is_banned"),
+                replay_assignment=Subquery(records.values("assignment_id")[:1]),
+                replay_digest=Subquery(records.values("request_digest")[:1]),
+                replay_body=Subquery(records.values("body")[:1]),
+            )
+            .first()
+        )
+    with connection.cursor() as cursor:
+        execute_prepared(
+            cursor,
+            name="arbor_assignment_lock",
+            sql=_assignment_lock_statement(),
+            types={"key": "text", "assignment": "bigint", "user": "bigint"},
+            params={"key": key, "assignment": assignment_id, "user": user_id},
+        )
+        columns = [column[0] for column in cursor.description]
+        row = cursor.fetchone()
+    if row is None:
+        return None
+    values = dict(zip(columns, row, strict=True))
+    assignment: Any = model_from_row(Assignment, "a", values)
+    item = model_from_row(WorkItem, "w", values)
+    if item is not None:
+        item.target = model_from_row(Message, "m", values)
+    assignment.work_item = item
+    assignment.user_is_banned = values["user_is_banned"]
+    assignment.replay_assignment = values["replay_assignment"]
+    assignment.replay_digest = values["replay_digest"]
+    assignment.replay_body = values["replay_body"]
+    return assignment
 
 
 def _replay(assignment: Assignment, digest: str) -> SubmitResult:

@@ -38,3 +38,32 @@ def execute_prepared(
         done.add(name)
     placeholders = ", ".join(["%s"] * len(types))
     cursor.execute(f"EXECUTE {name}({placeholders})", [params[key] for key in types])
+
+
+def model_columns(model: Any, alias: str) -> str:
+    """``alias.column AS alias__attname, …`` for every concrete field of ``model``."""
+    return ", ".join(
+        f'{alias}."{field.column}" AS "{alias}__{field.attname}"'
+        for field in model._meta.concrete_fields
+    )
+
+
+def model_from_row(model: Any, alias: str, values: dict[str, Any]) -> Any:
+    """The instance of ``model`` whose columns ``model_columns(model, alias)`` selected,
+    as Django would have loaded it (None when a LEFT JOIN found no row)."""
+    names = [field.attname for field in model._meta.concrete_fields]
+    row = [values[f"{alias}__{name}"] for name in names]
+    if row[names.index(model._meta.pk.attname)] is None:
+        return None
+    instance = model.from_db(connection.alias, names, row)
+    for field in model._meta.concrete_fields:
+        # Raw rows carry JSON as text (Django decodes it in its own queries only).
+        if field.get_internal_type() == "JSONField" and isinstance(
+            getattr(instance, field.attname), str
+        ):
+            setattr(
+                instance,
+                field.attname,
+                field.from_db_value(getattr(instance, field.attname), None, connection),
+            )
+    return instance
