@@ -12,7 +12,7 @@ from backend.assignments.models import Assignment, AssignmentState, LabelVote, R
 from backend.community.models import LeaderboardEntry
 from backend.community.services import community_refresh
 from backend.trees.models import Message
-from backend.web.labels import KIND_TITLES
+from backend.web.labels import kind_title
 from tests.e2e.conftest import ready, shot
 from tests.e2e.scenario import every_kind_project
 from tests.factories import UserFactory
@@ -43,7 +43,7 @@ def start_with_keyboard(page: Any, kind: str) -> None:
         page.keyboard.press(key)
     expect(page.locator(f"[data-nav-item][value='{kind}']")).to_be_focused()
     page.keyboard.press("Enter")
-    expect(page.locator("#task-title")).to_have_text(str(KIND_TITLES[kind]))
+    expect(page.locator("#task-title")).to_have_text(str(kind_title(kind)))
     ready(page)
 
 
