@@ -97,23 +97,7 @@ def tree_create_from_prompt(*, project: Project, author_id: int, lang: str, text
         project_id=project.pk,
         after={"state": TreeState.PROMPT_REVIEW, "root": root.pk},
     )
-    work_item_create(
-        tree=tree,
-        target=root,
-        kind=label_kind_for(root),
-        required=project.num_reviews_initial_prompt,
-        excluded_user_ids=[author_id],
-        priority=PRIORITY_REVIEW,
-    )
-    emit(
-        MessageCreated(
-            message_id=root.pk,
-            tree_id=tree.pk,
-            project_id=project.pk,
-            author_id=author_id,
-            is_root=True,
-        )
-    )
+    _review_needed(tree, root, required=project.num_reviews_initial_prompt)
     return root
 
 
@@ -139,12 +123,18 @@ def message_create_reply(*, tree: Tree, parent: Message, author_id: int, text: s
         project_id=tree.project_id,
         after={"tree": tree.pk, "parent": parent.pk, "role": role},
     )
+    _review_needed(tree, message, required=tree.project.num_reviews_reply)
+    return message
+
+
+def _review_needed(tree: Tree, message: Message, *, required: int) -> None:
+    """A new message's review item (its author excluded), and ``MessageCreated``."""
     work_item_create(
         tree=tree,
         target=message,
         kind=label_kind_for(message),
-        required=tree.project.num_reviews_reply,
-        excluded_user_ids=[author_id],
+        required=required,
+        excluded_user_ids=[message.author_id],
         priority=PRIORITY_REVIEW,
     )
     emit(
@@ -152,11 +142,10 @@ def message_create_reply(*, tree: Tree, parent: Message, author_id: int, text: s
             message_id=message.pk,
             tree_id=tree.pk,
             project_id=tree.project_id,
-            author_id=author_id,
-            is_root=False,
+            author_id=message.author_id,
+            is_root=message.parent_id is None,
         )
     )
-    return message
 
 
 # --- Reviews --------------------------------------------------------------------------
