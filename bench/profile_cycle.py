@@ -132,12 +132,17 @@ def main() -> int:
     )
     if arguments.statements:
         total = sum(sum(values) for values in timings.values())
-        print(f"statements per cycle {sum(map(len, timings.values())) / max(done, 1):.1f},"
-              f" their wall time per cycle {1000 * total / max(done, 1):.2f} ms; by shape:")
+        print(
+            f"statements per cycle {sum(map(len, timings.values())) / max(done, 1):.1f},"
+            f" their wall time per cycle {1000 * total / max(done, 1):.2f} ms; by shape:"
+        )
         ranked = sorted(timings.items(), key=lambda item: -sum(item[1]))
         for shape, values in ranked[: arguments.top]:
-            print(f"{len(values) / max(done, 1):6.2f}/cycle {1000 * sum(values) / len(values):7.3f} ms"
-                  f" each {1000 * sum(values) / max(done, 1):7.3f} ms/cycle  {shape}")
+            per_cycle = len(values) / max(done, 1)
+            each = 1000 * sum(values) / len(values)
+            print(
+                f"{per_cycle:6.2f}/cycle {each:7.3f} ms each {each * per_cycle:7.3f} ms/cycle  {shape}"
+            )
         return 0
     if arguments.no_profile:
         return 0
