@@ -140,9 +140,8 @@ def main() -> int:
         for shape, values in ranked[: arguments.top]:
             per_cycle = len(values) / max(done, 1)
             each = 1000 * sum(values) / len(values)
-            print(
-                f"{per_cycle:6.2f}/cycle {each:7.3f} ms each {each * per_cycle:7.3f} ms/cycle  {shape}"
-            )
+            cost = each * per_cycle
+            print(f"{per_cycle:6.2f}/cycle {each:7.3f} ms each {cost:7.3f} ms/cycle  {shape}")
         return 0
     if arguments.no_profile:
         return 0
