@@ -445,7 +445,7 @@ def assignment_submit(
             )
         )
         if shown is None:
-            shown = _shown_of(assignment, tree, message)
+            shown = assignment_shown(assignment)
         result = SubmitResult(assignment, message, shown)
         if key:
             body = render(result) if render else b"{}"
@@ -567,19 +567,6 @@ def _project_of(assignment: Assignment, tree: Tree | None) -> Project:
     return tree.project if tree is not None else _project(assignment.project_id)
 
 
-def _shown_of(assignment: Assignment, tree: Tree | None, message: Message | None) -> Shown:
-    """What the assignment showed, for answers on SQLite (PostgreSQL read it with the
-    tree lock)."""
-    item = assignment.work_item
-    if item is None:  # a new prompt shows nothing yet (its tree is in the message)
-        return Shown(tree_id=None)
-    return Shown(
-        tree_id=item.tree_id,
-        conversation=claims.conversation_turns(item.target_id),
-        candidates=claims.candidate_turns(list(assignment.candidate_ids)),
-    )
-
-
 def _reacquire_expired(assignment: Assignment) -> None:
     """An expired reservation may still be honoured if its item has a free slot."""
     taken = 0
@@ -602,8 +589,17 @@ def _reacquire_expired(assignment: Assignment) -> None:
 
 
 def assignment_shown(assignment: Assignment) -> Shown:
-    """What an assignment shows, read for a list or a later look (not the hot path)."""
-    return _shown_of(assignment, None, assignment.result_message)
+    """What an assignment shows, read again: for lists, skips, and submits on SQLite
+    (on PostgreSQL the submit read it with the tree lock). A new prompt shows nothing
+    yet (its tree is in the message)."""
+    item = assignment.work_item
+    if item is None:
+        return Shown(tree_id=None)
+    return Shown(
+        tree_id=item.tree_id,
+        conversation=claims.conversation_turns(item.target_id),
+        candidates=claims.candidate_turns(list(assignment.candidate_ids)),
+    )
 
 
 __all__: Sequence[str] = (
