@@ -32,7 +32,7 @@ from typing import Any
 
 from django.conf import settings
 from django.db import IntegrityError, connection, transaction
-from django.db.models import F, Subquery
+from django.db.models import Count, F, Q, Subquery
 from django.utils import timezone
 
 from backend.accounts.models import User
@@ -79,7 +79,6 @@ class Shown:
 @dataclass
 class ClaimResult:
     assignment: Assignment
-    project: Project
     shown: Shown
 
 
@@ -142,9 +141,7 @@ def _limits_check(*, user: User, project: Project, now: datetime) -> None:
     )
 
 
-def _count(**conditions: Any) -> Any:
-    from django.db.models import Count, Q
-
+def _count(**conditions: Any) -> Count:
     return Count("pk", filter=Q(**conditions))
 
 
@@ -195,11 +192,17 @@ def assignment_claim(
                         expires_at=expires,
                         candidate_ids=[],
                     )
-                    return ClaimResult(assignment, project, Shown(tree_id=None))
+                    return ClaimResult(assignment, Shown(tree_id=None))
                 continue
             item_kinds.extend(names)
             result = _claim_item(
-                user=user, project=project, lang=lang, kinds=names, now=now, expires=expires
+                user=user,
+                project=project,
+                lang=lang,
+                kinds=names,
+                now=now,
+                expires=expires,
+                check_limits=not limits_checked,
             )
             limits_checked = True
             if result is not None:
@@ -212,8 +215,17 @@ def assignment_claim(
 
 
 def _claim_item(
-    *, user: User, project: Project, lang: str, kinds: list[str], now: datetime, expires: datetime
+    *,
+    user: User,
+    project: Project,
+    lang: str,
+    kinds: list[str],
+    now: datetime,
+    expires: datetime,
+    check_limits: bool,
 ) -> ClaimResult | None:
+    """One claim statement for ``kinds`` (PostgreSQL: it checks the limits itself,
+    every time, at no extra cost; SQLite: ``check_limits`` says whether to)."""
     if settings.IS_POSTGRESQL:
         claimed = claims.claim_postgresql(
             user_id=user.pk,
@@ -237,9 +249,10 @@ def _claim_item(
         claimed.assignment.project = project
         claimed.assignment.user = user
         shown = Shown(claimed.tree_id, claimed.conversation, claimed.candidates)
-        return ClaimResult(claimed.assignment, project, shown)
+        return ClaimResult(claimed.assignment, shown)
     # SQLite: IMMEDIATE transactions run one at a time, so a plain pick is safe.
-    _limits_check(user=user, project=project, now=now)
+    if check_limits:
+        _limits_check(user=user, project=project, now=now)
     item = claims.claimable(user_id=user.pk, project_id=project.pk, lang=lang, kinds=kinds).first()
     if item is None or not claims.slot_take(item.pk):
         return None
@@ -276,7 +289,7 @@ def _assignment_for_item(
         conversation=claims.conversation_turns(item.target_id),
         candidates=claims.candidate_turns(candidate_ids),
     )
-    return ClaimResult(assignment, project, shown)
+    return ClaimResult(assignment, shown)
 
 
 # --- Submitting -----------------------------------------------------------------------
