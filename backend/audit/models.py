@@ -57,6 +57,12 @@ class AuditAction(models.TextChoices):
     IMPORT_FINISHED = "import.finished"
     IMPORT_REFUSED = "import.refused"
     IMPORT_FAILED = "import.failed"
+    WEBHOOK_CREATED = "webhook.created"
+    WEBHOOK_UPDATED = "webhook.updated"
+    WEBHOOK_DELETED = "webhook.deleted"
+    WEBHOOK_DISABLED = "webhook.disabled"
+    WEBHOOK_TESTED = "webhook.tested"
+    WEBHOOK_REDELIVERED = "webhook.redelivered"
 
 
 class AuditEvent(models.Model):

@@ -20,6 +20,7 @@ from backend.moderation.urls import api_urlpatterns as moderation_api
 from backend.projects.api import ProjectDetailView, ProjectListView
 from backend.trees.api import MessageReactionView
 from backend.web.views.home import home
+from backend.webhooks.urls import api_urlpatterns as webhooks_api
 
 # Swagger UI comes from Arbor's own static files (drf-spectacular-sidecar) and styles
 # its page inline; its own script is served from a URL (the "split" view), so scripts
@@ -56,6 +57,7 @@ api_v1 = [
     *moderation_api,
     *community_api,
     *consensus_api,
+    *webhooks_api,
 ]
 
 urlpatterns = [
@@ -63,6 +65,7 @@ urlpatterns = [
     path("healthz", healthz, name="healthz"),
     path("exports/", exports_page, name="exports-page"),
     path("moderation/", include("backend.moderation.page_urls")),
+    path("", include("backend.webhooks.urls", namespace="webhooks")),
     path("admin/", admin.site.urls),
     path("accounts/", include("allauth.urls")),
     path("i18n/", include("django.conf.urls.i18n")),
