@@ -43,6 +43,8 @@ class AuditAction(models.TextChoices):
     USER_BANNED = "user.banned"
     USER_UNBANNED = "user.unbanned"
     USER_NOTED = "user.noted"
+    TOKEN_CREATED = "token.created"
+    TOKEN_REVOKED = "token.revoked"
     PROJECT_CREATED = "project.created"
     CONSENSUS_GOLD_SET = "consensus.gold_set"
     CONSENSUS_GOLD_REMOVED = "consensus.gold_removed"

@@ -3,6 +3,8 @@ from django.contrib import admin
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
+from backend.accounts.tokens_api import TokenDetailView, TokenListCreateView
+from backend.accounts.tokens_page import tokens_page
 from backend.assignments.api import (
     AssignmentListCreateView,
     AssignmentSkipView,
@@ -53,6 +55,8 @@ api_v1 = [
     path("projects/<slug:slug>", ProjectDetailView.as_view(), name="project-detail"),
     path("projects/<slug:slug>/stats", ProjectStatsView.as_view(), name="project-stats"),
     path("users/me", MeView.as_view(), name="users-me"),
+    path("tokens/", TokenListCreateView.as_view(), name="tokens"),
+    path("tokens/<int:token_id>", TokenDetailView.as_view(), name="token-detail"),
     *exports_api,
     *moderation_api,
     *community_api,
@@ -63,6 +67,7 @@ api_v1 = [
 urlpatterns = [
     path("", home, name="home"),
     path("healthz", healthz, name="healthz"),
+    path("me/tokens/", tokens_page, name="my-tokens"),
     path("exports/", exports_page, name="exports-page"),
     path("moderation/", include("backend.moderation.page_urls")),
     path("", include("backend.webhooks.urls", namespace="webhooks")),
