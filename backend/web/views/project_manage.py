@@ -30,13 +30,19 @@ EMPTY_LABEL_ROWS = 3
 LIST_SETTINGS = {"assignment_weights"}
 
 
+def _field(name: str) -> models.Field[Any, Any]:
+    field = Project._meta.get_field(name)
+    assert isinstance(field, models.Field)
+    return field
+
+
 def _setting_fields(values: dict[str, Any]) -> list[dict[str, Any]]:
     """Each tree setting with its input type, range, choices and meaning."""
     fields = []
     for name in TREE_SETTING_NAMES:
         if name in LIST_SETTINGS:
             continue
-        field = Project._meta.get_field(name)
+        field = _field(name)
         entry: dict[str, Any] = {
             "name": name,
             "value": values.get(name),
@@ -125,11 +131,10 @@ def _posted(post: QueryDict) -> dict[str, Any]:
     for name in TREE_SETTING_NAMES:
         if name in LIST_SETTINGS or f"setting-{name}" not in post:
             continue
-        field = Project._meta.get_field(name)
-        raw = post[f"setting-{name}"]
-        settings[name] = raw if field.choices else _number(raw)
+        raw = str(post.get(f"setting-{name}", ""))
+        settings[name] = raw if _field(name).choices else _number(raw)
     weights = {
-        kind: _number(post[f"weight-{kind}"])
+        kind: _number(str(post.get(f"weight-{kind}", "")))
         for kind in task_kinds()
         if post.get(f"weight-{kind}", "").strip()
     }
