@@ -101,3 +101,24 @@ def test_a_bad_schema_is_explained_and_nothing_is_saved(make_user):
     assert "Nothing was saved" in page and "spam is always asked" in page
     assert 'value="on_topic"' in page  # what was typed is kept
     assert not Project.objects.exists()
+
+
+def test_the_task_page_shows_the_projects_instruction_and_guidelines_in_the_persons_language(
+    make_user, client_for
+):
+    from backend.projects.services import project_create
+    from tests.helpers import claim
+
+    project = project_create(
+        slug="kitchen",
+        guidelines="Talk about food.",
+        guidelines_translations={"de": "Sprich **über** Essen."},
+        kind_instructions={"initial_prompt": {"": "Ask a *cooking* question.", "de": "Frag was."}},
+    )
+    volunteer = make_user()
+    assignment = claim(client_for(volunteer), project.slug, "initial_prompt").json()
+    client = _client(volunteer)
+    english = client.get(f"/task/{assignment['id']}/").content.decode()
+    assert "Ask a <em>cooking</em> question." in english and "Talk about food." in english
+    german = client.get(f"/task/{assignment['id']}/", HTTP_ACCEPT_LANGUAGE="de").content.decode()
+    assert "Frag was." in german and "Sprich <strong>über</strong> Essen." in german

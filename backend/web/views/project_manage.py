@@ -22,7 +22,7 @@ from backend.projects.label_schema import TEXT_LIMITS
 from backend.projects.models import TREE_SETTING_NAMES, Project
 from backend.projects.selectors import project_settings
 from backend.projects.services import project_create, project_update
-from backend.projects.setting_help import SETTING_HELP
+from backend.projects.setting_help import SETTING_HELP, SETTING_TITLES
 from backend.projects.usage import task_kinds
 from backend.web.labels import kind_title, label_title
 
@@ -47,7 +47,7 @@ def _setting_fields(values: dict[str, Any]) -> list[dict[str, Any]]:
             "name": name,
             "value": values.get(name),
             "help": SETTING_HELP.get(name, ""),
-            "title": str(field.verbose_name).capitalize(),
+            "title": SETTING_TITLES.get(name) or str(field.verbose_name).capitalize(),
         }
         if field.choices:
             entry.update(type="choice", choices=field.choices)
