@@ -57,6 +57,11 @@ class AuditAction(models.TextChoices):
     IMPORT_FINISHED = "import.finished"
     IMPORT_REFUSED = "import.refused"
     IMPORT_FAILED = "import.failed"
+    EDIT_SUGGESTED = "edit_suggestion.created"
+    EDIT_SUGGESTION_ACCEPTED = "edit_suggestion.accepted"
+    EDIT_SUGGESTION_DECLINED = "edit_suggestion.declined"
+    USER_DATA_DOWNLOADED = "user.data_downloaded"
+    USER_DELETED = "user.deleted"
 
 
 class AuditEvent(models.Model):

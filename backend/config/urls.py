@@ -12,10 +12,11 @@ from backend.common.health import healthz
 from backend.community.me_api import MeView
 from backend.community.stats_api import ProjectStatsView
 from backend.community.urls import api_urlpatterns as community_api
-from backend.consensus.trees_api import MessageDetailView, TreeDetailView
+from backend.consensus.trees_api import TreeDetailView
 from backend.consensus.urls import api_urlpatterns as consensus_api
 from backend.exports.urls import api_urlpatterns as exports_api
 from backend.exports.views import exports_page
+from backend.moderation.suggestions_api import MessageDetailEditView
 from backend.moderation.urls import api_urlpatterns as moderation_api
 from backend.projects.api import ProjectDetailView, ProjectListView
 from backend.trees.api import MessageReactionView
@@ -46,7 +47,7 @@ api_v1 = [
         "assignments/<int:assignment_id>/skip", AssignmentSkipView.as_view(), name="assignment-skip"
     ),
     path("trees/<int:tree_id>", TreeDetailView.as_view(), name="tree-detail"),
-    path("messages/<int:message_id>", MessageDetailView.as_view(), name="message-detail"),
+    path("messages/<int:message_id>", MessageDetailEditView.as_view(), name="message-detail"),
     path(
         "messages/<int:message_id>/reactions",
         MessageReactionView.as_view(),
