@@ -7,4 +7,12 @@ class AssignmentsConfig(AppConfig):
 
     def ready(self) -> None:
         # Importing the built-in kinds registers them (backend.assignments.kinds).
+        from backend.accounts.selfservice import personal_data_register
         from backend.assignments import kinds  # noqa: F401
+        from backend.assignments.personal_data import (
+            label_votes_of_person,
+            ranking_votes_of_person,
+        )
+
+        personal_data_register("label_votes", label_votes_of_person)
+        personal_data_register("ranking_votes", ranking_votes_of_person)

@@ -3,6 +3,7 @@ from django.contrib import admin
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
+from backend.accounts.urls import api_urlpatterns as accounts_api
 from backend.assignments.api import (
     AssignmentListCreateView,
     AssignmentSkipView,
@@ -57,6 +58,7 @@ api_v1 = [
     path("projects/<slug:slug>", ProjectDetailView.as_view(), name="project-detail"),
     path("projects/<slug:slug>/stats", ProjectStatsView.as_view(), name="project-stats"),
     path("users/me", MeView.as_view(), name="users-me"),
+    *accounts_api,
     *exports_api,
     *moderation_api,
     *community_api,
