@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from backend.web.views import community, dashboard, messages, stats, tasks, trees
+from backend.web.views import community, dashboard, messages, own_edits, stats, tasks, trees
 
 app_name = "web"
 
@@ -15,6 +15,7 @@ urlpatterns = [
     path("task/<int:assignment_id>/skip", tasks.task_skip, name="task-skip"),
     path("messages/<int:message_id>/react", messages.message_reaction, name="message-react"),
     path("messages/<int:message_id>/report", messages.message_report, name="message-report"),
+    path("messages/<int:message_id>/edit", own_edits.message_edit, name="message-edit"),
     path("leaderboard/", community.leaderboard, name="leaderboard"),
     path("me/", community.profile, name="profile"),
     path("trees/", trees.tree_list, name="trees"),
