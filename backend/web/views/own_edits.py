@@ -10,6 +10,7 @@ from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods
 
@@ -47,6 +48,7 @@ def _page(
         "message": message,
         "is_editable": editable,
         "deadline": own_edit_deadline(message),
+        "is_window_open": timezone.now() < own_edit_deadline(message),
         "pending": pending,
         "text": message.text,
         "reason": "",
