@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 from django.test import Client
 
-from backend.moderation.models import EditSuggestion
+from backend.moderation.models import EditSuggestion, QueueItem
 from backend.trees.models import Message, MessageRevision
 from tests.factories import people, review, small_project, write_prompt
 from tests.moderation.builders import with_role
@@ -122,6 +122,9 @@ def test_a_moderator_sees_the_diff_and_accepts_from_the_page():
     suggestion = EditSuggestion.objects.get()
     browser = signed_in(moderator)
 
+    item = QueueItem.objects.get(message=prompt, reason="edit_suggestion")
+    item_page = browser.get(f"/moderation/items/{item.pk}/").content.decode()
+    assert f'href="/moderation/suggestions/{suggestion.pk}/" data-suggestion-link' in item_page
     listed = browser.get("/moderation/suggestions/")
     assert f'data-suggestion="{suggestion.pk}"'.encode() in listed.content
     page = browser.get(f"/moderation/suggestions/{suggestion.pk}/")
