@@ -83,6 +83,9 @@ class LeaderboardChoiceSerializer(serializers.Serializer):
 
 
 class MyLeaderboardView(APIView):
+    # Opting out is a privacy choice: a banned person may make it too.
+    permission_classes = [IsAuthenticated]
+
     @extend_schema(
         request=LeaderboardChoiceSerializer,
         responses=UserSerializer,

@@ -24,6 +24,9 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
+from allauth.account.models import EmailAddress
+from allauth.socialaccount.models import SocialAccount
+from axes.models import AccessAttempt, AccessFailureLog, AccessLog
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.sessions.models import Session
@@ -168,13 +171,16 @@ def _sessions_end(user_id: int) -> int:
 
 
 def _linked_accounts_remove(user: User) -> dict[str, int]:
-    from allauth.account.models import EmailAddress
-    from allauth.socialaccount.models import SocialAccount
-
+    """Email addresses, social log-ins (their tokens go with them) and the log-in
+    records kept against the username (addresses and browsers of past log-ins)."""
     emails, _ = EmailAddress.objects.filter(user=user).delete()
     social = SocialAccount.objects.filter(user=user).count()
-    SocialAccount.objects.filter(user=user).delete()  # their tokens go with them
-    return {"email_addresses": emails, "social_accounts": social}
+    SocialAccount.objects.filter(user=user).delete()
+    login_records = 0
+    for model in (AccessAttempt, AccessFailureLog, AccessLog):
+        deleted, _ = model.objects.filter(username=user.username).delete()
+        login_records += deleted
+    return {"email_addresses": emails, "social_accounts": social, "login_records": login_records}
 
 
 def account_delete(*, user: User, password: str = "", confirm: str = "") -> User:

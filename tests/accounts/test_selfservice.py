@@ -14,6 +14,7 @@ from typing import Any
 
 import pytest
 from allauth.account.models import EmailAddress
+from axes.models import AccessLog
 from django.test import Client
 from django.utils import timezone
 from rest_framework.authtoken.models import Token
@@ -183,6 +184,8 @@ def test_a_wrong_password_deletes_nothing(world):
 def _delete_bob(world: SmallWorld) -> tuple[User, dict[str, Any]]:
     bob = world.users["bob"]
     token = Token.objects.create(user=bob)
+    for username in ("bob", "alice"):
+        AccessLog.objects.create(username=username, ip_address="192.0.2.7", user_agent="b")
     browser = Client()
     assert browser.login(username="bob", password=PASSWORD)
     response = signed_in(bob).post("/api/v1/users/me/delete", {"password": PASSWORD}, format="json")
@@ -208,6 +211,7 @@ def _delete_bob(world: SmallWorld) -> tuple[User, dict[str, Any]]:
     assert not EmailAddress.objects.filter(user=bob).exists()
     assert not Token.objects.filter(key=token.key).exists()
     assert not UserNote.objects.filter(user=bob).exists()
+    assert list(AccessLog.objects.values_list("username", flat=True)) == ["alice"]
     assert not Client().login(username="bob", password=PASSWORD)
     assert browser.get("/api/v1/users/me").status_code in (401, 403)
     by_token = APIClient().get("/api/v1/users/me", HTTP_AUTHORIZATION=f"Token {token.key}")
