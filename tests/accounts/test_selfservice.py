@@ -353,3 +353,28 @@ def test_opting_out_hides_me_from_the_leaderboard_api_and_page():
         400,
         "required",
     )
+
+
+def test_the_download_costs_the_same_queries_for_a_small_and_a_large_account(world):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from backend.accounts.selfservice import account_data_collect
+    from tests.exports.builders import make_message, make_tree
+
+    def queries_for(user: User) -> int:
+        with CaptureQueriesContext(connection) as captured:
+            account_data_collect(user=user)
+        return len(captured)
+
+    dave = User.objects.get(pk=world.users["dave"].pk)
+    small = queries_for(dave)
+    for number in range(20):
+        tree = make_tree(world.project)
+        prompt = make_message(tree, None, f"prompt {number}", author=dave)
+        label(prompt, world.users["erin"], "spam", 0.0)
+        label(world.messages["m2"], dave, f"label-{number}", 0.5)
+        react(prompt, dave, "+1")
+        message_edit(message_id=prompt.pk, actor_id=dave.pk, text=f"prompt {number}, edited")
+
+    assert queries_for(dave) == small
