@@ -378,3 +378,21 @@ def test_the_download_costs_the_same_queries_for_a_small_and_a_large_account(wor
         message_edit(message_id=prompt.pk, actor_id=dave.pk, text=f"prompt {number}, edited")
 
     assert queries_for(dave) == small
+
+
+def test_each_project_applies_its_own_policy(world, make_project):
+    from tests.exports.builders import make_message, make_tree
+
+    strict = make_project(slug="strict", on_account_deletion="remove")
+    bob = world.users["bob"]
+    tree = make_tree(strict)
+    prompt = make_message(tree, None, "A prompt in the strict project", author=world.users["alice"])
+    bobs = make_message(tree, prompt, "Bob's answer there", author=bob, rank=0)
+
+    _, counts = _delete_bob(world)
+
+    assert (counts["messages_removed"], counts["messages_without_author"]) == (1, 3)
+    bobs.refresh_from_db()
+    assert (bobs.is_deleted, bobs.author_id) == (True, None)
+    lab = Message.objects.filter(pk__in=[world.messages["m2"].pk, world.messages["m6"].pk])
+    assert list(lab.values_list("is_deleted", "author_id")) == [(False, None), (False, None)]
