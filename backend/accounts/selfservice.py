@@ -35,7 +35,7 @@ from django.utils import timezone
 from rest_framework.authtoken.models import Token
 
 from backend.accounts.authentication import token_cache_clear
-from backend.accounts.models import User
+from backend.accounts.models import ApiToken, User
 from backend.accounts.services import roles_of, user_profile_update
 from backend.audit.models import AuditAction, AuditEvent
 from backend.audit.services import audit_record
@@ -204,7 +204,9 @@ def account_delete(*, user: User, password: str = "", confirm: str = "") -> User
             for key, value in _deletion_steps[name](locked.pk).items():
                 counts[key] = counts.get(key, 0) + value
         counts.update(_linked_accounts_remove(locked))
-        counts["api_tokens"], _ = Token.objects.filter(user=locked).delete()
+        legacy_tokens, _ = Token.objects.filter(user=locked).delete()
+        personal_tokens, _ = ApiToken.objects.filter(user=locked).delete()
+        counts["api_tokens"] = legacy_tokens + personal_tokens
         counts["sessions"] = _sessions_end(locked.pk)
         now: datetime = timezone.now()
         locked.username = deleted_username(locked.pk)

@@ -20,8 +20,9 @@ from django.utils import timezone
 from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
-from backend.accounts.models import User
+from backend.accounts.models import ApiToken, User
 from backend.accounts.selfservice import deleted_username
+from backend.accounts.tokens import token_create
 from backend.audit.models import AuditAction, AuditEvent
 from backend.community.services import leaderboards_rebuild
 from backend.exports.options import export_options_build
@@ -184,6 +185,7 @@ def test_a_wrong_password_deletes_nothing(world):
 def _delete_bob(world: SmallWorld) -> tuple[User, dict[str, Any]]:
     bob = world.users["bob"]
     token = Token.objects.create(user=bob)
+    _, personal_key = token_create(user=bob, name="laptop")
     for username in ("bob", "alice"):
         AccessLog.objects.create(username=username, ip_address="192.0.2.7", user_agent="b")
     browser = Client()
@@ -210,6 +212,9 @@ def _delete_bob(world: SmallWorld) -> tuple[User, dict[str, Any]]:
     assert not bob.groups.exists()
     assert not EmailAddress.objects.filter(user=bob).exists()
     assert not Token.objects.filter(key=token.key).exists()
+    assert not ApiToken.objects.filter(user=bob).exists()
+    by_personal = APIClient().get("/api/v1/users/me", HTTP_AUTHORIZATION=f"Token {personal_key}")
+    assert by_personal.status_code == 401
     assert not UserNote.objects.filter(user=bob).exists()
     assert list(AccessLog.objects.values_list("username", flat=True)) == ["alice"]
     assert not Client().login(username="bob", password=PASSWORD)
