@@ -68,6 +68,18 @@ class VoteWeighting(models.TextChoices):
     RELIABILITY = "reliability"
 
 
+class AccountDeletionPolicy(models.TextChoices):
+    """What happens to a deleted account's messages in this project (docs/accounts.md)."""
+
+    # The messages stay, with no author; the person's data is gone.
+    ANONYMISE = "anonymise"
+    # The messages are deleted as a moderator deletes them (with their replies).
+    REMOVE = "remove"
+
+
+OWN_EDIT_WINDOW_MAX_MINUTES = 1440
+
+
 class Project(models.Model):
     """A data-collection project: its guidelines, tree settings and label schema.
 
@@ -125,6 +137,16 @@ class Project(models.Model):
         default=25, validators=[MinValueValidator(1)]
     )
     queue_reply_skips = models.PositiveIntegerField(default=10, validators=[MinValueValidator(1)])
+    # Volunteers may edit their own message this long after writing it, even when it
+    # has been reviewed; 0 allows edits only while nobody has reviewed it.
+    own_edit_window_minutes = models.PositiveIntegerField(
+        default=10, validators=[MaxValueValidator(OWN_EDIT_WINDOW_MAX_MINUTES)]
+    )
+    on_account_deletion = models.CharField(
+        max_length=16,
+        choices=AccountDeletionPolicy.choices,
+        default=AccountDeletionPolicy.ANONYMISE,
+    )
 
     label_schema = models.JSONField(default=default_label_schema)
     labelling_mode = models.CharField(
@@ -169,4 +191,6 @@ TREE_SETTING_NAMES = (
     "queue_reply_skips",
     "acceptance_rule",
     "vote_weighting",
+    "own_edit_window_minutes",
+    "on_account_deletion",
 )

@@ -43,6 +43,8 @@ DEFAULT_SETTINGS = {
     "auto_halt_reply_skips": 25,
     "queue_reply_skips": 10,
     "acceptance_rule": "mean",
+    "own_edit_window_minutes": 10,
+    "on_account_deletion": "anonymise",
     "vote_weighting": "none",
 }
 DEFAULT_LABEL_SCHEMA = [
