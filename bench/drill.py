@@ -366,7 +366,10 @@ async def volunteer(run: Run, base_url: str, token: str, number: int) -> None:
                 message = done.json().get("message")
                 run.acknowledged.append(
                     Acknowledged(
-                        assignment["id"], assignment["kind"], key, message["id"] if message else None
+                        assignment["id"],
+                        assignment["kind"],
+                        key,
+                        message["id"] if message else None,
                     )
                 )
 
@@ -658,11 +661,7 @@ def main(argv: list[str] | None = None) -> int:
         stack.start_web()
         stack.wait_until_up()
         run.started = time.monotonic()
-        asyncio.run(
-            work(
-                stack, run, tokens, phases, seconds, arguments.outage_seconds, rss_every
-            )
-        )
+        asyncio.run(work(stack, run, tokens, phases, seconds, arguments.outage_seconds, rss_every))
         waited = drain(stack)
         results = invariants(stack, run)
         rows = figures(run, phases)
@@ -676,7 +675,9 @@ def main(argv: list[str] | None = None) -> int:
             for log in stack.directory.glob("*.log"):
                 shutil.copy(log, arguments.logs / log.name)
             with contextlib.suppress(OSError):
-                shutil.copy(stack.postgres.directory / "server.log", arguments.logs / "postgres.log")
+                shutil.copy(
+                    stack.postgres.directory / "server.log", arguments.logs / "postgres.log"
+                )
         stack.remove()
 
 

@@ -156,7 +156,9 @@ def check_nothing_lost(cursor: Any, acknowledged: list[Acknowledged]) -> CheckRe
     message_ids = sorted({ack.message_id for ack in acknowledged if ack.message_id is not None})
     messages = {
         row[0]
-        for row in _in_chunks(cursor, "SELECT id FROM trees_message WHERE id IN ({ids})", message_ids)
+        for row in _in_chunks(
+            cursor, "SELECT id FROM trees_message WHERE id IN ({ids})", message_ids
+        )
     }
     for ack in acknowledged:
         what = f"assignment {ack.assignment_id} ({ack.kind})"

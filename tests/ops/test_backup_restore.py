@@ -40,7 +40,10 @@ def imported(db: None) -> str:
         pytest.skip(f"needs the Open-Assistant sample {OASST.name} (../shared/data/oasst/)")
     project_create(slug="backup", name="Backup check")
     report = import_file(
-        path=str(OASST), project_slug="backup", format="oasst-trees", target_state="ready_for_export"
+        path=str(OASST),
+        project_slug="backup",
+        format="oasst-trees",
+        target_state="ready_for_export",
     )
     assert report.trees_created == 100, report
     return "backup"

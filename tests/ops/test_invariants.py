@@ -126,9 +126,9 @@ def test_a_label_vote_stored_twice_for_one_assignment_is_a_duplicate(worked):
         label=vote.label, value=vote.value,
     )  # fmt: skip
     assert failing(worked) == {"nothing stored twice"}
-    assert "label vote twice for one assignment" in results(worked)[
-        "nothing stored twice"
-    ].examples[0]
+    assert (
+        "label vote twice for one assignment" in results(worked)["nothing stored twice"].examples[0]
+    )
 
 
 def test_a_work_item_with_a_surplus_submission_is_over_its_need(worked, make_user):
