@@ -8,10 +8,10 @@
 Everything runs on loopback against **private** servers that the drill starts and
 removes (``tests/private_servers.py``): a PostgreSQL cluster (initdb in a temporary
 directory, a free port) and a Redis server. Nothing touches the machine's shared
-PostgreSQL or Redis. The stack is Arbor's real mode, started piece by piece so that
-each piece can be failed on its own: the ASGI server with ``--workers`` processes
-(``backend.common.serving``, as ``manage.py serve`` starts it), a Celery worker and
-Celery beat (outbox relay every 2 s, sweep every 10 s).
+PostgreSQL or Redis. The stack is Arbor's real mode as production runs it on one
+machine: ``manage.py serve`` with ``REDIS_URL``, which starts a Celery worker and
+Celery beat (outbox relay every 2 s, sweep every 10 s here) and the ASGI server with
+``--workers`` processes, and starts a Celery process again if it exits.
 
 The volunteers are ``bench/load.py``'s: asyncio + httpx, one keep-alive connection
 each, claim → submit cycles through the REST API with an API token, ``kind=any``.
@@ -22,8 +22,8 @@ answered. A submit answered 2xx is *acknowledged*: its assignment, key and messa
 are remembered for the invariant checker.
 
 Drill (default): five phases of ``--phase-seconds`` each: ``calm``; ``worker kill``
-(the Celery worker's process group gets SIGKILL, and is started again after
-``--outage-seconds``); ``Redis restart`` (killed, started again empty on the same
+(the Celery worker and its pool processes get SIGKILL; ``serve`` starts a new
+one); ``Redis restart`` (killed, started again empty on the same
 port); ``PostgreSQL restart`` (``pg_ctl stop -m immediate``, started again);
 ``after``. Soak (``--soak``): one phase of ``--duration`` seconds, no faults, the web
 processes' RSS sampled every ``--rss-interval`` seconds.
@@ -59,7 +59,6 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from backend.common.serving import web_server_command  # noqa: E402
 from bench.invariants import Acknowledged, CheckResult, check_invariants, summary  # noqa: E402
 from bench.load import (  # noqa: E402
     CELERY_QUEUE,
@@ -76,6 +75,8 @@ from tests.private_servers import (  # noqa: E402
 )
 
 DATABASE = "arbor_drill"
+WORKER_MARKER = "celery -A tasks worker"
+WEB_MARKER = "backend.common.web_workers"
 SWEEP_SECONDS = 10
 RELAY_SECONDS = 2
 BACKOFF_START, BACKOFF_MAX = 0.2, 2.0
@@ -95,9 +96,7 @@ class Stack:
         self.postgres = PrivatePostgres()
         self.redis = PrivateRedis()
         self.port = free_port()
-        self.web: subprocess.Popen[bytes] | None = None
-        self.worker: subprocess.Popen[bytes] | None = None
-        self.beat: subprocess.Popen[bytes] | None = None
+        self.serve: subprocess.Popen[bytes] | None = None
         self.database_url = self.postgres.url(DATABASE)
 
     @property
@@ -133,54 +132,65 @@ class Stack:
             check=True,
         )
 
-    def _spawn(self, name: str, command: list[str]) -> subprocess.Popen[bytes]:
-        # Its own process group: a kill reaches every process it started.
-        with open(self.directory / f"{name}.log", "ab") as log:
-            return subprocess.Popen(
-                command,
+    def start(self) -> None:
+        """``manage.py serve`` in real mode, in its own session (so that stopping it
+        reaches every process it started); its output goes to ``serve.log``."""
+        with open(self.directory / "serve.log", "ab") as log:
+            self.serve = subprocess.Popen(
+                [sys.executable, "manage.py", "serve", "--no-seed", "--host", "127.0.0.1",
+                 "--port", str(self.port)],
                 cwd=ROOT,
                 env=self.environment(),
                 stdout=log,
                 stderr=subprocess.STDOUT,
                 start_new_session=True,
-            )
+            )  # fmt: skip
 
-    def start_web(self) -> None:
-        self.web = self._spawn(
-            "web",
-            web_server_command(
-                host="127.0.0.1", port=self.port, workers=self.workers, log_level="error"
-            ),
-        )
+    def processes(self, marker: str) -> list[int]:
+        """Processes of the stack whose command line contains ``marker``, with all
+        their descendants (the web server's workers, the Celery pool)."""
+        if self.serve is None:
+            return []
+        table = _process_table()
+        found = [
+            pid
+            for pid, (parent, cmdline) in table.items()
+            if marker in cmdline and self.serve.pid in _ancestors(pid, table)
+        ]
+        members = set(found)
+        changed = True
+        while changed:
+            extra = {pid for pid, (parent, _) in table.items() if parent in members} - members
+            members |= extra
+            changed = bool(extra)
+        return sorted(members)
 
-    def start_worker(self) -> None:
-        self.worker = self._spawn(
-            "worker",
-            [sys.executable, "-m", "celery", "-A", "tasks", "worker", "--loglevel=warning",
-             "--concurrency=2", "--without-gossip", "--without-mingle"],
-        )  # fmt: skip
+    def worker_pid(self) -> int | None:
+        """The Celery worker's main process (a child of serve)."""
+        if self.serve is None:
+            return None
+        table = _process_table()
+        for pid, (parent, cmdline) in table.items():
+            if parent == self.serve.pid and WORKER_MARKER in cmdline:
+                return pid
+        return None
 
-    def start_beat(self) -> None:
-        self.beat = self._spawn(
-            "beat",
-            [sys.executable, "-m", "celery", "-A", "tasks", "beat", "--loglevel=warning",
-             "--schedule", str(self.directory / "celerybeat-schedule")],
-        )  # fmt: skip
-
-    def kill_worker(self) -> None:
-        """SIGKILL to the worker and its pool processes: no warm shutdown, no acks."""
-        if self.worker is not None:
+    def kill_worker(self) -> int | None:
+        """SIGKILL to the worker and its pool processes: no warm shutdown, no acks.
+        Returns the pid killed."""
+        pid = self.worker_pid()
+        for member in self.processes(WORKER_MARKER):
             with contextlib.suppress(ProcessLookupError):
-                os.killpg(self.worker.pid, signal.SIGKILL)
-            self.worker.wait()
+                os.kill(member, signal.SIGKILL)
+        return pid
 
     def wait_until_up(self, timeout: float = 120) -> None:
         import httpx
 
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
-            if self.web is not None and self.web.poll() is not None:
-                raise SystemExit(f"the web server exited:\n{self.log_tail('web')}")
+            if self.serve is not None and self.serve.poll() is not None:
+                raise SystemExit(f"manage.py serve exited:\n{self.log_tail('serve')}")
             with contextlib.suppress(httpx.HTTPError):
                 if httpx.get(f"{self.base_url}/healthz", timeout=2).status_code == 200:
                     return
@@ -203,26 +213,22 @@ class Stack:
 
     def web_rss_mb(self) -> float:
         """Resident memory of the web server's processes (supervisor and workers)."""
-        if self.web is None:
-            return float("nan")
-        return sum(_rss_kb(pid) for pid in _group_members(self.web.pid)) / 1024
+        return sum(_rss_kb(pid) for pid in self.processes(WEB_MARKER)) / 1024
 
     def stop(self) -> None:
-        for process in (self.web, self.beat, self.worker):
-            if process is None or process.poll() is not None:
-                continue
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(process.pid, signal.SIGTERM)
-            try:
-                process.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                with contextlib.suppress(ProcessLookupError):
-                    os.killpg(process.pid, signal.SIGKILL)
-                process.wait(timeout=5)
-        for process in (self.web, self.beat, self.worker):  # stragglers of each group
-            if process is not None:
-                with contextlib.suppress(ProcessLookupError):
-                    os.killpg(process.pid, signal.SIGKILL)
+        """SIGTERM to serve (it stops the web server and Celery), then SIGKILL to
+        whatever is left of its session."""
+        process = self.serve
+        if process is None:
+            return
+        if process.poll() is None:
+            process.send_signal(signal.SIGTERM)
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                process.wait(timeout=20)
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(process.pid, signal.SIGKILL)
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            process.wait(timeout=5)
 
     def remove(self) -> None:
         """Stop everything and delete the servers' files (safe to call twice)."""
@@ -236,19 +242,29 @@ class Stack:
                 shutil.rmtree(self.directory, ignore_errors=True)
 
 
-def _group_members(group: int) -> list[int]:
-    members = []
+def _process_table() -> dict[int, tuple[int, str]]:
+    """pid → (parent pid, command line) of every process."""
+    table = {}
     for entry in os.scandir("/proc"):
         if not entry.name.isdigit():
             continue
         try:
             with open(f"/proc/{entry.name}/stat") as stat_file:
                 stat = stat_file.read()
+            with open(f"/proc/{entry.name}/cmdline", "rb") as cmdline_file:
+                cmdline = cmdline_file.read().replace(b"\0", b" ").decode(errors="replace")
         except OSError:
             continue
-        if int(stat[stat.rindex(")") + 2 :].split()[2]) == group:
-            members.append(int(entry.name))
-    return members
+        table[int(entry.name)] = (int(stat[stat.rindex(")") + 2 :].split()[1]), cmdline)
+    return table
+
+
+def _ancestors(pid: int, table: dict[int, tuple[int, str]]) -> set[int]:
+    seen: set[int] = set()
+    while pid in table and pid not in seen:
+        seen.add(pid)
+        pid = table[pid][0]
+    return seen
 
 
 def _rss_kb(pid: int) -> int:
@@ -267,8 +283,8 @@ def _rss_kb(pid: int) -> int:
 
 @dataclass
 class Record:
-    """One request: when it was sent (seconds since the start), its phase, what it
-    was, its status (0: no answer) and its latency."""
+    """One request: when it was sent (seconds since the start), the phase in which
+    its answer came, what it was, its status (0: no answer) and its latency."""
 
     at: float
     phase: str
@@ -299,9 +315,10 @@ class Run:
     def now(self) -> float:
         return time.monotonic() - self.started
 
-    def note(self, what: str, status: int, sent: float, phase: str) -> None:
-        """A request sent at ``sent`` in ``phase`` (the phase it was sent in)."""
-        self.records.append(Record(sent, phase, what, status, (self.now() - sent) * 1000))
+    def note(self, what: str, status: int, sent: float) -> None:
+        """A request sent at ``sent``, answered (or failed) now: it counts in the phase
+        in which its answer came."""
+        self.records.append(Record(sent, self.phase, what, status, (self.now() - sent) * 1000))
 
 
 def _retry_after(response: Any) -> float:
@@ -328,14 +345,14 @@ async def volunteer(run: Run, base_url: str, token: str, number: int) -> None:
             """Send until answered below 500; None when the run stopped first."""
             backoff = BACKOFF_START
             while True:
-                sent, phase = run.now(), run.phase
+                sent = run.now()
                 try:
                     response = await client.post(path, json=body, headers=headers)
                 except httpx.HTTPError:
-                    run.note(what, 0, sent, phase)
+                    run.note(what, 0, sent)
                     response = None
                 else:
-                    run.note(what, response.status_code, sent, phase)
+                    run.note(what, response.status_code, sent)
                     if response.status_code < 500:
                         return response
                 # Claims stop with the run; a submit is seen through, as a person would.
@@ -393,12 +410,13 @@ def _queue_length(stack: Stack) -> int:
 
 
 def fault_worker(stack: Stack, run: Run, fault: Fault, outage: float) -> None:
+    """SIGKILL to the worker; ``manage.py serve`` starts a new one by itself."""
     fault.started = run.now()
-    stack.kill_worker()
-    time.sleep(outage)
-    stack.start_worker()
-    fault.restored = run.now()
+    killed = stack.kill_worker()
     deadline = time.monotonic() + 120
+    while time.monotonic() < deadline and stack.worker_pid() in (None, killed):
+        time.sleep(0.1)
+    fault.restored = run.now()
     while time.monotonic() < deadline and _queue_length(stack) != 0:
         time.sleep(0.2)
     fault.healthy = run.now()
@@ -514,9 +532,12 @@ class PhaseFigures:
     no_answer: int
     p50_ms: float
     p99_ms: float
+    statuses: dict[str, int] = field(default_factory=dict)  # answers by status
     outage_s: float | None = None  # the service was down (killed → started again)
     errors_for_s: float | None = None  # from the fault to the last failed request
-    healthy_after_s: float | None = None  # from the fault to /healthz 200 (queue empty)
+    # From the fault to /healthz answering 200 again; for the worker, to the Celery
+    # queue being empty again (the new worker has caught up).
+    healthy_after_s: float | None = None
 
 
 def figures(run: Run, phases: list[str]) -> list[PhaseFigures]:
@@ -535,15 +556,16 @@ def figures(run: Run, phases: list[str]) -> list[PhaseFigures]:
             no_answer=statuses[0],
             p50_ms=percentile(answered, 0.50),
             p99_ms=percentile(answered, 0.99),
+            statuses={str(status): n for status, n in sorted(statuses.items())},
         )
         fault = faults.get(phase)
         if fault is not None:
             later = [other.started for other in run.faults if other.started > fault.started]
             until = min(later, default=float("inf"))
             failed = [
-                record.at + record.ms / 1000
+                answered
                 for record in run.records
-                if fault.started <= record.at < until
+                if fault.started <= (answered := record.at + record.ms / 1000) < until
                 and (record.status == 0 or record.status >= 500)
             ]
             row.outage_s = fault.restored - fault.started
@@ -656,9 +678,7 @@ def main(argv: list[str] | None = None) -> int:
 
             with psycopg.connect(stack.database_url, autocommit=True) as connection:
                 connection.execute("ANALYZE")
-        stack.start_worker()
-        stack.start_beat()
-        stack.start_web()
+        stack.start()
         stack.wait_until_up()
         run.started = time.monotonic()
         asyncio.run(work(stack, run, tokens, phases, seconds, arguments.outage_seconds, rss_every))
@@ -732,10 +752,7 @@ def report(
         )
     if failed or soak_errors:
         print(f"\nFAILED: {', '.join(failed) or f'{soak_errors} 5xx answers'}")
-        for name in ("web", "worker", "beat"):
-            tail = stack.log_tail(name, 15)
-            if tail:
-                print(f"\n--- {name} log (last lines)\n{tail}")
+        print(f"\n--- manage.py serve's log (last lines)\n{stack.log_tail('serve', 40)}")
         return 1
     return 0
 
