@@ -322,6 +322,10 @@ class Run:
 
 
 def _retry_after(response: Any) -> float:
+    """The seconds a response's ``Retry-After`` asks for; 0 without one (or without a
+    response: the request got no answer)."""
+    if response is None:
+        return 0.0
     try:
         return float(response.headers.get("Retry-After", "0"))
     except ValueError:
