@@ -6,5 +6,9 @@ class AssignmentsConfig(AppConfig):
     label = "assignments"
 
     def ready(self) -> None:
-        # Importing the built-in kinds registers them (backend.assignments.kinds).
-        from backend.assignments import kinds  # noqa: F401
+        # Importing registers them: the built-in kinds (backend.assignments.kinds) and
+        # the engine's scrape-time metrics (trees per state, stuck trees).
+        from backend.assignments import (
+            kinds,  # noqa: F401
+            metrics,  # noqa: F401
+        )

@@ -23,6 +23,10 @@ from django.conf import settings
 from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandParser
 
+from backend.common.metrics import (
+    MULTIPROCESS_ENVIRONMENT_VARIABLE,
+    multiprocess_directory_prepare,
+)
 from backend.common.serving import (
     ASGI_APPLICATION,
     default_log_level,
@@ -131,7 +135,11 @@ class Command(BaseCommand):
             server=settings.WEB_SERVER,
             log_level=default_log_level(),
         )
-        server = subprocess.Popen(command)
+        # Each worker counts into its own files there; a scrape adds them up.
+        metrics_directory = multiprocess_directory_prepare(settings.DATA_DIR / "metrics")
+        server = subprocess.Popen(
+            command, env={**os.environ, MULTIPROCESS_ENVIRONMENT_VARIABLE: str(metrics_directory)}
+        )
         children.append(server)
         self.stdout.write(
             f"Serving on http://{host}:{port}/ with {settings.WEB_SERVER}, {workers} worker "
