@@ -41,10 +41,10 @@ def trees_stuck(*, now: datetime | None = None) -> QuerySet[Tree]:
     """Trees that should be moving and are not (see the module docstring)."""
     now = now or timezone.now()
     has_live_item = Exists(WorkItem.objects.filter(tree=OuterRef("pk"), state__in=LIVE_ITEM_STATES))
-    return Tree.objects.filter(
+    return Tree.objects.alias(has_live_item=has_live_item).filter(
         Q(state__in=WORKING_TREE_STATES, has_live_item=False)
         | Q(state=TreeState.SCORING, state_changed_at__lt=now - SCORING_STALE_AFTER)
-    ).alias(has_live_item=has_live_item)
+    )
 
 
 def _tree_metrics() -> Iterable[Metric]:
