@@ -124,7 +124,14 @@ class Command(BaseCommand):
                 "(the in-memory channel layer is per process)."
             )
         self.stdout.write(f"Serving on http://{host}:{port}/  (Ctrl+C stops)")
-        uvicorn.run(ASGI_APPLICATION, host=host, port=port, log_level=default_log_level())
+        # log_config=None: uvicorn's lines go through Django's LOGGING like the rest.
+        uvicorn.run(
+            ASGI_APPLICATION,
+            host=host,
+            port=port,
+            log_level=default_log_level(),
+            log_config=None,
+        )
 
     def _serve_workers(self, host: str, port: int, children: list[subprocess.Popen[bytes]]) -> None:
         workers = web_worker_count(configured=settings.WEB_WORKERS, cpu_count=os.cpu_count())
