@@ -105,6 +105,12 @@ class ContextFilter(logging.Filter):
 
     def filter(self, record: logging.LogRecord) -> bool:
         request = _request.get()
+        if request is None:
+            # Django logs a 4xx after the middleware has answered, outside the request's
+            # context, but hands the request along (``django.request``'s ``extra``).
+            given = getattr(record, "request", None)
+            if isinstance(given, HttpRequest):
+                request = given
         task = _task.get()
         if request is not None:
             record.request_id = getattr(request, "request_id", None) or None
@@ -132,7 +138,13 @@ class JsonFormatter(OrjsonFormatter):
         super().__init__("%(levelname)s %(name)s %(message)s", *args, **kwargs)
 
     def process_log_record(self, log_data: dict[str, Any]) -> dict[str, Any]:
-        return {key: value for key, value in log_data.items() if value is not None}
+        # The request object Django passes in ``extra`` is already told by the context
+        # fields; its repr would only repeat the path.
+        return {
+            key: value
+            for key, value in log_data.items()
+            if value is not None and not isinstance(value, HttpRequest)
+        }
 
 
 class TextFormatter(logging.Formatter):

@@ -104,10 +104,17 @@ def test_an_incoming_request_id_is_kept_and_an_anonymous_request_has_no_user(log
     response = Client().get("/api/v1/users/me", HTTP_X_REQUEST_ID="from-the-proxy-42")
     assert response.status_code == 401
     assert response["X-Request-ID"] == "from-the-proxy-42"
-    (line,) = [line for line in logged() if line["logger"] == "arbor.request"]
+    lines = logged()
+    (line,) = [line for line in lines if line["logger"] == "arbor.request"]
     assert line["request_id"] == "from-the-proxy-42"
     assert line["status"] == 401
     assert "user_id" not in line
+    # Django's own warning comes after the middleware answered; it names the request too.
+    (warning,) = [line for line in lines if line["logger"] == "django.request"]
+    assert warning["message"] == "Unauthorized: /api/v1/users/me"
+    assert warning["request_id"] == "from-the-proxy-42"
+    assert warning["path"] == "/api/v1/users/me"
+    assert "request" not in warning
 
 
 @pytest.mark.django_db
