@@ -29,10 +29,6 @@ from pythonjsonlogger.orjson import OrjsonFormatter
 
 # The header of a Celery message that carries the id of the request it came from.
 REQUEST_ID_TASK_HEADER = "arbor_request_id"
-# What a request's log context adds to each line; a task's adds ``task_id`` and
-# ``task_name`` (and ``request_id`` when it has one).
-REQUEST_FIELDS = ("request_id", "user_id", "method", "path")
-TASK_FIELDS = ("task_id", "task_name")
 
 
 @dataclass(frozen=True, slots=True)

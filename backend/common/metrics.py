@@ -257,7 +257,10 @@ def _client_allowed(request: HttpRequest, networks: list[str]) -> bool:
 
 def _token_matches(request: HttpRequest, token: str) -> bool:
     scheme, _, given = request.headers.get("Authorization", "").partition(" ")
-    return scheme.lower() == "bearer" and hmac.compare_digest(given.strip(), token)
+    # As bytes: compare_digest refuses str with characters outside ASCII.
+    return scheme.lower() == "bearer" and hmac.compare_digest(
+        given.strip().encode(), token.encode()
+    )
 
 
 def metrics_access_refusal(request: HttpRequest) -> HttpResponse | None:

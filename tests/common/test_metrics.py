@@ -99,6 +99,8 @@ def test_scraping_needs_the_token(scraping):
     assert wrong.status_code == 401
     other_scheme = Client().get("/metrics", HTTP_AUTHORIZATION=f"Token {TOKEN}")
     assert other_scheme.status_code == 401
+    not_ascii = Client().get("/metrics", HTTP_AUTHORIZATION="Bearer caf\u00e9")
+    assert not_ascii.status_code == 401
     right = Client().get("/metrics", HTTP_AUTHORIZATION=f"Bearer {TOKEN}")
     assert right.status_code == 200
     assert b"# TYPE arbor_http_request_duration_seconds histogram" in right.content
