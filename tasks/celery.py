@@ -19,6 +19,7 @@ app = Celery(
         "tasks.community",
         "tasks.consensus",
         "tasks.common",
+        "tasks.webhooks",
     ],
 )
 app.config_from_object("django.conf:settings", namespace="CELERY")

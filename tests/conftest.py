@@ -69,8 +69,10 @@ def _fresh_process_caches() -> None:
     """Each test starts as a new process would: no cached projects or tokens."""
     from backend.accounts.authentication import token_cache_clear
     from backend.projects.selectors import project_cache_clear
+    from backend.webhooks.selectors import forget_cached_webhooks
 
     project_cache_clear()
+    forget_cached_webhooks()
     token_cache_clear()
 
 

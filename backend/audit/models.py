@@ -43,6 +43,8 @@ class AuditAction(models.TextChoices):
     USER_BANNED = "user.banned"
     USER_UNBANNED = "user.unbanned"
     USER_NOTED = "user.noted"
+    TOKEN_CREATED = "token.created"
+    TOKEN_REVOKED = "token.revoked"
     PROJECT_CREATED = "project.created"
     CONSENSUS_GOLD_SET = "consensus.gold_set"
     CONSENSUS_GOLD_REMOVED = "consensus.gold_removed"
@@ -57,6 +59,12 @@ class AuditAction(models.TextChoices):
     IMPORT_FINISHED = "import.finished"
     IMPORT_REFUSED = "import.refused"
     IMPORT_FAILED = "import.failed"
+    WEBHOOK_CREATED = "webhook.created"
+    WEBHOOK_UPDATED = "webhook.updated"
+    WEBHOOK_DELETED = "webhook.deleted"
+    WEBHOOK_DISABLED = "webhook.disabled"
+    WEBHOOK_TESTED = "webhook.tested"
+    WEBHOOK_REDELIVERED = "webhook.redelivered"
 
 
 class AuditEvent(models.Model):

@@ -98,6 +98,25 @@ class AssignmentSkipped:
     tree_id: int | None
 
 
+@dataclass(frozen=True)
+class ExportFinished:
+    """An export job ended: ``state`` is ``succeeded`` or ``failed``."""
+
+    job_id: int
+    project_id: int
+    format: str
+    state: str
+
+
+@dataclass(frozen=True)
+class ImportFinished:
+    """An import job ended: ``state`` is ``succeeded`` or ``failed``."""
+
+    job_id: int
+    project_id: int
+    state: str
+
+
 Event = Any
 E = TypeVar("E")
 Handler = Callable[[Any], None]

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterable
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from celery import current_app
@@ -47,6 +47,15 @@ def enqueue(task_name: str, *args: Any, **kwargs: Any) -> None:
     # robust: the change is committed; a failure to send is the relay's to fix, never
     # an error for the request that made the change.
     transaction.on_commit(lambda: _send_and_forget([message]), robust=True)
+
+
+def enqueue_at(task_name: str, when: datetime, *args: Any, **kwargs: Any) -> None:
+    """Owe ``task_name(*args, **kwargs)`` to Celery from ``when`` on: the relay sends it
+    at its first tick after that (a durable delayed retry). Same transaction rules as
+    ``enqueue``."""
+    OutboxMessage.objects.create(
+        task_name=task_name, args=list(args), kwargs=kwargs, available_at=when
+    )
 
 
 _tasks_imported: list[bool] = []

@@ -98,6 +98,7 @@ INSTALLED_APPS = [
     "rest_framework",
     "rest_framework.authtoken",
     "drf_spectacular",
+    "drf_spectacular_sidecar",
     "channels",
     "allauth",
     "allauth.account",
@@ -115,6 +116,7 @@ INSTALLED_APPS = [
     "backend.exports",
     "backend.community",
     "backend.moderation",
+    "backend.webhooks",
     "backend.web",
 ]
 
@@ -340,6 +342,17 @@ CELERY_RESULT_BACKEND_TRANSPORT_OPTIONS = {
 }
 SWEEP_INTERVAL_SECONDS = float(os.environ.get("ARBOR_SWEEP_INTERVAL_SECONDS", "60"))
 
+# --- Webhooks (docs/webhooks.md) --------------------------------------------------------
+# Private, loopback and reserved targets are refused unless this is on (a server on the
+# same private network as Arbor, or tests with a local receiver).
+ARBOR_WEBHOOKS_ALLOW_PRIVATE = env_bool("ARBOR_WEBHOOKS_ALLOW_PRIVATE", False)
+ARBOR_WEBHOOK_TIMEOUT_SECONDS = float(os.environ.get("ARBOR_WEBHOOK_TIMEOUT_SECONDS", "10"))
+# Tries per delivery; the waits double from the base (10 s, 20 s, 40 s, … at most 1 h).
+ARBOR_WEBHOOK_MAX_ATTEMPTS = int(os.environ.get("ARBOR_WEBHOOK_MAX_ATTEMPTS", "8"))
+ARBOR_WEBHOOK_RETRY_BASE_SECONDS = float(os.environ.get("ARBOR_WEBHOOK_RETRY_BASE_SECONDS", "10"))
+# Failed tries in a row (over all deliveries) after which a webhook is turned off.
+ARBOR_WEBHOOK_DISABLE_AFTER = int(os.environ.get("ARBOR_WEBHOOK_DISABLE_AFTER", "10"))
+
 # --- Exports (docs/exports.md) ----------------------------------------------------------
 # Dotted paths to pluggable callables; empty: none. Export files go to
 # STORAGES["exports"] when defined (e.g. object storage), else the default storage.
@@ -426,6 +439,11 @@ SPECTACULAR_SETTINGS = {
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
     "COMPONENT_SPLIT_REQUEST": True,
+    # Swagger UI's files are served from Arbor's static files, never from a CDN: the
+    # docs work offline and the Content-Security-Policy stays 'self'.
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
 }
 
 # --- Logs and metrics (docs/observability.md) ---------------------------------------------

@@ -3,6 +3,8 @@ from django.contrib import admin
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
+from backend.accounts.tokens_api import TokenDetailView, TokenListCreateView
+from backend.accounts.tokens_page import tokens_page
 from backend.assignments.api import (
     AssignmentListCreateView,
     AssignmentSkipView,
@@ -21,17 +23,14 @@ from backend.moderation.urls import api_urlpatterns as moderation_api
 from backend.projects.api import ProjectDetailView, ProjectListView
 from backend.trees.api import MessageReactionView
 from backend.web.views.home import home
+from backend.webhooks.urls import api_urlpatterns as webhooks_api
 
-# Swagger UI comes from its CDN and styles its page inline; its own script is served
-# from a URL (the "split" view), so scripts stay strict there too.
-SWAGGER_CDN = "https://cdn.jsdelivr.net"
-api_docs = csp_update(
-    {
-        "script-src": [SWAGGER_CDN],
-        "style-src": [SWAGGER_CDN, "'unsafe-inline'"],
-        "img-src": [SWAGGER_CDN],
-    }
-)(SpectacularSwaggerSplitView.as_view(url_name="schema"))
+# Swagger UI comes from Arbor's own static files (drf-spectacular-sidecar) and styles
+# its page inline; its own script is served from a URL (the "split" view), so scripts
+# stay strict there too. Its icons are data: URLs.
+api_docs = csp_update({"style-src": ["'unsafe-inline'"], "img-src": ["data:"]})(
+    SpectacularSwaggerSplitView.as_view(url_name="schema")
+)
 
 # A database error raised outside a view (in a middleware) is answered 503 too.
 handler500 = "backend.common.database.server_error"
@@ -57,18 +56,23 @@ api_v1 = [
     path("projects/<slug:slug>", ProjectDetailView.as_view(), name="project-detail"),
     path("projects/<slug:slug>/stats", ProjectStatsView.as_view(), name="project-stats"),
     path("users/me", MeView.as_view(), name="users-me"),
+    path("tokens/", TokenListCreateView.as_view(), name="tokens"),
+    path("tokens/<int:token_id>", TokenDetailView.as_view(), name="token-detail"),
     *exports_api,
     *moderation_api,
     *community_api,
     *consensus_api,
+    *webhooks_api,
 ]
 
 urlpatterns = [
     path("", home, name="home"),
     path("healthz", healthz, name="healthz"),
     path("metrics", metrics_view, name="metrics"),
+    path("me/tokens/", tokens_page, name="my-tokens"),
     path("exports/", exports_page, name="exports-page"),
     path("moderation/", include("backend.moderation.page_urls")),
+    path("", include("backend.webhooks.urls", namespace="webhooks")),
     path("admin/", admin.site.urls),
     path("accounts/", include("allauth.urls")),
     path("i18n/", include("django.conf.urls.i18n")),

@@ -18,6 +18,7 @@ from rest_framework.test import APIClient
 
 from backend.common import outbox
 from backend.projects.selectors import project_cached
+from backend.webhooks.selectors import active_webhooks_for
 from tests.api.scenario import World
 
 # Real transactions, as in production: the service's atomic block is the outermost, so
@@ -117,7 +118,8 @@ def test_a_claim_and_a_submit_stay_within_their_budgets(
     world: World = world_at(stage, **overrides)
     client = token_client(getattr(world, who))
     client.get("/api/v1/users/me")  # this process now knows the token …
-    project_cached(slug=world.project.slug)  # … and the project
+    project_cached(slug=world.project.slug)  # … and the project …
+    active_webhooks_for(project_id=world.project.pk, event="message.created")  # … its webhooks
     vendor = connection.vendor
 
     claimed, claim_queries = counted(

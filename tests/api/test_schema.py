@@ -161,3 +161,12 @@ def test_the_docs_page_loads_the_schema():
     script = APIClient().get("/api/docs/?script=")
     assert script["Content-Type"].startswith("application/javascript")
     assert "/api/schema/" in script.content.decode()
+
+
+def test_the_docs_page_needs_no_other_host():
+    """Swagger UI's files come from Arbor's own static files: the page works offline."""
+    page = APIClient().get("/api/docs/").content.decode()
+    sources = re.findall(r'(?:src|href)="([^"]+)"', page)
+    assert sources, page
+    assert all(url.startswith("/") and not url.startswith("//") for url in sources), sources
+    assert "/static/drf_spectacular_sidecar/swagger-ui-dist/swagger-ui-bundle.js" in sources

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 from typing import Any
+from urllib.parse import urlsplit
 
 from playwright.sync_api import expect
 
@@ -79,3 +80,19 @@ def test_the_main_pages_report_no_csp_violation(new_page, client_for):
     expect(admin_page).to_have_url(DASHBOARD)
     _visit(admin_page, "/moderation/", admin_reported)
     _visit(admin_page, "/exports/", admin_reported)
+
+
+def test_the_api_docs_render_offline(new_page):
+    """Swagger UI renders the schema from Arbor's own files: no request leaves the
+    server, and the page reports no CSP violation."""
+    page = new_page()
+    reported = _watch(page)
+    hosts: set[str] = set()
+    page.on("request", lambda request: hosts.add(urlsplit(request.url).hostname or ""))
+
+    _visit(page, "/api/docs/", reported)
+    expect(page.locator(".swagger-ui .info .title")).to_contain_text("Arbor API")
+    expect(page.locator(".opblock").first).to_be_visible()
+    assert hosts == {"localhost"} or hosts == {"127.0.0.1"}, hosts
+    assert page.evaluate("window.__cspViolations") == []
+    assert reported == []

@@ -37,6 +37,7 @@ from django.utils import timezone
 from backend.audit.models import AuditAction
 from backend.audit.services import audit_record
 from backend.common.errors import NotFound
+from backend.common.events import ExportFinished, emit
 from backend.common.outbox import enqueue
 from backend.exports import hooks
 from backend.exports.formats.anonymize import IdMapper, new_secret
@@ -460,6 +461,7 @@ def _succeed(job_id: int, result: ExportResult, stored_name: str) -> str:
                 **_result_fields(result),
             },
         )
+        emit(ExportFinished(job.pk, job.project_id, job.format, JobState.SUCCEEDED))
     _notify(job, state=JobState.SUCCEEDED, progress=100, row_count=result.row_count)
     return job.state
 
@@ -484,6 +486,7 @@ def _fail(job_id: int, reason: str) -> str:
             after={"state": JobState.FAILED, "format": job.format, "filters": job.filters},
             reason=job.error,
         )
+        emit(ExportFinished(job.pk, job.project_id, job.format, JobState.FAILED))
     _notify(job, state=JobState.FAILED, progress=job.progress, row_count=job.row_count)
     return job.state
 

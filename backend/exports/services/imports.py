@@ -46,6 +46,7 @@ from django.utils import timezone
 from backend.audit.models import AuditAction
 from backend.audit.services import audit_record
 from backend.common.errors import ArborError, NotFound, ValidationFailed
+from backend.common.events import ImportFinished, emit
 from backend.common.outbox import enqueue
 from backend.exports.formats.oasst_import import parse_oasst_tree
 from backend.exports.formats.records import ImportLineError, ImportMessage, ImportTree
@@ -742,6 +743,8 @@ def _finish(job_id: int, report: ImportReport | None, error: str) -> str:
                 reason=job.error,
             )
         job.save(update_fields=fields)
+        if job.state in (JobState.SUCCEEDED, JobState.FAILED):
+            emit(ImportFinished(job.pk, job.project_id, job.state))
     _import_file_delete(job_id)
     _notify(job, state=job.state, progress=job.progress, **(report.counts() if report else {}))
     return job.state
