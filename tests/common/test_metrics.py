@@ -32,7 +32,7 @@ from backend.projects.api import ProjectListView
 from backend.trees.models import Tree, TreeState
 from tests.factories import growing_tree as make_growing_tree
 from tests.factories import people, small_project, write_prompt
-from tests.helpers import claim, submit
+from tests.helpers import answer_for, claim, submit
 
 ROOT = Path(__file__).resolve().parents[2]
 TOKEN = "scrape-token-for-tests"
@@ -302,6 +302,32 @@ def test_stuck_trees_are_zero_normally_and_counted_when_a_tree_cannot_move(scrap
     # The sweep re-derives what the tree needs: it is moving again.
     sweep_run()
     assert value(scrape(), "arbor_trees_stuck") == 0
+
+
+@pytest.mark.django_db(transaction=True)
+def test_stuck_stays_zero_while_volunteers_take_trees_through_their_whole_life(make_user):
+    # Every state a tree passes on its way to export, through the API, in the order the
+    # engine hands work out, with the follow-up work (lottery, scoring) run on commit;
+    # after each claim and each submit nothing is stuck.
+    project = small_project()
+    clients = []
+    for _ in range(4):
+        client = APIClient()
+        client.force_authenticate(make_user())
+        clients.append(client)
+    seen_states: set[str] = set()
+    for round_number in range(40):
+        client = clients[round_number % len(clients)]
+        claimed = claim(client, project.slug, "initial_prompt" if round_number < 2 else "any")
+        assert not trees_stuck().exists()
+        if claimed.status_code == 204:
+            continue
+        assert claimed.status_code == 201, claimed.content
+        assignment = claimed.json()
+        assert submit(client, assignment["id"], answer_for(assignment)).status_code == 200
+        assert not trees_stuck().exists()
+        seen_states.update(Tree.objects.values_list("state", flat=True))
+    assert {"prompt_review", "growing", "ranking", "ready_for_export"} <= seen_states
 
 
 @pytest.mark.django_db
