@@ -18,9 +18,11 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
+from asgiref.sync import sync_to_async
 from django.conf import settings as django_settings
 from django.db import connection
-from django.test import Client
+from django.test import AsyncClient, Client
+from rest_framework.response import Response
 from rest_framework.test import APIClient
 
 from backend.accounts.services import user_token
@@ -140,6 +142,30 @@ def test_an_error_logged_while_serving_carries_the_request_id(logged, make_user,
     assert "RuntimeError: a bug in the view" in error["exc_info"]
     (access,) = [line for line in lines if line["logger"] == "arbor.request"]
     assert (access["request_id"], access["status"]) == (request_id, 500)
+
+
+@pytest.mark.asyncio
+@pytest.mark.django_db(transaction=True)
+async def test_a_line_the_view_writes_under_asgi_carries_the_request_id(
+    logged, make_user, monkeypatch
+):
+    # Under ASGI the view runs in a thread of its own, reached through asgiref's hops
+    # between the event loop and the synchronous middleware: the context goes along.
+    def noting(self, request):  # type: ignore[no-untyped-def]
+        logging.getLogger("tests.view").warning("the view was here")
+        return Response([])
+
+    monkeypatch.setattr(ProjectListView, "get", noting)
+    user = await sync_to_async(make_user)()
+    token = await sync_to_async(user_token)(user=user)
+    response = await AsyncClient().get(
+        "/api/v1/projects/", headers={"Authorization": f"Token {token}"}
+    )
+    assert response.status_code == 200
+    (line,) = [line for line in logged() if line["logger"] == "tests.view"]
+    assert line["request_id"] == response["X-Request-ID"]
+    assert line["user_id"] == user.pk
+    assert line["path"] == "/api/v1/projects/"
 
 
 @pytest.mark.django_db
