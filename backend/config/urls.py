@@ -3,6 +3,7 @@ from django.contrib import admin
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
+from backend.accounts.roles_api import UserRolesView
 from backend.accounts.tokens_api import TokenDetailView, TokenListCreateView
 from backend.accounts.tokens_page import tokens_page
 from backend.assignments.api import (
@@ -57,6 +58,7 @@ api_v1 = [
     path("projects/<slug:slug>/stats", ProjectStatsView.as_view(), name="project-stats"),
     path("users/me", MeView.as_view(), name="users-me"),
     path("tokens/", TokenListCreateView.as_view(), name="tokens"),
+    path("users/<str:username>/roles", UserRolesView.as_view(), name="user-roles"),
     path("tokens/<int:token_id>", TokenDetailView.as_view(), name="token-detail"),
     *exports_api,
     *moderation_api,

@@ -79,6 +79,11 @@ class Project(models.Model):
     slug = models.SlugField(unique=True)
     name = models.CharField(max_length=200)
     guidelines = models.TextField(blank=True)
+    # Guidelines in other interface languages ({"de": "…"}); ``guidelines`` is the
+    # fallback. Per-kind instructions replace a kind's built-in one: {kind: {lang: text}}
+    # with "" as the fallback language (docs/projects.md).
+    guidelines_translations = models.JSONField(default=dict, blank=True)
+    kind_instructions = models.JSONField(default=dict, blank=True)
     languages = models.JSONField(default=default_languages)
     is_active = models.BooleanField(default=True)
     created_at = models.DateTimeField(auto_now_add=True)

@@ -2,7 +2,15 @@
 
 from django.urls import path
 
-from backend.web.views import community, dashboard, messages, stats, tasks, trees
+from backend.web.views import (
+    community,
+    dashboard,
+    messages,
+    project_manage,
+    stats,
+    tasks,
+    trees,
+)
 
 app_name = "web"
 
@@ -20,4 +28,7 @@ urlpatterns = [
     path("trees/", trees.tree_list, name="trees"),
     path("trees/<int:tree_id>/", trees.tree_detail, name="tree"),
     path("projects/<slug:slug>/stats/", stats.project_stats, name="project-stats"),
+    path("projects/", project_manage.project_list, name="project-list"),
+    path("projects/new/", project_manage.project_new, name="project-new"),
+    path("projects/<slug:slug>/edit/", project_manage.project_edit, name="project-edit"),
 ]

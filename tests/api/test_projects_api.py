@@ -90,7 +90,10 @@ def test_list_shows_active_projects_by_slug_with_settings_and_labels(volunteer):
             "slug": "alpha",
             "name": "alpha",
             "guidelines": "",
+            "guidelines_translations": {},
+            "kind_instructions": {},
             "languages": ["en"],
+            "is_active": True,
             "settings": {**DEFAULT_SETTINGS, "goal_tree_size": 4, "labelling_mode": "simple"},
             "label_schema": DEFAULT_LABEL_SCHEMA,
         },
@@ -98,7 +101,10 @@ def test_list_shows_active_projects_by_slug_with_settings_and_labels(volunteer):
             "slug": "zeta",
             "name": "Zeta",
             "guidelines": "# Be kind\nAlways.",
+            "guidelines_translations": {},
+            "kind_instructions": {},
             "languages": ["en", "de"],
+            "is_active": True,
             "settings": DEFAULT_SETTINGS,
             "label_schema": DEFAULT_LABEL_SCHEMA,
         },
@@ -117,7 +123,10 @@ def test_project_detail(volunteer):
         "slug": "demo",
         "name": "Demo",
         "guidelines": "",
+        "guidelines_translations": {},
+        "kind_instructions": {},
         "languages": ["de"],
+        "is_active": True,
         "settings": {**DEFAULT_SETTINGS, "max_depth": 2},
         "label_schema": DEFAULT_LABEL_SCHEMA,
     }
@@ -183,12 +192,18 @@ def test_stats_count_open_slots_not_reserved_ones(world_at):
     assert body["work_available"] == {"en": {**NO_WORK, "rank_assistant_replies": 1}}
 
 
-def test_projects_are_read_only(volunteer):
+def test_volunteers_cannot_change_projects(volunteer):
+    """Only researchers and admins create or change projects (tests/projects/
+    test_management_api.py); what no one may do answers 405."""
     project_create(slug="demo")
     before = db_snapshot()
+    refused = {
+        ("/api/v1/projects/", "post"): (403, "permission_denied"),
+        ("/api/v1/projects/demo", "patch"): (403, "permission_denied"),
+    }
     for path in ("/api/v1/projects/", "/api/v1/projects/demo", "/api/v1/projects/demo/stats"):
         for method in ("post", "put", "patch", "delete"):
             response = getattr(volunteer, method)(path, {"slug": "x"}, format="json")
-            assert response.status_code == 405, (method, path)
-            assert response.json()["code"] == "method_not_allowed"
+            expected = refused.get((path, method), (405, "method_not_allowed"))
+            assert (response.status_code, response.json()["code"]) == expected, (method, path)
     assert db_snapshot() == before
