@@ -6,9 +6,13 @@ class AssignmentsConfig(AppConfig):
     label = "assignments"
 
     def ready(self) -> None:
-        # Importing the built-in kinds registers them (backend.assignments.kinds).
+        # Importing registers them: the built-in kinds (backend.assignments.kinds) and
+        # the engine's scrape-time metrics (trees per state, stuck trees).
         from backend.accounts.selfservice import personal_data_register
-        from backend.assignments import kinds  # noqa: F401
+        from backend.assignments import (
+            kinds,  # noqa: F401
+            metrics,  # noqa: F401
+        )
         from backend.assignments.kinds import all_kinds
         from backend.assignments.personal_data import (
             label_votes_of_person,

@@ -13,6 +13,7 @@ from backend.assignments.api import (
     AssignmentSubmitView,
 )
 from backend.common.health import healthz
+from backend.common.metrics import metrics_view
 from backend.community.me_api import MeView
 from backend.community.stats_api import ProjectStatsView
 from backend.community.urls import api_urlpatterns as community_api
@@ -72,6 +73,7 @@ api_v1 = [
 urlpatterns = [
     path("", home, name="home"),
     path("healthz", healthz, name="healthz"),
+    path("metrics", metrics_view, name="metrics"),
     path("me/tokens/", tokens_page, name="my-tokens"),
     path("exports/", exports_page, name="exports-page"),
     path("moderation/", include("backend.moderation.page_urls")),

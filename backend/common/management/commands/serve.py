@@ -27,6 +27,10 @@ from django.conf import settings
 from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandParser
 
+from backend.common.metrics import (
+    MULTIPROCESS_ENVIRONMENT_VARIABLE,
+    multiprocess_directory_prepare,
+)
 from backend.common.serving import (
     ASGI_APPLICATION,
     default_log_level,
@@ -127,7 +131,14 @@ class Command(BaseCommand):
                 "(the in-memory channel layer is per process)."
             )
         self.stdout.write(f"Serving on http://{host}:{port}/  (Ctrl+C stops)")
-        uvicorn.run(ASGI_APPLICATION, host=host, port=port, log_level=default_log_level())
+        # log_config=None: uvicorn's lines go through Django's LOGGING like the rest.
+        uvicorn.run(
+            ASGI_APPLICATION,
+            host=host,
+            port=port,
+            log_level=default_log_level(),
+            log_config=None,
+        )
 
     def _serve_workers(self, host: str, port: int, children: list[subprocess.Popen[bytes]]) -> None:
         workers = web_worker_count(configured=settings.WEB_WORKERS, cpu_count=os.cpu_count())
@@ -138,7 +149,11 @@ class Command(BaseCommand):
             server=settings.WEB_SERVER,
             log_level=default_log_level(),
         )
-        server = subprocess.Popen(command)
+        # Each worker counts into its own files there; a scrape adds them up.
+        metrics_directory = multiprocess_directory_prepare(settings.DATA_DIR / "metrics")
+        server = subprocess.Popen(
+            command, env={**os.environ, MULTIPROCESS_ENVIRONMENT_VARIABLE: str(metrics_directory)}
+        )
         children.append(server)
         self.stdout.write(
             f"Serving on http://{host}:{port}/ with {settings.WEB_SERVER}, {workers} worker "
