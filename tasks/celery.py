@@ -16,6 +16,7 @@ app = Celery(
         "tasks.exports",
         "tasks.community",
         "tasks.consensus",
+        "tasks.quality",
         "tasks.common",
     ],
 )

@@ -57,6 +57,10 @@ class AuditAction(models.TextChoices):
     IMPORT_FINISHED = "import.finished"
     IMPORT_REFUSED = "import.refused"
     IMPORT_FAILED = "import.failed"
+    QUALITY_FLAGGED = "quality.flagged"
+    QUALITY_EVAL_SET_ADDED = "quality.eval_set_added"
+    QUALITY_EVAL_SET_DELETED = "quality.eval_set_deleted"
+    QUALITY_JOB_REQUESTED = "quality.job_requested"
 
 
 class AuditEvent(models.Model):

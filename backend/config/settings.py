@@ -108,6 +108,7 @@ INSTALLED_APPS = [
     "backend.audit",
     "backend.projects",
     "backend.trees",
+    "backend.quality",
     "backend.assignments",
     "backend.consensus",
     "backend.realtime",

@@ -18,6 +18,7 @@ from backend.exports.urls import api_urlpatterns as exports_api
 from backend.exports.views import exports_page
 from backend.moderation.urls import api_urlpatterns as moderation_api
 from backend.projects.api import ProjectDetailView, ProjectListView
+from backend.quality.urls import api_urlpatterns as quality_api
 from backend.trees.api import MessageReactionView
 from backend.web.views.home import home
 
@@ -60,6 +61,7 @@ api_v1 = [
     *moderation_api,
     *community_api,
     *consensus_api,
+    *quality_api,
 ]
 
 urlpatterns = [

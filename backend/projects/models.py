@@ -121,6 +121,23 @@ class Project(models.Model):
     )
     queue_reply_skips = models.PositiveIntegerField(default=10, validators=[MinValueValidator(1)])
 
+    # Quality signals (docs/quality.md): a message is flagged when its toxicity score
+    # exceeds the first, a prompt's MinHash Jaccard similarity to an earlier prompt
+    # reaches the second, or its BLEU against an eval prompt reaches the third; a
+    # language mismatch counts only when the detector is at least this confident.
+    quality_toxicity_threshold = models.FloatField(
+        default=0.8, validators=[MinValueValidator(0.0), MaxValueValidator(1.0)]
+    )
+    quality_near_duplicate_threshold = models.FloatField(
+        default=0.8, validators=[MinValueValidator(0.5), MaxValueValidator(1.0)]
+    )
+    quality_leakage_threshold = models.FloatField(
+        default=20.0, validators=[MinValueValidator(1.0), MaxValueValidator(100.0)]
+    )
+    quality_lang_min_confidence = models.FloatField(
+        default=0.9, validators=[MinValueValidator(0.0), MaxValueValidator(1.0)]
+    )
+
     label_schema = models.JSONField(default=default_label_schema)
     labelling_mode = models.CharField(
         max_length=16, choices=LabellingMode.choices, default=LabellingMode.FULL
@@ -164,4 +181,8 @@ TREE_SETTING_NAMES = (
     "queue_reply_skips",
     "acceptance_rule",
     "vote_weighting",
+    "quality_toxicity_threshold",
+    "quality_near_duplicate_threshold",
+    "quality_leakage_threshold",
+    "quality_lang_min_confidence",
 )
