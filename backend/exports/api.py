@@ -73,8 +73,7 @@ class ExportCreateInput(serializers.Serializer):
     )
     with_quality = serializers.BooleanField(
         required=False,
-        help_text="the quality object (automatic signals) of messages that have one; "
-        "on by default",
+        help_text="the quality object (automatic signals) of messages that have one; on by default",
     )
     anonymize = serializers.BooleanField(required=False)
     gzip = serializers.BooleanField(required=False)

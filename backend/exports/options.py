@@ -15,8 +15,8 @@ from typing import Any
 
 from backend.common.errors import ValidationFailed
 from backend.exports.formats.build import ALL_EVAL_SETS, PiiPolicy
-from backend.exports.quality import eval_set_names
 from backend.exports.models import ExportFormat
+from backend.exports.quality import eval_set_names
 from backend.projects.models import Project
 from backend.trees.models import TreeState
 

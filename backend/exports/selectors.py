@@ -40,9 +40,9 @@ from backend.exports.formats.build import (
     PiiPolicy,
 )
 from backend.exports.hooks import QualityProvider
-from backend.exports.quality import origin_ids, quality_objects
 from backend.exports.models import ExportFormat, ExportJob, ImportedEmoji, ImportedLabel, ImportJob
 from backend.exports.options import ExportOptions
+from backend.exports.quality import origin_ids, quality_objects
 from backend.trees.models import Message, Reaction, Tree
 
 DEFAULT_BATCH_TREES = 1000
@@ -214,7 +214,9 @@ def _batches(
         yield rows
 
 
-def _read_quality(options: ExportOptions, rows: BatchRows, provider: QualityProvider | None) -> None:
+def _read_quality(
+    options: ExportOptions, rows: BatchRows, provider: QualityProvider | None
+) -> None:
     """The batch's quality objects — for the ``quality`` key, the quality filters and the
     stored PII spans masking reads — with one query per ``IDS_PER_QUERY`` messages, plus
     one for the origin ids of the near-duplicates' originals."""

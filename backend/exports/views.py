@@ -9,8 +9,8 @@ from django.shortcuts import render
 
 from backend.exports.formats.build import PiiPolicy
 from backend.exports.models import ExportFormat, ImportFormat
-from backend.exports.quality import eval_set_names_all
 from backend.exports.permissions import PERMISSION_DETAIL, is_researcher_or_admin
+from backend.exports.quality import eval_set_names_all
 from backend.exports.selectors import export_jobs_of, import_jobs_of
 from backend.exports.services.imports import IMPORT_STATES
 from backend.projects.models import Project

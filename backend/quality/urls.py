@@ -8,8 +8,10 @@ from backend.quality.api import (
     QualityJobDetailView,
     QualityRerunView,
 )
+from backend.quality.check_api import QualityCheckView
 
 api_urlpatterns = [
+    path("quality/check", QualityCheckView.as_view(), name="quality-check"),
     path("projects/<slug:slug>/eval-sets", EvalSetListCreateView.as_view(), name="eval-sets"),
     path(
         "projects/<slug:slug>/eval-sets/<int:eval_set_id>",

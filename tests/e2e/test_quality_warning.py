@@ -18,7 +18,10 @@ def test_an_email_in_a_prompt_is_warned_about_and_can_be_sent_anyway(page, log_i
     page.goto("/dashboard/")
     page.click("[data-nav-item][value='initial_prompt']")
     ready(page)
-    text = "Could you write a polite reminder to my landlord at jane.doe@example.com about the heating?"
+    text = (
+        "Could you write a polite reminder to my landlord at jane.doe@example.com "
+        "about the heating?"
+    )
     page.locator("#reply-text").fill(text)
     page.locator("#task-form button[type=submit]").click()
 

@@ -85,9 +85,7 @@ def leaky_tree(project, make_user):
     tree = make_tree(project)
     root = make_message(tree, None, LEAKY_PROMPT)
     best = make_message(tree, root, "Sure, I will write to them today.", rank=0)
-    make_message(
-        tree, root, "Transfer it to DE89 3704 0044 0532 0130 00, they said.", rank=1
-    )
+    make_message(tree, root, "Transfer it to DE89 3704 0044 0532 0130 00, they said.", rank=1)
     follow_up = make_message(tree, best, "Thanks! And what should the email say?")
     make_message(tree, follow_up, "Say hello and ask about the dates.")
     voter = make_user()
@@ -120,7 +118,10 @@ def test_preference_prompts_are_masked_like_the_nodes(project, make_user, run_ex
     leaky_tree(project, make_user)
     lines, _, _ = run_export(project, "preferences")
     assert lines[0]["prompt"] == [
-        {"role": "user", "content": "Please write to [EMAIL] or call [PHONE] about the trip to Lisbon."}
+        {
+            "role": "user",
+            "content": "Please write to [EMAIL] or call [PHONE] about the trip to Lisbon.",
+        }
     ]
     assert lines[0]["rejected"] == "Transfer it to [IBAN], they said."
 
@@ -176,9 +177,7 @@ def test_volunteer_flagged_messages_are_still_masked_whole(project, make_user, r
     assert lines[0]["text"] == "[PII]"
 
 
-def test_the_quality_key_follows_open_assistants_fields_and_only_where_stored(
-    project, run_export
-):
+def test_the_quality_key_follows_open_assistants_fields_and_only_where_stored(project, run_export):
     tree = make_tree(project)
     root = make_message(tree, None, "What is the capital of France?")
     reply = make_message(tree, root, "Paris.")
@@ -222,12 +221,11 @@ def test_near_duplicate_of_is_the_originals_export_id(project, run_export):
 
     by_text = {line["text"]: line for line in anonymised}
     assert (
-        by_text[copy.text]["quality"]["near_duplicate_of"]
-        == by_text[original.text]["message_id"]
+        by_text[copy.text]["quality"]["near_duplicate_of"] == by_text[original.text]["message_id"]
     )
-    assert {line["text"]: line for line in plain}[copy.text]["quality"][
-        "near_duplicate_of"
-    ] == str(original.pk)
+    assert {line["text"]: line for line in plain}[copy.text]["quality"]["near_duplicate_of"] == str(
+        original.pk
+    )
 
 
 def quality_world(project):
@@ -427,9 +425,7 @@ def test_the_command_takes_the_quality_filters(project, tmp_path):
     import json
 
     prompts = sorted(json.loads(line)["prompt"]["text"] for line in output.read_text().splitlines())
-    assert prompts == sorted(
-        messages[name].text for name in ("clean", "original", "unscored")
-    )
+    assert prompts == sorted(messages[name].text for name in ("clean", "original", "unscored"))
     event = AuditEvent.objects.get(action=AuditAction.EXPORT_WRITTEN)
     assert event.after["filters"]["exclude_leaked"] == "mt-bench"
     assert event.after["filters"]["max_toxicity"] == 0.9

@@ -47,7 +47,9 @@ def test_without_a_language_there_is_no_mismatch_and_short_texts_have_no_guess(
     make_user, client_for
 ):
     client = client_for(make_user())
-    body = client.post(URL, {"text": "Bonjour tout le monde, comment allez-vous?"}, format="json").json()
+    body = client.post(
+        URL, {"text": "Bonjour tout le monde, comment allez-vous?"}, format="json"
+    ).json()
     assert body["lang"]["mismatch"] is None
     empty = client.post(URL, {"text": "", "lang": "en"}, format="json").json()
     assert empty == {
