@@ -464,3 +464,27 @@ def test_the_api_refuses_bad_quality_filters_field_by_field(project, make_user, 
     )
     assert response.status_code == 202
     assert response.json()["filters"]["exclude_leaked"] == "all"
+
+
+@pytest.mark.django_db(transaction=True)  # the demo's lottery and signals run on commit
+def test_a_default_export_of_the_demo_contains_no_detected_pii(run_export):
+    from backend.web.demo import seed_demo
+
+    project, _, _ = seed_demo()
+    written = list(Message.objects.filter(tree__project=project).values_list("text", flat=True))
+    assert any(find_pii(text) for text in written), "the demo has messages with PII"
+
+    for format in FORMATS:
+        default, _, default_path = run_export(project, format)
+        everything, result, path = run_export(
+            project,
+            format,
+            states="all",
+            include_deleted=True,
+            include_rejected=True,
+            include_synthetic=True,
+        )
+        assert result.row_count > 0, format
+        for lines, file in ((default, default_path), (everything, path)):
+            texts = exported_texts(format, lines, file)
+            assert [text for text in texts if find_pii(text)] == [], format
