@@ -65,7 +65,7 @@ def eval_sets_page(request: HttpRequest, slug: str) -> HttpResponse:
             try:
                 eval_set, _job = eval_set_create(
                     project=project,
-                    name=request.POST.get("name", "") or upload.name.rsplit(".", 1)[0],
+                    name=request.POST.get("name", "") or (upload.name or "").rsplit(".", 1)[0],
                     prompts=eval_prompts_parse(upload.read()),
                     actor_id=request.user.pk,
                 )

@@ -61,8 +61,7 @@ DEMO_EVAL_PROMPTS = (
 QUALITY_PROMPTS = (
     "My email is maria.lopez@example.com and my phone is +1 415 555 0132, "
     "can you write me a polite reminder for my landlord about the broken heater?",
-    "Kannst du mir bitte erklären, wie ich im Winter Basilikum auf der Fensterbank "
-    "am Leben halte?",
+    "Kannst du mir bitte erklären, wie ich im Winter Basilikum auf der Fensterbank am Leben halte?",
     "How do I keep basil alive on a windowsill through the winter months?",
     "You are a stupid useless idiot, answer me properly this time.",
     "Explain to a ten-year-old why the moon looks different every night of the month.",
