@@ -69,6 +69,7 @@ urlpatterns = [
     path("healthz", healthz, name="healthz"),
     path("exports/", exports_page, name="exports-page"),
     path("moderation/", include("backend.moderation.page_urls")),
+    path("quality/", include("backend.quality.page_urls")),
     path("admin/", admin.site.urls),
     path("accounts/", include("allauth.urls")),
     path("i18n/", include("django.conf.urls.i18n")),

@@ -125,3 +125,32 @@ def project_by_slug(slug: str) -> Project:
     if project is None:
         raise NotFound("project_not_found", "No such project.")
     return project
+
+
+def pii_segments(text: str, spans: list[dict] | None) -> list[dict[str, str | None]]:
+    """``text`` cut at the PII spans: ``[{"text", "type"}]``, ``type`` None between
+    spans (what the moderators' quality panel highlights)."""
+    segments: list[dict[str, str | None]] = []
+    position = 0
+    for span in sorted(spans or [], key=lambda span: span["start"]):
+        start, end = max(span["start"], position), min(span["end"], len(text))
+        if start >= end:
+            continue
+        if start > position:
+            segments.append({"text": text[position:start], "type": None})
+        segments.append({"text": text[start:end], "type": span["type"]})
+        position = end
+    if position < len(text):
+        segments.append({"text": text[position:], "type": None})
+    return segments
+
+
+def quality_panel(*, message_id: int, text: str) -> dict[str, Any]:
+    """What the moderators' quality panel shows for one message: the contract object,
+    whether anything was computed, and the text cut at its PII spans."""
+    payload = quality_payloads([message_id])[message_id]
+    return {
+        **payload,
+        "computed": payload["flags"] is not None,
+        "pii_segments": pii_segments(text, payload["pii"]) if payload["pii"] else [],
+    }

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any, cast
 
 from django.db import IntegrityError, transaction
@@ -118,7 +118,10 @@ def message_quality_compute(
                 continue
             flags |= set(provider.compute(row, context))
             versions[provider.name] = provider.version
-        row.flags = [flag for flag in _FLAG_ORDER if flag in flags]
+        # Built-in flags in their fixed order, then any a deployment's own signals add.
+        row.flags = [flag for flag in _FLAG_ORDER if flag in flags] + sorted(
+            flags - set(_FLAG_ORDER)
+        )
         row.versions = versions
         row.computed_at = now
         row.save()
@@ -288,6 +291,7 @@ def _job_create(
     signal: str,
     actor_id: int | None,
     eval_set: EvalSet | None = None,
+    in_background: bool = True,
 ) -> QualityJob:
     job = QualityJob.objects.create(
         project=project, kind=kind, signal=signal, eval_set=eval_set, created_by_id=actor_id
@@ -300,23 +304,35 @@ def _job_create(
         project_id=project.pk,
         after={"kind": kind, "signal": signal},
     )
-    enqueue(JOB_TASK, job.pk)
+    if in_background:
+        enqueue(JOB_TASK, job.pk)
     return job
 
 
 def quality_rerun_request(
-    *, project: Project, signal: str | None = None, actor_id: int | None = None
+    *,
+    project: Project,
+    signal: str | None = None,
+    actor_id: int | None = None,
+    in_background: bool = True,
 ) -> QualityJob:
-    """Queue a recomputation of every signal (or one) over the project's messages."""
+    """Create a job recomputing every signal (or one) over the project's messages, and
+    queue it (``in_background``; otherwise the caller runs ``quality_job_run``)."""
     if signal:
         _selected_providers([signal])  # refuses an unknown name
     with transaction.atomic():
         return _job_create(
-            project=project, kind=QualityJobKind.RERUN, signal=signal or "", actor_id=actor_id
+            project=project,
+            kind=QualityJobKind.RERUN,
+            signal=signal or "",
+            actor_id=actor_id,
+            in_background=in_background,
         )
 
 
-def quality_job_run(*, job_id: int) -> QualityJob | None:
+def quality_job_run(
+    *, job_id: int, progress: Callable[[int, int], None] | None = None
+) -> QualityJob | None:
     """Run a queued job: recompute its signals message by message, reporting progress.
 
     A job already finished is left alone (the task may be delivered twice); a job found
@@ -341,6 +357,8 @@ def quality_job_run(*, job_id: int) -> QualityJob | None:
             message_quality_compute(message_id=message_id, signals=signals)
             if done % JOB_PROGRESS_EVERY == 0:
                 QualityJob.objects.filter(pk=job.pk).update(done=done)
+                if progress is not None:
+                    progress(done, len(message_ids))
     except Exception as error:  # the job records why it failed
         logger.exception("quality job %s failed", job.pk)
         QualityJob.objects.filter(pk=job.pk).update(
