@@ -24,15 +24,53 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from backend.exports.formats.anonymize import IdMapper  # noqa: E402
-from backend.exports.formats.build import BatchRows, BuildSettings, build_trees  # noqa: E402
-from backend.quality.signals.pii import find_pii  # noqa: E402
+from backend.exports.formats.anonymize import IdMapper
+from backend.exports.formats.build import BatchRows, BuildSettings, build_trees
+from backend.quality.signals.pii import find_pii
 
-WORDS = (
-    "the of and to in is that it for as with was on be by this are or from at an which "
-    "model tree answer question data reply rank label export stream python database "
-    "naïve café résumé über straße 東京 данные"
-).split(" ")
+WORDS = [
+    "the",
+    "of",
+    "and",
+    "to",
+    "in",
+    "is",
+    "that",
+    "it",
+    "for",
+    "as",
+    "with",
+    "was",
+    "on",
+    "be",
+    "by",
+    "this",
+    "are",
+    "or",
+    "from",
+    "at",
+    "an",
+    "which",
+    "model",
+    "tree",
+    "answer",
+    "question",
+    "data",
+    "reply",
+    "rank",
+    "label",
+    "export",
+    "stream",
+    "python",
+    "database",
+    "naïve",
+    "café",
+    "résumé",
+    "über",
+    "straße",
+    "東京",
+    "данные",
+]
 # (parent index within the tree or None, role); as export_bench.py's SHAPE.
 SHAPE = [
     (None, "prompter"),
@@ -111,9 +149,7 @@ def stored(rows: list[BatchRows]) -> list[BatchRows]:
             }
             for message in batch.messages
         }
-        with_quality.append(
-            BatchRows(trees=batch.trees, messages=batch.messages, quality=quality)
-        )
+        with_quality.append(BatchRows(trees=batch.trees, messages=batch.messages, quality=quality))
     return with_quality
 
 
