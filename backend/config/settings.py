@@ -340,6 +340,15 @@ CELERY_RESULT_BACKEND_TRANSPORT_OPTIONS = {
 }
 SWEEP_INTERVAL_SECONDS = float(os.environ.get("ARBOR_SWEEP_INTERVAL_SECONDS", "60"))
 
+# --- Quality signals (docs/quality.md) ------------------------------------------------
+# Comma-separated dotted paths of extra toxicity scorers (a stronger local model for
+# more languages); each is registered once per process on first use.
+ARBOR_QUALITY_TOXICITY_SCORERS = [
+    path.strip()
+    for path in os.environ.get("ARBOR_QUALITY_TOXICITY_SCORERS", "").split(",")
+    if path.strip()
+]
+
 # --- Exports (docs/exports.md) ----------------------------------------------------------
 # Dotted paths to pluggable callables; empty: none. Export files go to
 # STORAGES["exports"] when defined (e.g. object storage), else the default storage.

@@ -21,14 +21,17 @@ from backend.quality.signals import duplicates
 from backend.quality.signals.leakage import EvalSetMatcher
 
 # A signature committed late (its transaction ran long) carries an ``updated_at`` from
-# before it became visible: each refresh re-reads this much of the past to catch it.
-FRESHNESS_OVERLAP = timedelta(seconds=120)
+# before it became visible: each refresh looks this far back to catch it. A quality
+# computation's transaction lasts well under a second.
+FRESHNESS_OVERLAP = timedelta(seconds=30)
 
 
 @dataclass
 class _LoadedIndex:
     index: duplicates.NearDuplicateIndex
     signatures: dict[int, tuple[int, ...]] = field(default_factory=dict)
+    # message id → the ``updated_at`` of the row its signature came from.
+    loaded_at: dict[int, datetime] = field(default_factory=dict)
     seen_until: datetime | None = None
 
 
@@ -49,10 +52,22 @@ class NearDuplicateIndexes:
         rows = MinHashSignature.objects.filter(
             project_id=project_id, lang=lang, version=duplicates.VERSION
         )
-        if loaded.seen_until is not None:
-            rows = rows.filter(updated_at__gte=loaded.seen_until - FRESHNESS_OVERLAP)
-        for message_id, signature in rows.values_list("message_id", "signature").iterator():
+        if loaded.seen_until is None:
+            changed = rows
+        else:
+            # Ids and times first: only rows this process has not loaded are read whole.
+            recent = rows.filter(updated_at__gte=loaded.seen_until - FRESHNESS_OVERLAP)
+            stale = [
+                message_id
+                for message_id, updated_at in recent.values_list("message_id", "updated_at")
+                if loaded.loaded_at.get(message_id) != updated_at
+            ]
+            changed = rows.filter(message_id__in=stale) if stale else rows.none()
+        for message_id, signature, updated_at in changed.values_list(
+            "message_id", "signature", "updated_at"
+        ).iterator():
             self._put(loaded, message_id, signature)
+            loaded.loaded_at[message_id] = updated_at
         loaded.seen_until = now
         return loaded
 

@@ -3,9 +3,11 @@
 An inverted index of each prompt's word n-grams (13 words by default, the usual
 contamination window; a prompt shorter than that is indexed by all its words) picks
 the candidate prompts a text shares an n-gram with. Each candidate is then scored with
-sacrebleu's sentence BLEU between the prompt and the stretch of the text that shares
-its words (the text may wrap the prompt in a longer message), and the best candidate
-is the answer. ``DEFAULT_THRESHOLD`` is the BLEU above which the app reports a leak.
+sacrebleu's sentence BLEU between the prompt and the stretch of the text its shared
+n-grams point at (the text may wrap the prompt in a longer message), and the best
+candidate is the answer. ``DEFAULT_THRESHOLD`` is the BLEU from which the app reports a
+leak: on our samples, lightly edited copies score 66 and more, prompts that only share
+a topic and an opening phrase with an evaluation prompt 29 at most (docs/quality.md).
 """
 
 from __future__ import annotations
@@ -19,9 +21,12 @@ from sacrebleu.metrics import BLEU
 
 VERSION = "sacrebleu-2.6.0/13gram/1"
 
-DEFAULT_THRESHOLD = 20.0
+DEFAULT_THRESHOLD = 40.0
 # Only this much of a text is searched: a copied prompt sits in its first 20,000 chars.
 MAX_CHARS = 20_000
+
+# The shortest n-gram a prompt is indexed by (see ``_gram_size``).
+MIN_GRAM = 3
 
 _WORD = re.compile(r"\w+", re.UNICODE)
 
@@ -35,6 +40,16 @@ class LeakageHit:
 
 def _words(text: str) -> list[str]:
     return _WORD.findall(text.casefold())
+
+
+def _gram_size(length: int, ngram: int) -> int:
+    """Words per indexed n-gram of a prompt: ``ngram``, fewer for short prompts.
+
+    A light edit every dozen words leaves no 13 words intact in a 25-word prompt, so a
+    prompt is indexed by n-grams of a quarter of its length when that is shorter (3 words
+    at least, or the whole prompt when it has fewer).
+    """
+    return min(ngram, length, max(MIN_GRAM, length // 4))
 
 
 class EvalSetMatcher:
@@ -54,19 +69,32 @@ class EvalSetMatcher:
         for position, words in enumerate(self._prompt_words):
             if not words:
                 continue
-            size = min(ngram, len(words))
+            size = _gram_size(len(words), ngram)
             grams = self._index[size]
             for start in range(len(words) - size + 1):
                 grams[tuple(words[start : start + size])].append((position, start))
 
-    def _candidates(self, words: list[str]) -> dict[int, int]:
-        """Candidate prompt → where in ``words`` the copy of it seems to start."""
-        found: dict[int, int] = {}
+    def _candidates(self, words: list[str]) -> dict[int, tuple[int, int]]:
+        """Candidate prompt → the stretch of ``words`` its shared n-grams say it fills.
+
+        Each shared n-gram implies where the copy starts (its position in the text less
+        its position in the prompt) and ends (that start plus the prompt's length); the
+        stretch runs from the earliest implied start to the latest implied end, so words
+        a light edit added or dropped stay inside. It is capped at twice the prompt's
+        length past the first start, so two copies far apart do not make one stretch.
+        """
+        found: dict[int, tuple[int, int]] = {}
         for size, grams in self._index.items():
             for start in range(len(words) - size + 1):
                 for position, offset in grams.get(tuple(words[start : start + size]), ()):
-                    if position not in found:
-                        found[position] = max(0, start - offset)
+                    length = len(self._prompt_words[position])
+                    implied_start = max(0, start - offset)
+                    implied_end = implied_start + length
+                    if position in found:
+                        first, last = found[position]
+                        implied_start = min(first, implied_start)
+                        implied_end = min(max(last, implied_end), implied_start + 2 * length)
+                    found[position] = (implied_start, implied_end)
         return found
 
     def best(self, text: str) -> LeakageHit | None:
@@ -75,14 +103,10 @@ class EvalSetMatcher:
         if not words:
             return None
         best: LeakageHit | None = None
-        for position, copy_start in self._candidates(words).items():
-            prompt_words = self._prompt_words[position]
-            # The stretch of the text where the copy seems to be: as long as the prompt,
-            # plus a little slack for words added or removed by light edits.
-            first = max(0, copy_start - 2)
-            last = min(len(words), copy_start + len(prompt_words) + 2)
+        for position, (first, last) in self._candidates(words).items():
             window = " ".join(words[first:last])
-            score = self._bleu.sentence_score(window, [" ".join(prompt_words)]).score
+            prompt = " ".join(self._prompt_words[position])
+            score = self._bleu.sentence_score(window, [prompt]).score
             if best is None or score > best.score:
                 best = LeakageHit(index=position, score=float(score), method="bleu")
         return best

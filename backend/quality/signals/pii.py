@@ -31,6 +31,7 @@ wins (``PRIORITY``), then the longer one. Work is linear in the text's length.
 
 from __future__ import annotations
 
+import bisect
 import ipaddress
 import math
 import re
@@ -41,6 +42,7 @@ from dataclasses import dataclass
 import phonenumbers
 from stdnum import iban as stdnum_iban
 from stdnum import luhn
+from stdnum.exceptions import ValidationError
 
 VERSION = "pii/1"
 
@@ -97,12 +99,20 @@ _CARD_PREFIX = re.compile(
     r"4|5[1-5]|2(?:2[2-9]|[3-6]\d|7[01]|720)|3[47]|6(?:011|4[4-9]|5)|35(?:2[89]|[3-8])"
     r"|3(?:0[0-5]|[68])|62|5[06-9]|6[0-9]"
 )
+# Norway's IBANs are the shortest (15 characters), Russia's the longest (33), 34 at most.
+_IBAN_MIN, _IBAN_MAX = 15, 34
 _IBAN = re.compile(r"(?<![A-Za-z0-9])[A-Z]{2}\d{2}(?: ?[A-Z0-9]){11,30}(?![A-Za-z0-9])")
-_IPV4 = re.compile(r"(?<![\w.])(?:\d{1,3}\.){3}\d{1,3}(?![\w]|\.\d)")
+_IPV4 = re.compile(r"(?<![\w.])(?:\d{1,3}\.){3}\d{1,3}(?![\w]|\.\d|-\w)")
 _IPV6 = re.compile(
-    r"(?<![\w:.])(?:[0-9A-Fa-f]{0,4}:){2,7}(?:[0-9A-Fa-f]{1,4}|(?:\d{1,3}\.){3}\d{1,3})?(?![\w:])"
+    r"(?<![\w:.])(?:[0-9A-Fa-f]{0,4}:){2,7}(?:(?:\d{1,3}\.){3}\d{1,3}|[0-9A-Fa-f]{1,4})?"
+    r"(?![\w:]|\.\d)"
 )
-_VERSION_WORD = re.compile(r"\b(?:v|version|ver\.?|release|build)\s*$", re.IGNORECASE)
+# Words after which a dotted quad is a version or a section number, not an address.
+_VERSION_WORD = re.compile(
+    r"(?:\b(?:v|version|ver\.?|release|build|section|chapter|clause|step|rule|figure|table"
+    r"|item|oid)|§)\s*$",
+    re.IGNORECASE,
+)
 _SECRET_SHAPES = re.compile(
     r"(?<![\w-])(?:"
     r"sk-(?:proj-|ant-|live_|test_)?[A-Za-z0-9_-]{20,}"
@@ -112,10 +122,20 @@ _SECRET_SHAPES = re.compile(
     r"|xox[bpars]-[A-Za-z0-9-]{10,}"
     r"|AIza[0-9A-Za-z_-]{35}"
     r"|eyJ[A-Za-z0-9_-]{8,}\.eyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}"
+    r"|SG\.[A-Za-z0-9_-]{16,}\.[A-Za-z0-9_-]{16,}"
     r")(?![\w-])"
     r"|-----BEGIN (?:[A-Z]+ )*PRIVATE KEY-----[\s\S]{0,10000}?-----END (?:[A-Z]+ )*PRIVATE KEY-----"
 )
-_TOKEN = re.compile(r"(?<![\w+/=-])[A-Za-z0-9+/_=-]{" + str(SECRET_MIN_LENGTH) + r",}(?![\w+/=-])")
+_TOKEN = re.compile(
+    r"(?<![\w+/-])[A-Za-z0-9+/_-]{" + str(SECRET_MIN_LENGTH) + r",}={0,2}(?![\w+/=-])"
+)
+# Words after which a number is a reference (invoice, order, ticket …), not a phone.
+_REFERENCE_WORD = re.compile(
+    r"(?:\b(?:invoice|order|ticket|ref|reference|case|id|isbn|issn|number|sku|serial"
+    r"|tracking|account|acct|rechnung|bestellung|auftrag|facture|commande|pedido|factura)"
+    r"\.?\s*[:#]?|\b(?:no|nr|num|po)(?:\.|\s*[:#])|#)\s*$",
+    re.IGNORECASE,
+)
 _HEX = re.compile(r"[0-9a-fA-F-]+")
 
 _STREET_EN = (
@@ -128,13 +148,23 @@ _ADDRESS = re.compile(
     r"(?:\s+(?:NW|NE|SW|SE|N|S|E|W)\b)?"
     # German: "Hauptstraße 5", "Am Lindenweg 12a", "Berliner Str. 7"
     r"|\b(?:[A-ZÄÖÜ][\wäöüß-]*\s+)?[A-ZÄÖÜ][\wäöüß-]*(?:straße|strasse|str\.|weg|allee|platz"
-    r"|gasse|ring|damm|ufer)\s+\d{1,4}\s?[a-z]?\b"
+    r"|gasse|ring|damm|ufer)\s+\d{1,4}(?:[a-z](?!\w))?"
+    # German, street word apart: "Berliner Str. 12", "Lange Straße 3"
+    r"|\b[A-ZÄÖÜ][\wäöüß-]*\s+(?:Straße|Strasse|Str\.|Allee|Weg|Platz|Ring)\s+\d{1,4}"
+    r"(?:[a-z](?!\w))?"
     # French: "12 rue de la Paix", "5 bis avenue Victor Hugo"
     r"|\b\d{1,4}(?:\s?(?:bis|ter))?,?\s+(?:rue|avenue|boulevard|bd|place|chemin|allée|impasse"
     r"|quai|route)\s+(?:(?:de|du|des|la|le|l'|d')\s*)*[A-ZÉÈ][\w'-]*(?:\s+[A-ZÉÈ][\w'-]*){0,3}"
-    # Spanish: "Calle Mayor 3", "Avenida de la Constitución, 12", "C/ Alcalá 45"
-    r"|\b(?:Calle|C/|Avenida|Avda\.|Av\.|Paseo|Plaza|Camino|Carrera)\s+(?:(?:de|del|la|las|los)\s+)*"
-    r"[A-ZÁÉÍÓÚÑ][\wáéíóúñ]*(?:\s+[A-ZÁÉÍÓÚÑ][\wáéíóúñ]*){0,3},?\s+(?:n\.?º\s*)?\d{1,4}\b"
+    # Street word first (es, it, pt, pl): "Calle Mayor 3", "Avenida de la Constitución, 12",
+    # "C/ Alcalá 45", "Via Roma 10", "Piazza Navona 5", "Rua Augusta 100",
+    # "ul. Marszałkowska 84"
+    r"|(?<!\w)(?:Calle|C/|Avenida|Avda\.|Av\.|Paseo|Plaza|Camino|Carrera|Via|Viale|Piazza"
+    r"|Corso|Vicolo|Rua|Travessa|Praça|Largo|ul\.|al\.|pl\.)\s+"
+    r"(?:(?:de|del|della|di|da|do|dos|das|la|las|los)\s+)*"
+    r"[A-ZÁÉÍÓÚÑÇŁŚŻŹ][\w'’-]*(?:\s+[A-ZÁÉÍÓÚÑÇŁŚŻŹ][\w'’-]*){0,3},?\s+(?:n\.?º\s*)?\d{1,4}"
+    r"(?:[a-zA-Z](?!\w))?"
+    # Dutch: "Kalverstraat 92", "Keizersgracht 123"
+    r"|\b[A-Z][a-zë]*(?:straat|weg|laan|gracht|plein|kade|singel|dijk)\s+\d{1,4}(?:[a-z](?!\w))?"
 )
 
 
@@ -153,33 +183,24 @@ def _cards(text: str) -> Iterator[PiiSpan]:
 def _ibans(text: str) -> Iterator[PiiSpan]:
     for match in _IBAN.finditer(text):
         candidate = match.group()
-        compact = candidate.replace(" ", "")
-        # The pattern may run on into following words; shorten to the registered length.
-        expected = _iban_length(compact[:2])
-        if expected is None or len(compact) < expected:
-            continue
-        end = match.start()
-        seen = 0
-        for offset, char in enumerate(candidate):
-            if char != " ":
-                seen += 1
-            if seen == expected:
-                end = match.start() + offset + 1
+        # The pattern may run on into following letters and digits: take the longest
+        # prefix that is a valid IBAN (its country's registered length and format).
+        ends = [index + 1 for index, char in enumerate(candidate) if char != " "]
+        for length in range(min(len(ends), _IBAN_MAX), _IBAN_MIN - 1, -1):
+            end = ends[length - 1]
+            if _is_iban(candidate[:end]):
+                yield PiiSpan("iban", match.start(), match.start() + end)
                 break
-        if stdnum_iban.is_valid(compact[:expected]):
-            yield PiiSpan("iban", match.start(), end)
 
 
-def _iban_length(country: str) -> int | None:
+def _is_iban(candidate: str) -> bool:
     try:
-        info = stdnum_iban._ibandb.info(country)  # type: ignore[attr-defined]
-    except Exception:  # noqa: BLE001 - an unknown country is just "no IBAN"
-        return None
-    for _prefix, properties in info[:1]:
-        bban = properties.get("bban")
-        if bban:
-            return 4 + sum(int(n) for n, _kind in re.findall(r"(\d+)!?([nace])", bban))
-    return None
+        # check_country=False: the registry's length and format and the mod-97 check
+        # decide; a national check digit that is off still leaves a bank account.
+        stdnum_iban.validate(candidate, check_country=False)
+    except ValidationError:
+        return False
+    return True
 
 
 def _ips(text: str) -> Iterator[PiiSpan]:
@@ -234,6 +255,8 @@ def _phones(text: str, lang: str | None) -> Iterator[PiiSpan]:
             sample, region, leniency=phonenumbers.Leniency.VALID, max_tries=1000
         )
         for match in matcher:
+            if _REFERENCE_WORD.search(sample, max(0, match.start - 16), match.start):
+                continue
             yield PiiSpan("phone", match.start, match.end)
 
 
@@ -255,13 +278,24 @@ def find_pii(text: str, *, lang: str | None = None) -> list[PiiSpan]:
         *_phones(text, lang),
         *_addresses(text),
     ]
+    return _without_overlaps(candidates)
+
+
+def _without_overlaps(candidates: list[PiiSpan]) -> list[PiiSpan]:
+    """The strongest, then longest, candidates that overlap no stronger one, by start."""
     rank = {kind: index for index, kind in enumerate(PRIORITY)}
     candidates.sort(key=lambda span: (rank[span.type], span.start - span.end, span.start))
-    taken: list[PiiSpan] = []
+    starts: list[int] = []  # the kept spans, sorted by start; they never overlap
+    kept: list[PiiSpan] = []
     for span in candidates:
-        if all(span.end <= other.start or span.start >= other.end for other in taken):
-            taken.append(span)
-    return sorted(taken, key=lambda span: span.start)
+        position = bisect.bisect_left(starts, span.start)
+        if position > 0 and kept[position - 1].end > span.start:
+            continue
+        if position < len(kept) and kept[position].start < span.end:
+            continue
+        starts.insert(position, span.start)
+        kept.insert(position, span)
+    return kept
 
 
 def mask(text: str, spans: Sequence[PiiSpan]) -> str:

@@ -82,7 +82,10 @@ def load_scorer(dotted_path: str) -> ToxicityScorer:
     if not module_name:
         raise ImportError(f"not a dotted path: {dotted_path!r}")
     target = getattr(importlib.import_module(module_name), attribute)
-    scorer = target() if callable(target) and not isinstance(target, ToxicityScorer) else target
+    is_factory = isinstance(target, type) or (
+        callable(target) and not isinstance(target, ToxicityScorer)
+    )
+    scorer = target() if is_factory else target
     if not isinstance(scorer, ToxicityScorer):
         raise TypeError(f"{dotted_path} gave {scorer!r}, which is not a toxicity scorer")
     return scorer
