@@ -21,11 +21,14 @@ from rest_framework.views import APIView
 
 from backend.common.fields import StrictCharField
 from backend.common.permissions import IsNotBanned
+from backend.projects.models import Project
 from backend.quality.signals.language import detect, is_mismatch
 from backend.quality.signals.pii import find_pii
 
 # Far above any project's message length limit; a longer text is refused (400).
 MAX_CHECK_CHARS = 20_000
+# A mismatch is warned about at the confidence the projects flag it by default.
+LANG_MIN_CONFIDENCE: float = Project._meta.get_field("quality_lang_min_confidence").default
 
 
 class QualityCheckInput(serializers.Serializer):
@@ -63,7 +66,9 @@ def quality_check(*, text: str, lang: str) -> dict[str, Any]:
         "lang": {
             "detected": guess.lang if guess is not None else None,
             "confidence": round(guess.confidence, 4) if guess is not None else None,
-            "mismatch": is_mismatch(guess, lang) if lang else None,
+            "mismatch": (
+                is_mismatch(guess, lang, min_confidence=LANG_MIN_CONFIDENCE) if lang else None
+            ),
         },
     }
 
