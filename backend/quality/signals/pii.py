@@ -68,8 +68,10 @@ PRIORITY: tuple[str, ...] = (
 
 SECRET_MIN_ENTROPY = 4.0
 SECRET_MIN_LENGTH = 32
-# The phone matcher is the slowest step; it looks at no more than this many characters.
+# The phone matcher is the slowest step; it looks at no more than this many characters,
+# and at no more than this many stretches of digits.
 MAX_PHONE_CHARS = 100_000
+MAX_PHONE_CANDIDATES = 300
 
 # The region a national-format number is read in, by the text's language.
 LANGUAGE_REGIONS: dict[str, str] = {
@@ -90,6 +92,9 @@ class PiiSpan:
     end: int
 
 
+# A stretch that could hold a phone number: 7 to 32 characters of digits and the
+# separators people write between them, starting with a digit, "+" or "(".
+_PHONE_CANDIDATE = re.compile(r"[+(]?\d[\d \u00a0().\-/]{5,30}\d")
 _EMAIL = re.compile(
     r"(?<![\w.+-])[A-Za-z0-9][A-Za-z0-9._%+-]{0,63}@"
     r"(?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.)+[A-Za-z]{2,24}(?![\w-])"
@@ -250,14 +255,29 @@ def _phones(text: str, lang: str | None) -> Iterator[PiiSpan]:
     base = (lang or "").split("-", 1)[0].lower()
     regions = [LANGUAGE_REGIONS.get(base, "US"), *_EXTRA_REGIONS.get(base, ())]
     sample = text[:MAX_PHONE_CHARS]
-    for region in regions:
-        matcher = phonenumbers.PhoneNumberMatcher(
-            sample, region, leniency=phonenumbers.Leniency.VALID, max_tries=1000
-        )
-        for match in matcher:
-            if _REFERENCE_WORD.search(sample, max(0, match.start - 16), match.start):
-                continue
-            yield PiiSpan("phone", match.start, match.end)
+    # libphonenumber's matcher is slow on long prose; it only reads the stretches that
+    # could hold a number (with one character of context either side, which is all its
+    # checks look at), at most MAX_PHONE_CANDIDATES of them.
+    for count, candidate in enumerate(_PHONE_CANDIDATE.finditer(sample)):
+        if count >= MAX_PHONE_CANDIDATES:
+            break
+        start = max(0, candidate.start() - 1)
+        window = sample[start : candidate.end() + 1]
+        # An international number reads the same in every region: one try is enough.
+        international = candidate.group().startswith(("+", "00"))
+        for region in regions[:1] if international else regions:
+            matcher = phonenumbers.PhoneNumberMatcher(
+                window, region, leniency=phonenumbers.Leniency.VALID, max_tries=10
+            )
+            found = False
+            for match in matcher:
+                begin, end = start + match.start, start + match.end
+                if _REFERENCE_WORD.search(sample, max(0, begin - 16), begin):
+                    continue
+                found = True
+                yield PiiSpan("phone", begin, end)
+            if found:
+                break
 
 
 def _addresses(text: str) -> Iterator[PiiSpan]:
