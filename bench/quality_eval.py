@@ -401,9 +401,11 @@ def measure_cold_start() -> dict[str, float]:
 
 def compare_language_detectors(rows: list[dict[str, Any]]) -> list[tuple[str, dict[str, Any]]]:
     results = []
-    started = time.perf_counter()
     figures = evaluate_language(rows)
-    figures["ms_per_text"] = (time.perf_counter() - started) / len(rows) * 1000 / 3
+    started = time.perf_counter()
+    for row in rows:
+        language.detect(row["text"])
+    figures["ms_per_text"] = (time.perf_counter() - started) / len(rows) * 1000
     results.append(("py3langid (chosen)", figures))
     try:
         from lingua import Language, LanguageDetectorBuilder

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 
 from sacrebleu.metrics import BLEU
 
-VERSION = "sacrebleu-2.6.0/13gram/1"
+VERSION = "sacrebleu-2.6.0/13gram/2"
 
 DEFAULT_THRESHOLD = 40.0
 # Only this much of a text is searched: a copied prompt sits in its first 20,000 chars.

@@ -5,8 +5,9 @@ not count:
 
 - ``email``: a conventional address shape (local part, ``@``, a domain with a dot).
 - ``phone``: Google's libphonenumber (``phonenumbers``), which accepts only numbers
-  valid for their country; numbers without ``+``/``00`` are read in the region the
-  text's language suggests (``LANGUAGE_REGIONS``), international ones anywhere.
+  valid for their country; numbers without ``+``/``00`` are read in the regions the
+  text's language suggests (``LANGUAGE_REGIONS``), international ones anywhere; a
+  number right after "invoice", "order", "no.", "#" … is a reference, not a phone.
 - ``credit_card``: 13–19 digits (spaces or dashes between groups), an issuer prefix
   (Visa, Mastercard, Amex, Discover, JCB, Diners, UnionPay, Maestro) and the Luhn check.
 - ``iban``: a country code, two check digits, the country's registered length and
@@ -16,14 +17,17 @@ not count:
   is a version, not an address.
 - ``secret``: the shapes of well-known credentials (OpenAI ``sk-``/``sk-proj-``,
   GitHub ``ghp_``/``gho_``/``github_pat_``, AWS ``AKIA``, Slack ``xoxb-``/``xoxp-``,
-  Google ``AIza``, JWTs, PEM private keys) and long random-looking tokens: at least 32
-  characters of letters, digits and ``+/_=-``, mixing upper case, lower case and
-  digits, with Shannon entropy of at least ``SECRET_MIN_ENTROPY`` bits a character.
+  Google ``AIza``, SendGrid ``SG.``, JWTs, PEM private keys) and long random-looking
+  tokens: at least 32 characters of letters, digits and ``+/_-`` (``=`` padding
+  after), mixing upper case, lower case and digits, with Shannon entropy of at least
+  ``SECRET_MIN_ENTROPY`` bits a character.
   Hexadecimal strings (commit ids, checksums, UUIDs) are not secrets here: they are
   common in technical conversations and almost never credentials.
-- ``address``: a house number and a street word in English, German, French or Spanish
-  patterns ("221B Baker Street", "Hauptstraße 5", "12 rue de la Paix",
-  "Calle Mayor 3"). Addresses take many forms; recall is modest (docs/quality.md).
+- ``address``: a house number and a street word in English, German, French, Spanish,
+  Italian, Portuguese, Polish and Dutch patterns ("221B Baker Street", "Hauptstraße 5",
+  "12 rue de la Paix", "Calle Mayor 3", "Via Roma 10", "Kalverstraat 92"); the span is
+  the street line. Addresses take many more forms: treat this one as a hint
+  (docs/quality.md lists what it misses).
 
 Spans are sorted and never overlap: where two candidates overlap, the stronger kind
 wins (``PRIORITY``), then the longer one. Work is linear in the text's length.
@@ -44,7 +48,7 @@ from stdnum import iban as stdnum_iban
 from stdnum import luhn
 from stdnum.exceptions import ValidationError
 
-VERSION = "pii/1"
+VERSION = "pii/2"
 
 MASKS: dict[str, str] = {
     "email": "[EMAIL]",
