@@ -69,55 +69,71 @@ def _reset(row: MessageQuality, fields: Sequence[str]) -> None:
         setattr(row, attribute, default)
 
 
+def _attribute(name: str) -> str:
+    return cast(Field, MessageQuality._meta.get_field(name)).attname
+
+
 def message_quality_compute(
     *, message_id: int, signals: Sequence[str] | None = None
 ) -> MessageQuality | None:
     """Compute the signals of one message (all, or the ones named) and store them with
     their detectors' versions.
 
-    The row is locked while it changes, so two computations of one message (a write
-    and a quick edit) apply one after the other. Flags of the signals not recomputed
-    stay; a flag the message did not have before emits ``MessageQualityFlagged`` with
-    all its current flags. A deleted or vanished message is left alone. Safe to run
-    twice.
+    The detectors run before the transaction (no lock is held while they work); the
+    row is then locked and written only if the message's text is still the one they
+    read, so an edit made meanwhile is left to its own computation. Flags of the
+    signals not recomputed stay; a flag the message did not have before emits
+    ``MessageQualityFlagged`` with all its current flags. A deleted or vanished message
+    is left alone. Safe to run twice.
     """
     chosen = _selected_providers(signals)
+    message = Message.objects.select_related("tree__project").filter(pk=message_id).first()
+    if message is None or message.is_deleted:
+        return None
+    project = message.tree.project
+    now = timezone.now()
+    context = QualityContext(
+        project=project,
+        message=message,
+        now=now,
+        near_duplicates=near_duplicate_indexes,
+        eval_sets=eval_set_matchers,
+    )
+    if signals is not None and "language" not in signals:
+        # The language is not recomputed: the later signals read the stored one.
+        stored = (
+            MessageQuality.objects.filter(message_id=message.pk)
+            .values_list("lang_detected", "lang_confidence")
+            .first()
+        )
+        if stored and stored[1] is not None and stored[1] >= project.quality_lang_min_confidence:
+            context.confident_lang = stored[0] or None
+    scratch = MessageQuality(message_id=message.pk, project_id=project.pk, computed_at=now)
+    computed: dict[str, set[str]] = {}
+    for provider in chosen:
+        if provider.applies_to(context):
+            computed[provider.name] = set(provider.compute(scratch, context))
+
     with transaction.atomic():
-        message = Message.objects.select_related("tree__project").filter(pk=message_id).first()
-        if message is None or message.is_deleted:
-            return None
-        project = message.tree.project
-        now = timezone.now()
+        current = Message.objects.filter(pk=message.pk).values_list("text", "is_deleted").first()
+        if current is None or current[1] or current[0] != message.text:
+            return None  # deleted or edited meanwhile: its own computation follows
         MessageQuality.objects.get_or_create(
             message_id=message.pk, defaults={"project_id": project.pk, "computed_at": now}
         )
         row = MessageQuality.objects.select_for_update().get(message_id=message.pk)
-        context = QualityContext(
-            project=project,
-            message=message,
-            now=now,
-            near_duplicates=near_duplicate_indexes,
-            eval_sets=eval_set_matchers,
-        )
         before = set(row.flags)
         flags = set(before)
         versions = dict(row.versions)
-        if (
-            signals is not None
-            and "language" not in signals
-            and row.lang_confidence is not None
-            and row.lang_confidence >= project.quality_lang_min_confidence
-        ):
-            # The language was not recomputed: the later signals still read it.
-            context.confident_lang = row.lang_detected or None
         for provider in chosen:
             _reset(row, provider.fields)
             flags -= set(provider.flags)
             versions.pop(provider.name, None)
-            if not provider.applies_to(context):
-                continue
-            flags |= set(provider.compute(row, context))
-            versions[provider.name] = provider.version
+            if provider.name in computed:
+                for name in provider.fields:
+                    setattr(row, _attribute(name), getattr(scratch, _attribute(name)))
+                flags |= computed[provider.name]
+                versions[provider.name] = provider.version
         # Built-in flags in their fixed order, then any a deployment's own signals add.
         row.flags = [flag for flag in _FLAG_ORDER if flag in flags] + sorted(
             flags - set(_FLAG_ORDER)

@@ -44,6 +44,10 @@ DEFAULT_SETTINGS = {
     "queue_reply_skips": 10,
     "acceptance_rule": "mean",
     "vote_weighting": "none",
+    "quality_toxicity_threshold": 0.8,
+    "quality_near_duplicate_threshold": 0.8,
+    "quality_leakage_threshold": 20.0,
+    "quality_lang_min_confidence": 0.9,
 }
 DEFAULT_LABEL_SCHEMA = [
     {"name": "spam", "kind": "flag", "mandatory": True},

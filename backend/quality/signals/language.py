@@ -4,8 +4,8 @@ Codes are ISO 639-1 base codes, lower case: the detector never returns a region.
 declared code is reduced to its base language before comparing (``pt-BR`` → ``pt``,
 ``nb-NO`` → ``nb``, ``zh-Hans`` → ``zh``); Norwegian ``no``/``nb``/``nn`` count as one
 language (``nb``), and a few pairs that no detector separates reliably in short texts
-(``CONFUSABLE``: Bokmål/Danish, Indonesian/Malay, Serbian/Croatian, Galician/Portuguese)
-are never reported as a mismatch.
+(``CONFUSABLE``: Bokmål/Danish, Indonesian/Malay, Serbian/Croatian, Galician/Portuguese,
+Czech/Slovak) are never reported as a mismatch.
 
 The detector is py3langid (a naive Bayes model over byte n-grams that ships inside the
 package) restricted to ``SUPPORTED``. It was chosen over lingua by measurement
@@ -20,7 +20,7 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-VERSION = "py3langid-0.4.0/1"
+VERSION = "py3langid-0.4.0/2"
 
 # The 35 languages of the Open-Assistant oasst1 release (base codes), plus a few
 # neighbours the detector must know so that it does not force them onto those.
@@ -43,6 +43,7 @@ CONFUSABLE: tuple[frozenset[str], ...] = (
     frozenset({"id", "ms"}),
     frozenset({"sr", "hr"}),
     frozenset({"gl", "pt"}),
+    frozenset({"cs", "sk"}),
 )
 
 # Below this many letters no guess is made: one or two words say too little.

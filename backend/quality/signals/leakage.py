@@ -13,13 +13,13 @@ a topic and an opening phrase with an evaluation prompt 29 at most (docs/quality
 from __future__ import annotations
 
 import re
-from collections import defaultdict
+from collections import Counter, defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
 
 from sacrebleu.metrics import BLEU
 
-VERSION = "sacrebleu-2.6.0/13gram/1"
+VERSION = "sacrebleu-2.6.0/13gram/3"
 
 DEFAULT_THRESHOLD = 40.0
 # Only this much of a text is searched: a copied prompt sits in its first 20,000 chars.
@@ -27,6 +27,8 @@ MAX_CHARS = 20_000
 
 # The shortest n-gram a prompt is indexed by (see ``_gram_size``).
 MIN_GRAM = 3
+# At most this many candidate prompts (those sharing the most n-grams) are scored.
+MAX_CANDIDATES = 20
 
 _WORD = re.compile(r"\w+", re.UNICODE)
 
@@ -74,28 +76,32 @@ class EvalSetMatcher:
             for start in range(len(words) - size + 1):
                 grams[tuple(words[start : start + size])].append((position, start))
 
-    def _candidates(self, words: list[str]) -> dict[int, tuple[int, int]]:
-        """Candidate prompt → the stretch of ``words`` its shared n-grams say it fills.
+    def _candidates(self, words: list[str]) -> list[tuple[int, int, int]]:
+        """The prompts the text shares n-grams with: ``(prompt, first, last)`` word spans.
 
-        Each shared n-gram implies where the copy starts (its position in the text less
-        its position in the prompt) and ends (that start plus the prompt's length); the
-        stretch runs from the earliest implied start to the latest implied end, so words
-        a light edit added or dropped stay inside. It is capped at twice the prompt's
-        length past the first start, so two copies far apart do not make one stretch.
+        Each shared n-gram votes for where a copy of its prompt starts (its position in
+        the text less its position in the prompt). The start with the most votes wins,
+        so a phrase the text happens to share elsewhere does not drag the stretch away
+        from the copy; the stretch runs from the earliest to the latest start voted for
+        near it (words a light edit added or dropped stay inside) plus the prompt's
+        length. Only the ``MAX_CANDIDATES`` prompts with the most votes are returned,
+        which bounds the BLEU work however large the evaluation set.
         """
-        found: dict[int, tuple[int, int]] = {}
+        votes: dict[int, list[int]] = defaultdict(list)
         for size, grams in self._index.items():
             for start in range(len(words) - size + 1):
                 for position, offset in grams.get(tuple(words[start : start + size]), ()):
-                    length = len(self._prompt_words[position])
-                    implied_start = max(0, start - offset)
-                    implied_end = implied_start + length
-                    if position in found:
-                        first, last = found[position]
-                        implied_start = min(first, implied_start)
-                        implied_end = min(max(last, implied_end), implied_start + 2 * length)
-                    found[position] = (implied_start, implied_end)
-        return found
+                    votes[position].append(start - offset)
+        ranked = sorted(votes.items(), key=lambda item: (-len(item[1]), item[0]))
+        candidates = []
+        for position, starts in ranked[:MAX_CANDIDATES]:
+            length = len(self._prompt_words[position])
+            counts = Counter(starts)
+            mode = min(counts, key=lambda start: (-counts[start], start))
+            slack = max(2, length // 4)
+            near = [start for start in starts if abs(start - mode) <= slack]
+            candidates.append((position, max(0, min(near)), max(near) + length))
+        return candidates
 
     def best(self, text: str) -> LeakageHit | None:
         """The highest-scoring prompt the text shares an n-gram with, or None."""
@@ -103,10 +109,14 @@ class EvalSetMatcher:
         if not words:
             return None
         best: LeakageHit | None = None
-        for position, (first, last) in self._candidates(words).items():
+        for position, first, last in self._candidates(words):
             window = " ".join(words[first:last])
             prompt = " ".join(self._prompt_words[position])
             score = self._bleu.sentence_score(window, [prompt]).score
-            if best is None or score > best.score:
+            if (
+                best is None
+                or score > best.score
+                or (score == best.score and position < best.index)
+            ):
                 best = LeakageHit(index=position, score=float(score), method="bleu")
         return best

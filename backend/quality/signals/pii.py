@@ -5,8 +5,9 @@ not count:
 
 - ``email``: a conventional address shape (local part, ``@``, a domain with a dot).
 - ``phone``: Google's libphonenumber (``phonenumbers``), which accepts only numbers
-  valid for their country; numbers without ``+``/``00`` are read in the region the
-  text's language suggests (``LANGUAGE_REGIONS``), international ones anywhere.
+  valid for their country; numbers without ``+``/``00`` are read in the regions the
+  text's language suggests (``LANGUAGE_REGIONS``), international ones anywhere; a
+  number right after "invoice", "order", "no.", "#" … is a reference, not a phone.
 - ``credit_card``: 13–19 digits (spaces or dashes between groups), an issuer prefix
   (Visa, Mastercard, Amex, Discover, JCB, Diners, UnionPay, Maestro) and the Luhn check.
 - ``iban``: a country code, two check digits, the country's registered length and
@@ -16,14 +17,17 @@ not count:
   is a version, not an address.
 - ``secret``: the shapes of well-known credentials (OpenAI ``sk-``/``sk-proj-``,
   GitHub ``ghp_``/``gho_``/``github_pat_``, AWS ``AKIA``, Slack ``xoxb-``/``xoxp-``,
-  Google ``AIza``, JWTs, PEM private keys) and long random-looking tokens: at least 32
-  characters of letters, digits and ``+/_=-``, mixing upper case, lower case and
-  digits, with Shannon entropy of at least ``SECRET_MIN_ENTROPY`` bits a character.
+  Google ``AIza``, SendGrid ``SG.``, JWTs, PEM private keys) and long random-looking
+  tokens: at least 32 characters of letters, digits and ``+/_-`` (``=`` padding
+  after), mixing upper case, lower case and digits, with Shannon entropy of at least
+  ``SECRET_MIN_ENTROPY`` bits a character.
   Hexadecimal strings (commit ids, checksums, UUIDs) are not secrets here: they are
   common in technical conversations and almost never credentials.
-- ``address``: a house number and a street word in English, German, French or Spanish
-  patterns ("221B Baker Street", "Hauptstraße 5", "12 rue de la Paix",
-  "Calle Mayor 3"). Addresses take many forms; recall is modest (docs/quality.md).
+- ``address``: a house number and a street word in English, German, French, Spanish,
+  Italian, Portuguese, Polish and Dutch patterns ("221B Baker Street", "Hauptstraße 5",
+  "12 rue de la Paix", "Calle Mayor 3", "Via Roma 10", "Kalverstraat 92"); the span is
+  the street line. Addresses take many more forms: treat this one as a hint
+  (docs/quality.md lists what it misses).
 
 Spans are sorted and never overlap: where two candidates overlap, the stronger kind
 wins (``PRIORITY``), then the longer one. Work is linear in the text's length.
@@ -44,7 +48,7 @@ from stdnum import iban as stdnum_iban
 from stdnum import luhn
 from stdnum.exceptions import ValidationError
 
-VERSION = "pii/1"
+VERSION = "pii/2"
 
 MASKS: dict[str, str] = {
     "email": "[EMAIL]",
@@ -68,8 +72,10 @@ PRIORITY: tuple[str, ...] = (
 
 SECRET_MIN_ENTROPY = 4.0
 SECRET_MIN_LENGTH = 32
-# The phone matcher is the slowest step; it looks at no more than this many characters.
+# The phone matcher is the slowest step; it looks at no more than this many characters,
+# and at no more than this many stretches of digits.
 MAX_PHONE_CHARS = 100_000
+MAX_PHONE_CANDIDATES = 300
 
 # The region a national-format number is read in, by the text's language.
 LANGUAGE_REGIONS: dict[str, str] = {
@@ -90,6 +96,9 @@ class PiiSpan:
     end: int
 
 
+# A stretch that could hold a phone number: 7 to 32 characters of digits and the
+# separators people write between them, starting with a digit, "+" or "(".
+_PHONE_CANDIDATE = re.compile(r"[+(]?\d[\d \u00a0().\-/]{5,30}\d")
 _EMAIL = re.compile(
     r"(?<![\w.+-])[A-Za-z0-9][A-Za-z0-9._%+-]{0,63}@"
     r"(?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.)+[A-Za-z]{2,24}(?![\w-])"
@@ -250,14 +259,29 @@ def _phones(text: str, lang: str | None) -> Iterator[PiiSpan]:
     base = (lang or "").split("-", 1)[0].lower()
     regions = [LANGUAGE_REGIONS.get(base, "US"), *_EXTRA_REGIONS.get(base, ())]
     sample = text[:MAX_PHONE_CHARS]
-    for region in regions:
-        matcher = phonenumbers.PhoneNumberMatcher(
-            sample, region, leniency=phonenumbers.Leniency.VALID, max_tries=1000
-        )
-        for match in matcher:
-            if _REFERENCE_WORD.search(sample, max(0, match.start - 16), match.start):
-                continue
-            yield PiiSpan("phone", match.start, match.end)
+    # libphonenumber's matcher is slow on long prose; it only reads the stretches that
+    # could hold a number (with one character of context either side, which is all its
+    # checks look at), at most MAX_PHONE_CANDIDATES of them.
+    for count, candidate in enumerate(_PHONE_CANDIDATE.finditer(sample)):
+        if count >= MAX_PHONE_CANDIDATES:
+            break
+        start = max(0, candidate.start() - 1)
+        window = sample[start : candidate.end() + 1]
+        # An international number reads the same in every region: one try is enough.
+        international = candidate.group().startswith(("+", "00"))
+        for region in regions[:1] if international else regions:
+            matcher = phonenumbers.PhoneNumberMatcher(
+                window, region, leniency=phonenumbers.Leniency.VALID, max_tries=10
+            )
+            found = False
+            for match in matcher:
+                begin, end = start + match.start, start + match.end
+                if _REFERENCE_WORD.search(sample, max(0, begin - 16), begin):
+                    continue
+                found = True
+                yield PiiSpan("phone", begin, end)
+            if found:
+                break
 
 
 def _addresses(text: str) -> Iterator[PiiSpan]:

@@ -15,7 +15,7 @@ from __future__ import annotations
 import functools
 import importlib
 from collections.abc import Callable
-from typing import Any, Protocol, runtime_checkable
+from typing import Protocol, runtime_checkable
 
 from backend.quality.signals.language import base_language
 
@@ -37,10 +37,39 @@ class ToxicityScorer(Protocol):
 
 
 @functools.cache
-def _profanity_predict() -> Callable[[list[str]], Any]:
-    from profanity_check import predict_prob
+def _profanity_predict() -> Callable[[str], float]:
+    """alt-profanity-check's probability for one text, without scikit-learn's per-call cost.
 
-    return predict_prob  # type: ignore[no-any-return]
+    The package's model is a ``CalibratedClassifierCV`` of linear SVMs with sigmoid
+    calibration over a TF-IDF vectoriser. Its ``predict_proba`` spends ~30 ms a call on
+    input checks and per-classifier bookkeeping; the same arithmetic on arrays taken from
+    the fitted model once (decision values of every SVM in one sparse product, each
+    calibrated, then averaged) takes a fraction of that and gives the same numbers (a
+    test compares both). A model of another shape falls back to the package's function.
+    """
+    import numpy as np
+    from profanity_check import predict_prob
+    from profanity_check import profanity_check as bundled
+
+    try:
+        calibrated = bundled.model.calibrated_classifiers_
+        weights = np.column_stack([c.estimator.coef_.ravel() for c in calibrated])
+        intercepts = np.array([float(c.estimator.intercept_[0]) for c in calibrated])
+        slopes = np.array([float(c.calibrators[0].a_) for c in calibrated])
+        offsets = np.array([float(c.calibrators[0].b_) for c in calibrated])
+        positive_last = all(list(c.classes) == [0, 1] for c in calibrated)
+    except (AttributeError, IndexError, TypeError):
+        positive_last = False
+    if not positive_last:
+        return lambda text: float(predict_prob([text])[0])
+    vectorizer = bundled.vectorizer
+
+    def predict(text: str) -> float:
+        decisions = vectorizer.transform([text]) @ weights + intercepts
+        probabilities = 1.0 / (1.0 + np.exp(slopes * decisions + offsets))
+        return float(probabilities.mean())
+
+    return predict
 
 
 class ProfanityCheckScorer:
@@ -52,8 +81,7 @@ class ProfanityCheckScorer:
     def score(self, text: str) -> float:
         if not text.strip():
             return 0.0
-        probabilities = _profanity_predict()([text[:MAX_CHARS]])
-        return float(min(1.0, max(0.0, probabilities[0])))
+        return min(1.0, max(0.0, _profanity_predict()(text[:MAX_CHARS])))
 
 
 _DEFAULT_SCORERS: tuple[ToxicityScorer, ...] = (ProfanityCheckScorer(),)

@@ -66,3 +66,25 @@ def test_very_long_text_is_searched_up_to_the_cap(matcher: EvalSetMatcher) -> No
     filler = "lorem ipsum dolor sit amet " * 700  # about 19,000 characters
     hit = matcher.best(filler + PROMPTS[1] + filler * 5)
     assert hit is not None and hit.index == 1 and hit.score > 90
+
+
+def test_a_phrase_shared_far_from_the_copy_does_not_move_the_window(
+    matcher: EvalSetMatcher,
+) -> None:
+    text = (
+        "What is the time complexity of this loop, I wondered. "
+        + "Then I read other things for a while. " * 60
+        + PROMPTS[0]
+    )
+    hit = matcher.best(text)
+    assert hit is not None and hit.index == 0 and hit.score > 99
+
+
+def test_many_prompts_sharing_a_phrase_still_find_the_copied_one() -> None:
+    prompts = [
+        f"Write a short story about a cat number {n} who learns to swim." for n in range(200)
+    ]
+    prompts.append("Write a short story about a lighthouse keeper who finds an old map.")
+    matcher = EvalSetMatcher(prompts)
+    hit = matcher.best("Write a short story about a lighthouse keeper who finds an old map.")
+    assert hit is not None and hit.index == 200 and hit.score > 99

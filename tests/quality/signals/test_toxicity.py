@@ -75,3 +75,18 @@ def test_load_scorer_by_dotted_path() -> None:
         load_scorer("nodots")
     with pytest.raises(TypeError):
         load_scorer("backend.quality.signals.toxicity.VERSION")
+
+
+def test_fast_path_gives_the_packages_own_probabilities() -> None:
+    from profanity_check import predict_prob
+
+    texts = [
+        "You are a stupid fucking idiot.",
+        "Thank you, that explanation helped a lot.",
+        "How do I kill a process that ignores SIGTERM?",
+        "Nobody asked for your opinion, so keep it to yourself.",
+    ]
+    scorer = ProfanityCheckScorer()
+    assert [scorer.score(text) for text in texts] == pytest.approx(
+        list(predict_prob(texts)), abs=1e-12
+    )
