@@ -488,3 +488,16 @@ def test_a_default_export_of_the_demo_contains_no_detected_pii(run_export):
         for lines, file in ((default, default_path), (everything, path)):
             texts = exported_texts(format, lines, file)
             assert [text for text in texts if find_pii(text)] == [], format
+
+
+def test_the_exports_page_offers_the_quality_filters(project, make_user):
+    from django.test import Client
+
+    EvalSet.objects.create(project=project, name="mt-bench")
+    browser = Client()
+    browser.force_login(make_user(role="researcher"))
+    page = browser.get("/exports/").content.decode()
+    for name in ("with_quality", "exclude_near_duplicates", "exclude_lang_mismatch"):
+        assert f'name="{name}"' in page
+    assert '<option value="all">any eval set</option><option value="mt-bench">' in page
+    assert 'name="max_toxicity" min="0" max="1"' in page
