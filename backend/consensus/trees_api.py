@@ -14,6 +14,7 @@ from rest_framework.views import APIView
 from backend.common.errors import NotFound
 from backend.consensus.api import MessageConsensusSerializer, RankingGroupSerializer
 from backend.consensus.selectors import message_consensus_extras, tree_ranking_groups
+from backend.quality.api import QualityOutput
 from backend.quality.selectors import quality_payloads
 from backend.trees.api import MessageSerializer
 from backend.trees.models import Message
@@ -35,11 +36,21 @@ class TreeMessageSerializer(MessageSerializer):
         return self.context.get("scores", {}).get(instance.pk)
 
 
-class MessageDetailSerializer(TreeMessageSerializer):
-    consensus = MessageConsensusSerializer()
+class TreeMessageWithQualitySerializer(TreeMessageSerializer):
+    """The schema of a message in the answers: ``quality`` only for moderators,
+    researchers and admins (added by ``with_quality``, never read from the model)."""
+
+    quality = QualityOutput(required=False)
 
     class Meta(TreeMessageSerializer.Meta):
-        fields = [*TreeMessageSerializer.Meta.fields, "consensus"]
+        fields = [*TreeMessageSerializer.Meta.fields, "quality"]
+
+
+class MessageDetailSerializer(TreeMessageWithQualitySerializer):
+    consensus = MessageConsensusSerializer()
+
+    class Meta(TreeMessageWithQualitySerializer.Meta):
+        fields = [*TreeMessageWithQualitySerializer.Meta.fields, "consensus"]
 
 
 class TreeSerializer(serializers.Serializer):
@@ -47,7 +58,7 @@ class TreeSerializer(serializers.Serializer):
     project = serializers.CharField()
     lang = serializers.CharField()
     state = serializers.CharField()
-    messages = TreeMessageSerializer(many=True)
+    messages = TreeMessageWithQualitySerializer(many=True)
     ranking_groups = RankingGroupSerializer(many=True)
 
 

@@ -208,3 +208,41 @@ class QualityJobDetailView(APIView):
         if job is None:
             raise NotFound("quality_job_not_found", "No such quality job in this project.")
         return Response(QualityJobOutput(quality_job_data(job, project_slug=project.slug)).data)
+
+
+# --- The contract object, as the schema describes it (docs/quality.md) -----------------
+
+
+class QualityLangOutput(serializers.Serializer):
+    detected = serializers.CharField(allow_null=True)
+    confidence = serializers.FloatField(allow_null=True)
+    mismatch = serializers.BooleanField(allow_null=True)
+
+
+class QualityToxicityOutput(serializers.Serializer):
+    score = serializers.FloatField(allow_null=True)
+    model = serializers.CharField(allow_null=True)
+
+
+class QualityPiiSpanOutput(serializers.Serializer):
+    type = serializers.CharField()
+    start = serializers.IntegerField()
+    end = serializers.IntegerField()
+
+
+class QualityLeakageOutput(serializers.Serializer):
+    eval_set = serializers.CharField(allow_null=True)
+    score = serializers.FloatField(allow_null=True)
+
+
+class QualityOutput(serializers.Serializer):
+    """A message's quality signals; null fields were not computed (yet)."""
+
+    lang = QualityLangOutput(allow_null=True)
+    toxicity = QualityToxicityOutput(allow_null=True)
+    pii = QualityPiiSpanOutput(many=True, allow_null=True)
+    near_duplicate_of = serializers.IntegerField(allow_null=True)
+    similarity = serializers.FloatField(allow_null=True)
+    leakage = QualityLeakageOutput(allow_null=True)
+    flags = serializers.ListField(child=serializers.CharField(), allow_null=True)
+    version = serializers.CharField(allow_null=True)

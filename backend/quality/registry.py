@@ -71,8 +71,17 @@ class SignalProvider:
 _registry: dict[str, SignalProvider] = {}
 
 
+def _builtins_load() -> None:
+    """The built-in providers register themselves when their package is imported, on
+    first use of the registry (their detectors' libraries are slow to import)."""
+    from backend.quality import providers
+
+    del providers
+
+
 def register(provider: SignalProvider) -> SignalProvider:
     """Add a provider (it runs after the ones registered before it); names are unique."""
+    _builtins_load()
     if not provider.name:
         raise ValueError("a signal provider needs a name")
     if provider.name in _registry and _registry[provider.name] is not provider:
@@ -86,13 +95,16 @@ def unregister(name: str) -> None:
 
 
 def get_provider(name: str) -> SignalProvider | None:
+    _builtins_load()
     return _registry.get(name)
 
 
 def all_providers() -> list[SignalProvider]:
     """Every provider, in the order they run."""
+    _builtins_load()
     return list(_registry.values())
 
 
 def provider_names() -> list[str]:
+    _builtins_load()
     return list(_registry)

@@ -8,12 +8,14 @@ them instead of asking per message.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from backend.common.errors import NotFound
 from backend.projects.models import Project
 from backend.quality.models import EvalSet, MessageQuality, QualityJob
-from backend.quality.signals.pii import PiiSpan
+
+if TYPE_CHECKING:
+    from backend.quality.signals.pii import PiiSpan
 
 EMPTY_PAYLOAD: dict[str, Any] = {
     "lang": None,
@@ -97,6 +99,8 @@ def quality_payloads(message_ids: Iterable[int]) -> dict[int, dict]:
 def detected_pii(message_ids: Iterable[int]) -> dict[int, list[PiiSpan]]:
     """``{message_id: spans}`` of the PII the detector found, for the ids that have
     any (one query). Offsets index the message's current text."""
+    from backend.quality.signals.pii import PiiSpan  # its libraries load on first use
+
     ids = list(dict.fromkeys(message_ids))
     if not ids:
         return {}

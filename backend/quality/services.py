@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import logging
 from collections.abc import Callable, Sequence
+from types import ModuleType
 from typing import Any, cast
 
 from django.db import IntegrityError, transaction
@@ -18,8 +19,6 @@ from backend.common.errors import NotFound, ValidationFailed
 from backend.common.events import MessageQualityFlagged, emit
 from backend.common.outbox import enqueue
 from backend.projects.models import Project
-from backend.quality import providers as _providers  # noqa: F401 - registers the built-ins
-from backend.quality.indexes import eval_set_matchers, near_duplicate_indexes
 from backend.quality.models import (
     EvalPrompt,
     EvalSet,
@@ -44,6 +43,14 @@ EVAL_SET_NAME_MAX = 200
 JOB_PROGRESS_EVERY = 50
 
 _FLAG_ORDER = [flag.value for flag in QualityFlag]
+
+
+def _indexes() -> ModuleType:
+    """This process's indexes, imported on first use: the detectors' libraries take
+    seconds to import, which pages and commands that never compute should not pay."""
+    from backend.quality import indexes
+
+    return indexes
 
 
 def _selected_providers(signals: Sequence[str] | None) -> list[SignalProvider]:
@@ -96,8 +103,8 @@ def message_quality_compute(
         project=project,
         message=message,
         now=now,
-        near_duplicates=near_duplicate_indexes,
-        eval_sets=eval_set_matchers,
+        near_duplicates=_indexes().near_duplicate_indexes,
+        eval_sets=_indexes().eval_set_matchers,
     )
     if signals is not None and "language" not in signals:
         # The language is not recomputed: the later signals read the stored one.
@@ -286,7 +293,7 @@ def eval_set_delete(*, project: Project, eval_set_id: int, actor_id: int | None)
             before={"name": eval_set.name, "prompt_count": eval_set.prompt_count},
         )
         eval_set.delete()
-    eval_set_matchers.forget(eval_set_id=eval_set_id)
+    _indexes().eval_set_matchers.forget(eval_set_id=eval_set_id)
 
 
 # --- jobs --------------------------------------------------------------------------
@@ -367,7 +374,7 @@ def quality_job_run(
     signals = [job.signal] if job.signal else None
     if job.kind == QualityJobKind.RERUN and (signals is None or "duplicates" in signals):
         # Rebuilt from the rows the re-run writes, oldest prompt first.
-        near_duplicate_indexes.forget(project_id=job.project_id)
+        _indexes().near_duplicate_indexes.forget(project_id=job.project_id)
     try:
         for done, message_id in enumerate(message_ids, start=1):
             message_quality_compute(message_id=message_id, signals=signals)

@@ -85,9 +85,6 @@ def test_the_index_survives_a_restart(prompt, monkeypatch):
     assert stored.version == duplicates.VERSION
     # A new process: empty indexes, only the rows are left.
     monkeypatch.setattr(indexes, "near_duplicate_indexes", indexes.NearDuplicateIndexes())
-    from backend.quality import services
-
-    monkeypatch.setattr(services, "near_duplicate_indexes", indexes.near_duplicate_indexes)
     near = prompt(NEAR)
 
     row = message_quality_compute(message_id=near.pk)
