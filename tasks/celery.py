@@ -18,6 +18,7 @@ app = Celery(
         "tasks.exports",
         "tasks.community",
         "tasks.consensus",
+        "tasks.quality",
         "tasks.common",
         "tasks.webhooks",
     ],

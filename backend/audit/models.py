@@ -73,6 +73,10 @@ class AuditAction(models.TextChoices):
     WEBHOOK_DISABLED = "webhook.disabled"
     WEBHOOK_TESTED = "webhook.tested"
     WEBHOOK_REDELIVERED = "webhook.redelivered"
+    QUALITY_FLAGGED = "quality.flagged"
+    QUALITY_EVAL_SET_ADDED = "quality.eval_set_added"
+    QUALITY_EVAL_SET_DELETED = "quality.eval_set_deleted"
+    QUALITY_JOB_REQUESTED = "quality.job_requested"
 
 
 class AuditEvent(models.Model):

@@ -110,6 +110,7 @@ INSTALLED_APPS = [
     "backend.audit",
     "backend.projects",
     "backend.trees",
+    "backend.quality",
     "backend.assignments",
     "backend.consensus",
     "backend.realtime",
@@ -352,6 +353,14 @@ ARBOR_WEBHOOK_MAX_ATTEMPTS = int(os.environ.get("ARBOR_WEBHOOK_MAX_ATTEMPTS", "8
 ARBOR_WEBHOOK_RETRY_BASE_SECONDS = float(os.environ.get("ARBOR_WEBHOOK_RETRY_BASE_SECONDS", "10"))
 # Failed tries in a row (over all deliveries) after which a webhook is turned off.
 ARBOR_WEBHOOK_DISABLE_AFTER = int(os.environ.get("ARBOR_WEBHOOK_DISABLE_AFTER", "10"))
+# --- Quality signals (docs/quality.md) ------------------------------------------------
+# Comma-separated dotted paths of extra toxicity scorers (a stronger local model for
+# more languages); each is registered once per process on first use.
+ARBOR_QUALITY_TOXICITY_SCORERS = [
+    path.strip()
+    for path in os.environ.get("ARBOR_QUALITY_TOXICITY_SCORERS", "").split(",")
+    if path.strip()
+]
 
 # --- Exports (docs/exports.md) ----------------------------------------------------------
 # Dotted paths to pluggable callables; empty: none. Export files go to

@@ -24,6 +24,7 @@ from backend.exports.views import exports_page
 from backend.moderation.suggestions_api import MessageDetailEditView
 from backend.moderation.urls import api_urlpatterns as moderation_api
 from backend.projects.api import ProjectDetailView, ProjectListView
+from backend.quality.urls import api_urlpatterns as quality_api
 from backend.trees.api import MessageReactionView
 from backend.web.views.home import home
 from backend.webhooks.urls import api_urlpatterns as webhooks_api
@@ -68,6 +69,7 @@ api_v1 = [
     *community_api,
     *consensus_api,
     *webhooks_api,
+    *quality_api,
 ]
 
 urlpatterns = [
@@ -79,6 +81,7 @@ urlpatterns = [
     path("moderation/", include("backend.moderation.page_urls")),
     path("me/account/", include("backend.accounts.page_urls")),
     path("", include("backend.webhooks.urls", namespace="webhooks")),
+    path("quality/", include("backend.quality.page_urls")),
     path("admin/", admin.site.urls),
     path("accounts/", include("allauth.urls")),
     path("i18n/", include("django.conf.urls.i18n")),

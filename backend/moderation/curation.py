@@ -15,6 +15,7 @@ from backend.assignments.needs import work_items_close
 from backend.audit.models import AuditAction, AuditEvent
 from backend.audit.services import audit_record
 from backend.common.errors import Conflict, NotFound, ValidationFailed
+from backend.common.events import MessageEdited, emit
 from backend.trees.lifecycle import tree_lock, tree_require_state, tree_transition
 from backend.trees.models import (
     ACTIVE_TREE_STATES,
@@ -166,6 +167,14 @@ def message_edit(*, message_id: int, actor_id: int | None, text: str, reason: st
             before={"text": before},
             after={"text": text},
             reason=reason,
+        )
+        emit(
+            MessageEdited(
+                message_id=message.pk,
+                tree_id=tree.pk,
+                project_id=tree.project_id,
+                actor_id=actor_id,
+            )
         )
         return message
 

@@ -148,6 +148,23 @@ class Project(models.Model):
         default=AccountDeletionPolicy.ANONYMISE,
     )
 
+    # Quality signals (docs/quality.md): a message is flagged when its toxicity score
+    # exceeds the first, a prompt's MinHash Jaccard similarity to an earlier prompt
+    # reaches the second, or its BLEU against an eval prompt reaches the third; a
+    # language mismatch counts only when the detector is at least this confident.
+    quality_toxicity_threshold = models.FloatField(
+        default=0.8, validators=[MinValueValidator(0.0), MaxValueValidator(1.0)]
+    )
+    quality_near_duplicate_threshold = models.FloatField(
+        default=0.8, validators=[MinValueValidator(0.5), MaxValueValidator(1.0)]
+    )
+    quality_leakage_threshold = models.FloatField(
+        default=20.0, validators=[MinValueValidator(1.0), MaxValueValidator(100.0)]
+    )
+    quality_lang_min_confidence = models.FloatField(
+        default=0.9, validators=[MinValueValidator(0.0), MaxValueValidator(1.0)]
+    )
+
     label_schema = models.JSONField(default=default_label_schema)
     labelling_mode = models.CharField(
         max_length=16, choices=LabellingMode.choices, default=LabellingMode.FULL
@@ -193,4 +210,8 @@ TREE_SETTING_NAMES = (
     "vote_weighting",
     "own_edit_window_minutes",
     "on_account_deletion",
+    "quality_toxicity_threshold",
+    "quality_near_duplicate_threshold",
+    "quality_leakage_threshold",
+    "quality_lang_min_confidence",
 )

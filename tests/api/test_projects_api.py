@@ -46,6 +46,10 @@ DEFAULT_SETTINGS = {
     "own_edit_window_minutes": 10,
     "on_account_deletion": "anonymise",
     "vote_weighting": "none",
+    "quality_toxicity_threshold": 0.8,
+    "quality_near_duplicate_threshold": 0.8,
+    "quality_leakage_threshold": 20.0,
+    "quality_lang_min_confidence": 0.9,
 }
 DEFAULT_LABEL_SCHEMA = [
     {"name": "spam", "kind": "flag", "mandatory": True},
@@ -159,12 +163,29 @@ def test_stats_of_an_empty_project(volunteer):
         },
         "work_available": {"en": NO_WORK, "de": NO_WORK},
         "agreement": None,
+        "quality": {
+            "computed": 0,
+            "flags": {
+                flag: {"count": 0, "rate": None}
+                for flag in (
+                    "lang_mismatch",
+                    "toxicity",
+                    "pii",
+                    "near_duplicate",
+                    "exact_duplicate",
+                    "leakage",
+                )
+            },
+            "by_language": {},
+        },
     }
 
 
 def test_stats_while_replies_await_review(world_at):
     world = world_at("replies_in_review")
     body = world.client(world.dave).get(f"/api/v1/projects/{world.project.slug}/stats").json()
+    # Quality signals are computed after commit (tests/community/test_quality_stats.py).
+    assert set(body.pop("quality")) == {"computed", "flags", "by_language"}
     assert body == {
         "project": world.project.slug,
         "trees_by_state": {"growing": 1},
