@@ -37,7 +37,7 @@ def test_out_of_range_values_are_refused(db, name, value):
         project_create(slug="bad", settings={name: value})
 
     assert refused.value.code == "invalid_project"
-    assert name in refused.value.fields
+    assert f"settings.{name}" in refused.value.fields
     assert not Project.objects.filter(slug="bad").exists()
 
 
