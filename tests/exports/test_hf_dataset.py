@@ -267,6 +267,10 @@ def test_small_world_through_the_api_with_consensus_and_one_split(
         "Why?",
         "Because.",
     ]
+    # The folder as a dataset repository: ``datasets`` finds the configs in the card.
+    by_name = datasets.load_dataset(str(root), "preferences", cache_dir=str(cache))
+    assert by_name["train"].num_rows == 3
+    assert datasets.load_dataset(str(root), cache_dir=str(cache))["train"].num_rows == 6
     ranked = {row["text"]: row for row in loaded["messages"]["train"]}
     assert ranked["4"]["consensus_rank"] == 0 and ranked["22"]["consensus_rank"] == 2
     # Every filter the job has is on the card (a "|" in text cannot break the table).

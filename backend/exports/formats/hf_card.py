@@ -156,9 +156,10 @@ def render_card(info: CardInfo, counts: HfCounts) -> str:
     lines += ["", "A split or config without rows has no file and is not listed in `configs`.", ""]
     if info.validation_fraction > 0:
         lines.append(
-            f"Splits are by tree ({info.validation_fraction:g} of the trees in `validation`, "
-            "chosen by a hash of the tree): every message, pair and conversation of a tree is "
-            "in the same split, so no conversation is shared between train and validation."
+            f"Splits are by tree (about {info.validation_fraction:.0%} of the trees in "
+            "`validation`, chosen by a hash of each tree): every message, pair and "
+            "conversation of a tree is in the same split, so no conversation is shared "
+            "between train and validation."
         )
     else:
         lines.append("There is one split, `train` (no validation fraction was asked for).")
