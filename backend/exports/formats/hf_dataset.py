@@ -49,7 +49,7 @@ CONFIGS = ("trees", "messages", "preferences", "sft")
 TRAIN, VALIDATION = "train", "validation"
 CARD_NAME = "README.md"
 # Rows buffered per file before a row group is written (trees rows hold whole trees).
-ROW_GROUP_ROWS = {"trees": 5_000, "preferences": 50_000, "sft": 50_000}
+ROW_GROUP_ROWS = {"trees": 1_000, "preferences": 10_000, "sft": 10_000}
 # Zip entries carry this time, so the same data gives the same bytes.
 ZIP_TIME = (1980, 1, 1, 0, 0, 0)
 SPLIT_SALT = b"arbor-hf-split:"
