@@ -1,7 +1,8 @@
 """Run every benchmark in turn and print their figures (what ``make bench`` calls).
 
 Each benchmark creates and drops its own PostgreSQL database (``DATABASE_URL``'s server,
-default postgresql://postgres@127.0.0.1:5432); see bench/README.md for each one's
+default postgresql://postgres@127.0.0.1:5432), except the fault drill and soak, which
+start private PostgreSQL and Redis servers of their own; see bench/README.md for each one's
 figures and targets. ``--quick`` runs smaller sizes to check that everything works.
 """
 
@@ -20,12 +21,16 @@ FULL = [
     ["task_page_bench.py"],
     ["rescore_bench.py"],
     ["export_bench.py"],
+    ["drill.py"],
+    ["drill.py", "--soak"],
 ]
 QUICK = [
     ["load.py", "--volunteers", "1,8", "--duration", "5", "--prompts", "300"],
     ["task_page_bench.py", "--requests", "50"],
     ["rescore_bench.py", "--groups", "5000", "--label-votes", "50000"],
     ["export_bench.py", "--messages", "50000"],
+    ["drill.py", "--phase-seconds", "10", "--volunteers", "8"],
+    ["drill.py", "--soak", "--volunteers", "50", "--duration", "60", "--rss-interval", "10"],
 ]
 
 

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import os
 
-from celery import Celery
+from celery import Celery, signals
+
+from backend.common.log import celery_logging_setup, celery_task_finished, celery_task_started
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "backend.config.settings")
 
@@ -16,11 +18,18 @@ app = Celery(
         "tasks.exports",
         "tasks.community",
         "tasks.consensus",
+        "tasks.quality",
         "tasks.common",
         "tasks.webhooks",
     ],
 )
 app.config_from_object("django.conf:settings", namespace="CELERY")
+
+# Workers and beat log with Django's LOGGING (JSON or text, docs/observability.md), and
+# every line a task writes carries its id and the id of the request behind it.
+signals.setup_logging.connect(celery_logging_setup, weak=False)
+signals.task_prerun.connect(celery_task_started, weak=False)
+signals.task_postrun.connect(celery_task_finished, weak=False)
 
 
 app.conf.beat_schedule = {

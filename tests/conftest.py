@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Callable
 from typing import Any
 
@@ -74,6 +75,10 @@ def _fresh_process_caches() -> None:
     project_cache_clear()
     forget_cached_webhooks()
     token_cache_clear()
+    indexes = sys.modules.get("backend.quality.indexes")  # only once something computed
+    if indexes is not None:
+        indexes.near_duplicate_indexes.forget()
+        indexes.eval_set_matchers.forget()
 
 
 @pytest.fixture(autouse=True)

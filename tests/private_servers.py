@@ -48,6 +48,14 @@ def settings_for_environment(environment: Mapping[str, str]) -> dict[str, Any]:
         return runpy.run_path(str(ROOT / "backend" / "config" / "settings.py"))
 
 
+def missing_server_binaries() -> list[str]:
+    """The binaries a private PostgreSQL and Redis need that this machine lacks."""
+    missing = [name for name in ("initdb", "pg_ctl") if _postgres_binary(name) is None]
+    if shutil.which("redis-server") is None:
+        missing.append("redis-server")
+    return missing
+
+
 class PrivateRedis:
     def __init__(self) -> None:
         if shutil.which("redis-server") is None:

@@ -23,6 +23,9 @@ class User(AbstractUser):
     # Language codes the person can work in (their task languages, independent of the
     # language of the interface); the dashboard offers these first.
     languages = models.JSONField(default=list, blank=True)
+    # Set when the person deleted their account: the row stays (their votes and the
+    # audit log point at it) with every personal field emptied (docs/accounts.md).
+    deleted_at = models.DateTimeField(null=True, blank=True)
 
     def __str__(self) -> str:
         return self.display_name or self.username

@@ -7,7 +7,13 @@ from django.utils import timezone
 
 from backend.accounts.models import User
 from backend.assignments.kinds import all_kinds, get_kind
-from backend.assignments.models import Assignment, AssignmentState, WorkItem, WorkItemState
+from backend.assignments.models import (
+    Assignment,
+    AssignmentState,
+    LabelVote,
+    WorkItem,
+    WorkItemState,
+)
 from backend.projects.models import Project
 from backend.trees.models import Message
 
@@ -71,3 +77,12 @@ def work_available_counts(*, project: Project, lang: str) -> dict[str, int]:
     for row in rows:
         counts[row["kind"]] = row["slots"]
     return counts
+
+
+def labels_with_votes(project: Project, names: set[str]) -> set[str]:
+    """Which of ``names`` somebody has voted on in the project (one indexed probe each)."""
+    return {
+        name
+        for name in names
+        if LabelVote.objects.filter(label=name, message__tree__project=project).exists()
+    }

@@ -39,6 +39,7 @@ from backend.accounts.models import User
 from backend.assignments import claims
 from backend.assignments.claims import Turn
 from backend.assignments.kinds import KindSpec, SubmitContext, all_kinds, get_kind
+from backend.assignments.metrics import claims_counted, submits_counted
 from backend.assignments.models import (
     Assignment,
     AssignmentState,
@@ -153,6 +154,7 @@ def assignment_claim_next(
     return result.assignment if result is not None else None
 
 
+@claims_counted
 def assignment_claim(
     *, user: User, project: Project, lang: str, kind: str, rng: random.Random | None = None
 ) -> ClaimResult | None:
@@ -382,6 +384,7 @@ def _lock_tree_of(*, assignment_id: int, user_id: int) -> tuple[Tree | None, Sho
     return found, None
 
 
+@submits_counted
 def assignment_submit(
     *,
     user: User,

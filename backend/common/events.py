@@ -39,6 +39,16 @@ class MessageEdited:
 
 
 @dataclass(frozen=True)
+class MessageQualityFlagged:
+    """The quality signals newly raised ``flags`` on a message (backend/quality)."""
+
+    message_id: int
+    tree_id: int
+    project_id: int
+    flags: tuple[str, ...]
+
+
+@dataclass(frozen=True)
 class MessageReviewed:
     """A message has all its reviews and the acceptance rule decided."""
 

@@ -1,4 +1,9 @@
-"""Request ids, and JSON errors on every API path.
+"""Request ids, logs and metrics of every request, and JSON errors on every API path.
+
+``RequestIdMiddleware`` comes first: it gives the request its id, makes every log line
+written while serving it carry that id (``backend.common.log``), times it for the
+latency histogram and 5xx counter (``backend.common.metrics``) and writes one line per
+request to the ``arbor.request`` logger (docs/observability.md).
 
 An API client must be able to parse every answer it gets. DRF renders the errors its
 views raise, but some never reach DRF's exception handler, and Django answers them
@@ -13,7 +18,9 @@ from __future__ import annotations
 
 import logging
 import re
+import time
 import uuid
+from collections.abc import Callable
 
 from django.core import signals
 from django.core.exceptions import (
@@ -27,7 +34,12 @@ from django.core.exceptions import (
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.utils.deprecation import MiddlewareMixin
 
+from backend.common.log import request_context
+from backend.common.metrics import request_observe
+
 logger = logging.getLogger(__name__)
+# One line per answered request: method, path, status, duration, request and user id.
+request_logger = logging.getLogger("arbor.request")
 
 REQUEST_ID_HEADER = "X-Request-ID"
 API_PREFIX = "/api/"
@@ -64,19 +76,42 @@ def server_error_response(request: HttpRequest) -> JsonResponse:
     )
 
 
-class RequestIdMiddleware(MiddlewareMixin):
-    """Give every request an id (``request.request_id``), echoed in ``X-Request-ID``."""
+class RequestIdMiddleware:
+    """Give every request an id (``request.request_id``), echoed in ``X-Request-ID``;
+    log lines written meanwhile carry it; the answer is counted and logged.
 
-    def process_request(self, request: HttpRequest) -> None:
+    Synchronous only: the middleware inside it (WhiteNoise) is, so Django runs this
+    layer in the same thread as the ones below, and a request costs no extra hop.
+    """
+
+    sync_capable = True
+    async_capable = False
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        started = time.perf_counter()
         incoming = request.headers.get(REQUEST_ID_HEADER, "")
-        request.request_id = (  # type: ignore[attr-defined]
-            incoming if _INCOMING_ID.fullmatch(incoming) else uuid.uuid4().hex
-        )
-
-    def process_response(self, request: HttpRequest, response: HttpResponse) -> HttpResponse:
-        request_id = request_id_of(request)
-        if request_id:
+        request_id = incoming if _INCOMING_ID.fullmatch(incoming) else uuid.uuid4().hex
+        request.request_id = request_id  # type: ignore[attr-defined]
+        with request_context(request):
+            response = self.get_response(request)
             response[REQUEST_ID_HEADER] = request_id
+            seconds = time.perf_counter() - started
+            request_observe(request=request, status=response.status_code, seconds=seconds)
+            if request_logger.isEnabledFor(logging.INFO):
+                request_logger.info(
+                    "%s %s %d %.1f ms",
+                    request.method,
+                    request.path,
+                    response.status_code,
+                    seconds * 1000,
+                    extra={
+                        "status": response.status_code,
+                        "duration_ms": round(seconds * 1000, 3),
+                    },
+                )
         return response
 
 

@@ -21,8 +21,10 @@ from typing import Any
 
 from celery import current_app
 from django.db import connection, transaction
+from django.db.models import Count, Min
 from django.utils import timezone
 
+from backend.common.log import REQUEST_ID_TASK_HEADER, current_request_id
 from backend.common.models import OutboxMessage
 
 logger = logging.getLogger(__name__)
@@ -69,8 +71,17 @@ def _publish(message: OutboxMessage) -> None:
         if result.failed():
             raise RuntimeError(f"{message.task_name} failed: {result.result!r}")
         return
+    # The request that owed the work, for the task's log lines; the relay sends rows
+    # outside any request, so work it delivers late has none (docs/observability.md).
+    request_id = current_request_id()
     # No publish retries here: a down broker must not hold the caller; the relay retries.
-    app.send_task(message.task_name, args=message.args, kwargs=message.kwargs, retry=False)
+    app.send_task(
+        message.task_name,
+        args=message.args,
+        kwargs=message.kwargs,
+        retry=False,
+        headers={REQUEST_ID_TASK_HEADER: request_id} if request_id else None,
+    )
 
 
 def _send_and_forget(messages: Iterable[OutboxMessage]) -> int:
@@ -118,8 +129,10 @@ def outbox_relay(*, batch_size: int = RELAY_BATCH) -> int:
 
 def outbox_stats() -> dict[str, Any]:
     """Depth and age of the oldest row: what an operator alerts on."""
-    oldest = OutboxMessage.objects.order_by("pk").values_list("created_at", flat=True).first()
+    # One statement: a scrape reads it (backend/common/metrics.py).
+    found = OutboxMessage.objects.aggregate(depth=Count("pk"), oldest=Min("created_at"))
+    oldest = found["oldest"]
     return {
-        "depth": OutboxMessage.objects.count(),
+        "depth": found["depth"],
         "oldest_age_seconds": (timezone.now() - oldest).total_seconds() if oldest else 0.0,
     }

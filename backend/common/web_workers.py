@@ -47,6 +47,9 @@ def serve_one(arguments: argparse.Namespace) -> int:
         lifespan="off",
         access_log=False,
         log_level=arguments.log_level,
+        # uvicorn's own lines go through Django's LOGGING (JSON or text, like the
+        # rest); RequestIdMiddleware writes the access log, with the request id.
+        log_config=None,
     )
     uvicorn.Server(config).run(sockets=[reuse_port_socket(arguments.host, arguments.port)])
     return 0

@@ -11,6 +11,22 @@ from backend.consensus.api import AgreementSnapshotSerializer
 from backend.projects.api import project_get
 
 
+class FlagRateSerializer(serializers.Serializer):
+    count = serializers.IntegerField()
+    rate = serializers.FloatField(allow_null=True, help_text="count / computed; null if none")
+
+
+class QualityRatesSerializer(serializers.Serializer):
+    computed = serializers.IntegerField(help_text="messages whose quality signals are computed")
+    flags = serializers.DictField(child=FlagRateSerializer(), help_text="per flag name")
+
+
+class QualityStatsSerializer(QualityRatesSerializer):
+    by_language = serializers.DictField(
+        child=QualityRatesSerializer(), help_text="the same per message language"
+    )
+
+
 class ProjectStatsSerializer(serializers.Serializer):
     project = serializers.SlugField()
     trees_by_state = serializers.DictField(child=serializers.IntegerField())
@@ -19,6 +35,7 @@ class ProjectStatsSerializer(serializers.Serializer):
     agreement = AgreementSnapshotSerializer(
         allow_null=True, help_text="newest agreement snapshot; history at /agreement"
     )
+    quality = QualityStatsSerializer(help_text="automatic quality flags: counts and rates")
 
 
 class ProjectStatsView(APIView):

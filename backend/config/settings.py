@@ -8,6 +8,7 @@ channels-redis layer.
 
 from __future__ import annotations
 
+import ipaddress
 import json
 import os
 from datetime import timedelta
@@ -43,8 +44,8 @@ CSRF_TRUSTED_ORIGINS = [
 # HTTPS, Secure cookies and HSTS, each of which its own variable may still override.
 HTTPS = env_bool("ARBOR_HTTPS", False)
 SECURE_SSL_REDIRECT = env_bool("DJANGO_SECURE_SSL_REDIRECT", HTTPS)
-# Load balancers probe /healthz over plain HTTP.
-SECURE_REDIRECT_EXEMPT = [r"^healthz$"]
+# Load balancers probe /healthz and Prometheus scrapes /metrics over plain HTTP.
+SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^metrics$"]
 SESSION_COOKIE_SECURE = env_bool("DJANGO_SESSION_COOKIE_SECURE", HTTPS)
 CSRF_COOKIE_SECURE = env_bool("DJANGO_CSRF_COOKIE_SECURE", HTTPS)
 SECURE_HSTS_SECONDS = int(
@@ -109,6 +110,7 @@ INSTALLED_APPS = [
     "backend.audit",
     "backend.projects",
     "backend.trees",
+    "backend.quality",
     "backend.assignments",
     "backend.consensus",
     "backend.realtime",
@@ -351,6 +353,14 @@ ARBOR_WEBHOOK_MAX_ATTEMPTS = int(os.environ.get("ARBOR_WEBHOOK_MAX_ATTEMPTS", "8
 ARBOR_WEBHOOK_RETRY_BASE_SECONDS = float(os.environ.get("ARBOR_WEBHOOK_RETRY_BASE_SECONDS", "10"))
 # Failed tries in a row (over all deliveries) after which a webhook is turned off.
 ARBOR_WEBHOOK_DISABLE_AFTER = int(os.environ.get("ARBOR_WEBHOOK_DISABLE_AFTER", "10"))
+# --- Quality signals (docs/quality.md) ------------------------------------------------
+# Comma-separated dotted paths of extra toxicity scorers (a stronger local model for
+# more languages); each is registered once per process on first use.
+ARBOR_QUALITY_TOXICITY_SCORERS = [
+    path.strip()
+    for path in os.environ.get("ARBOR_QUALITY_TOXICITY_SCORERS", "").split(",")
+    if path.strip()
+]
 
 # --- Exports (docs/exports.md) ----------------------------------------------------------
 # Dotted paths to pluggable callables; empty: none. Export files go to
@@ -445,9 +455,46 @@ SPECTACULAR_SETTINGS = {
     "REDOC_DIST": "SIDECAR",
 }
 
+# --- Logs and metrics (docs/observability.md) ---------------------------------------------
+# ARBOR_LOG_FORMAT: "json" (one object per line, the default unless DEBUG) or "text"
+# (the default of `make run`). Every line carries the request id, user id and path of
+# the request it was written for, or the task id (and request id) of a Celery task.
+LOG_FORMAT = os.environ.get("ARBOR_LOG_FORMAT", "text" if DEBUG else "json")
+if LOG_FORMAT not in ("json", "text"):
+    raise ValueError(f"ARBOR_LOG_FORMAT must be json or text, not {LOG_FORMAT!r}")
+# One line per request (method, path, status, duration) on the arbor.request logger,
+# whatever ARBOR_LOG_LEVEL says; ARBOR_ACCESS_LOG=false turns it off.
+ACCESS_LOG = env_bool("ARBOR_ACCESS_LOG", True)
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "filters": {"context": {"()": "backend.common.log.ContextFilter"}},
+    "formatters": {
+        "json": {"()": "backend.common.log.JsonFormatter"},
+        "text": {"()": "backend.common.log.TextFormatter"},
+    },
+    "handlers": {
+        "console": {
+            "class": "logging.StreamHandler",
+            "filters": ["context"],
+            "formatter": LOG_FORMAT,
+        }
+    },
     "root": {"handlers": ["console"], "level": os.environ.get("ARBOR_LOG_LEVEL", "WARNING")},
+    "loggers": {"arbor.request": {"level": "INFO" if ACCESS_LOG else "WARNING"}},
 }
+# GET /metrics (Prometheus text format) answers only when one of these is set, and then
+# only to clients that meet every one set: ARBOR_METRICS_TOKEN, a bearer token
+# ("Authorization: Bearer <token>"); ARBOR_METRICS_ALLOWED_NETWORKS, comma-separated
+# client networks (CIDR) checked against the socket's address. Development (DEBUG)
+# allows loopback by default. Otherwise the endpoint answers 404.
+METRICS_TOKEN = os.environ.get("ARBOR_METRICS_TOKEN", "")
+METRICS_ALLOWED_NETWORKS = [
+    network.strip()
+    for network in os.environ.get(
+        "ARBOR_METRICS_ALLOWED_NETWORKS", "127.0.0.0/8,::1/128" if DEBUG else ""
+    ).split(",")
+    if network.strip()
+]
+for _network in METRICS_ALLOWED_NETWORKS:
+    ipaddress.ip_network(_network, strict=False)  # a typo fails at start, not per scrape

@@ -3,6 +3,8 @@ groups), so these views live in the consensus layer, above the trees they read."
 
 from __future__ import annotations
 
+from typing import Any
+
 from drf_spectacular.utils import extend_schema, extend_schema_field
 from rest_framework import serializers
 from rest_framework.request import Request
@@ -12,6 +14,8 @@ from rest_framework.views import APIView
 from backend.common.errors import NotFound
 from backend.consensus.api import MessageConsensusSerializer, RankingGroupSerializer
 from backend.consensus.selectors import message_consensus_extras, tree_ranking_groups
+from backend.quality.api import QualityOutput
+from backend.quality.selectors import quality_payloads
 from backend.trees.api import MessageSerializer
 from backend.trees.models import Message
 from backend.trees.selectors import can_see_authors, can_see_deleted_text, tree_with_messages
@@ -32,11 +36,21 @@ class TreeMessageSerializer(MessageSerializer):
         return self.context.get("scores", {}).get(instance.pk)
 
 
-class MessageDetailSerializer(TreeMessageSerializer):
-    consensus = MessageConsensusSerializer()
+class TreeMessageWithQualitySerializer(TreeMessageSerializer):
+    """The schema of a message in the answers: ``quality`` only for moderators,
+    researchers and admins (added by ``with_quality``, never read from the model)."""
+
+    quality = QualityOutput(required=False)
 
     class Meta(TreeMessageSerializer.Meta):
-        fields = [*TreeMessageSerializer.Meta.fields, "consensus"]
+        fields = [*TreeMessageSerializer.Meta.fields, "quality"]
+
+
+class MessageDetailSerializer(TreeMessageWithQualitySerializer):
+    consensus = MessageConsensusSerializer()
+
+    class Meta(TreeMessageWithQualitySerializer.Meta):
+        fields = [*TreeMessageWithQualitySerializer.Meta.fields, "consensus"]
 
 
 class TreeSerializer(serializers.Serializer):
@@ -44,8 +58,19 @@ class TreeSerializer(serializers.Serializer):
     project = serializers.CharField()
     lang = serializers.CharField()
     state = serializers.CharField()
-    messages = TreeMessageSerializer(many=True)
+    messages = TreeMessageWithQualitySerializer(many=True)
     ranking_groups = RankingGroupSerializer(many=True)
+
+
+def with_quality(rows: Any, *, show: bool) -> Any:
+    """Adds the ``quality`` contract object to each serialised message (one query for
+    all) when ``show``: quality signals are for moderators, researchers and admins,
+    the roles that see authors; volunteers get the messages without the key."""
+    if rows and show:
+        payloads = quality_payloads([row["id"] for row in rows])
+        for row in rows:
+            row["quality"] = payloads[row["id"]]
+    return rows
 
 
 class TreeDetailView(APIView):
@@ -68,7 +93,10 @@ class TreeDetailView(APIView):
                 "project": tree.project.slug,
                 "lang": tree.lang,
                 "state": tree.state,
-                "messages": TreeMessageSerializer(rows, many=True, context=context).data,
+                "messages": with_quality(
+                    TreeMessageSerializer(rows, many=True, context=context).data,
+                    show=bool(context["show_authors"]),
+                ),
                 "ranking_groups": RankingGroupSerializer(
                     tree_ranking_groups(tree_id=tree.pk), many=True
                 ).data,
@@ -90,4 +118,5 @@ class MessageDetailView(APIView):
         }
         data = TreeMessageSerializer(message, context=context).data
         data["consensus"] = MessageConsensusSerializer(extras).data
+        with_quality([data], show=bool(context["show_authors"]))
         return Response(data)

@@ -77,9 +77,33 @@ class ExportCreateInput(serializers.Serializer):
         help_text="consensus results (scores, confidence, label intervals) next to "
         "Open-Assistant's fields; on by default",
     )
+    with_quality = serializers.BooleanField(
+        required=False,
+        help_text="the quality object (automatic signals) of messages that have one; on by default",
+    )
     anonymize = serializers.BooleanField(required=False)
     gzip = serializers.BooleanField(required=False)
     pii = serializers.ChoiceField(choices=PiiPolicy.CHOICES, required=False)
+    exclude_near_duplicates = serializers.BooleanField(
+        required=False, help_text="leave out near and exact duplicates (and their replies)"
+    )
+    exclude_leaked = serializers.CharField(
+        required=False,
+        allow_null=True,
+        allow_blank=True,
+        max_length=200,
+        help_text="leave out messages leaked from an eval set: 'all' or one set's name",
+    )
+    exclude_lang_mismatch = serializers.BooleanField(
+        required=False, help_text="leave out messages flagged as not in their language"
+    )
+    max_toxicity = serializers.FloatField(
+        required=False,
+        allow_null=True,
+        min_value=0.0,
+        max_value=1.0,
+        help_text="leave out messages with a toxicity score above this (0 … 1)",
+    )
     secret = serializers.CharField(required=False, min_length=8, max_length=256, write_only=True)
 
 

@@ -4,9 +4,9 @@
   end)]``. True flags the whole message, spans flag parts of it, False or ``[]`` means
   clean. Unset: only people's ``pii`` labels flag a message.
 - ``ARBOR_EXPORT_QUALITY_PROVIDER``: dotted path to ``signals(message_ids: list[int]) ->
-  {message_id: {signal: value}}``, called once per batch; what it returns is exported
-  under each message's ``quality`` key. Unset (until the quality app provides one): no
-  ``quality`` key.
+  {message_id: quality object}``, called once per batch, in place of the quality app's
+  stored signals (``backend.exports.quality``); what it returns is exported under each
+  message's ``quality`` key and read by the quality filters. Unset: the quality app's.
 """
 
 from __future__ import annotations

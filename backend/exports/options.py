@@ -15,8 +15,9 @@ from datetime import UTC, datetime
 from typing import Any
 
 from backend.common.errors import ValidationFailed
-from backend.exports.formats.build import PiiPolicy
+from backend.exports.formats.build import ALL_EVAL_SETS, PiiPolicy
 from backend.exports.models import ExportFormat
+from backend.exports.quality import eval_set_names
 from backend.projects.models import Project
 from backend.trees.models import TreeState
 
@@ -30,6 +31,9 @@ BOOLEAN_FILTERS = {
     "with_labels": True,
     "with_events": False,
     "with_consensus": True,
+    "with_quality": True,
+    "exclude_near_duplicates": False,
+    "exclude_lang_mismatch": False,
     "anonymize": True,
     "gzip": False,
 }
@@ -50,12 +54,27 @@ class ExportOptions:
     with_labels: bool = True
     with_events: bool = False
     with_consensus: bool = True
+    with_quality: bool = True
     anonymize: bool = True
     pii: str = PiiPolicy.MASK
     gzip: bool = False
     # hf-dataset only (see ``_hf_options``).
     validation_fraction: float = 0.0
     license: str = DEFAULT_LICENSE
+    # Quality filters (see ``formats.build.quality_excludes``).
+    exclude_near_duplicates: bool = False
+    exclude_leaked: str | None = None  # an eval set's name, "all", or None
+    exclude_lang_mismatch: bool = False
+    max_toxicity: float | None = None
+
+    @property
+    def quality_filters(self) -> bool:
+        return (
+            self.exclude_near_duplicates
+            or self.exclude_leaked is not None
+            or self.exclude_lang_mismatch
+            or self.max_toxicity is not None
+        )
 
     @property
     def extension(self) -> str:
@@ -82,9 +101,14 @@ class ExportOptions:
             "with_labels": self.with_labels,
             "with_events": self.with_events,
             "with_consensus": self.with_consensus,
+            "with_quality": self.with_quality,
             "anonymize": self.anonymize,
             "pii": self.pii,
             "gzip": self.gzip,
+            "exclude_near_duplicates": self.exclude_near_duplicates,
+            "exclude_leaked": self.exclude_leaked,
+            "exclude_lang_mismatch": self.exclude_lang_mismatch,
+            "max_toxicity": self.max_toxicity,
         }
 
 
@@ -145,6 +169,46 @@ def _boolean(filters: Mapping[str, Any], name: str) -> bool:
     return value
 
 
+def _max_toxicity(value: Any) -> float | None:
+    if value in (None, ""):
+        return None
+    if isinstance(value, bool) or not isinstance(value, int | float | str):
+        raise ValidationFailed(
+            "max_toxicity", "invalid_value", "max_toxicity is a number from 0 to 1."
+        )
+    try:
+        number = float(value)
+    except ValueError as error:
+        raise ValidationFailed(
+            "max_toxicity", "invalid_value", "max_toxicity is a number from 0 to 1."
+        ) from error
+    if not 0.0 <= number <= 1.0:
+        raise ValidationFailed(
+            "max_toxicity", "out_of_range", "max_toxicity is a number from 0 to 1."
+        )
+    return number
+
+
+def _exclude_leaked(value: Any, project: Project) -> str | None:
+    if value in (None, "", False):
+        return None
+    if value is True:
+        return ALL_EVAL_SETS
+    if not isinstance(value, str) or len(value) > 200:
+        raise ValidationFailed(
+            "exclude_leaked",
+            "invalid_value",
+            "exclude_leaked is 'all' or the name of one of the project's eval sets.",
+        )
+    if value != ALL_EVAL_SETS and value not in eval_set_names(project_id=project.pk):
+        raise ValidationFailed(
+            "exclude_leaked",
+            "unknown_eval_set",
+            f"The project has no eval set {value!r}.",
+        )
+    return value
+
+
 def export_options_build(
     *, project: Project, format: str, filters: Mapping[str, Any]
 ) -> ExportOptions:
@@ -157,7 +221,16 @@ def export_options_build(
     filters = {name: value for name, value in filters.items() if name not in HF_FILTERS}
     unknown = sorted(
         set(filters)
-        - {*BOOLEAN_FILTERS, "states", "languages", "created_from", "created_to", "pii"}
+        - {
+            *BOOLEAN_FILTERS,
+            "states",
+            "languages",
+            "created_from",
+            "created_to",
+            "pii",
+            "exclude_leaked",
+            "max_toxicity",
+        }
     )
     if unknown:
         raise ValidationFailed(unknown[0], "unknown_filter", f"Unknown filter {unknown[0]!r}.")
@@ -183,6 +256,8 @@ def export_options_build(
         pii=pii,
         validation_fraction=validation_fraction,
         license=license,
+        exclude_leaked=_exclude_leaked(filters.get("exclude_leaked"), project),
+        max_toxicity=_max_toxicity(filters.get("max_toxicity")),
         **{name: _boolean(filters, name) for name in BOOLEAN_FILTERS},
     )
     if options.gzip and options.format == ExportFormat.PARQUET:

@@ -4,8 +4,9 @@
 trees in id order, ``batch_trees`` at a time (keyset pagination, so each page is one
 indexed range scan however deep into the export it is), and for each page reads the
 messages, label aggregates, emoji counts, consensus results (ranking results and label
-results, unless ``with_consensus`` is off) and — only when needed — raw votes with one
-query each. Nothing outlives its batch.
+results, unless ``with_consensus`` is off), quality objects (unless neither the
+``quality`` key, nor a quality filter, nor PII masking needs them) and — only when
+needed — raw votes with one query each. Nothing outlives its batch.
 
 Each batch reads committed data of its own moment: a tree that changes while a long
 export runs is exported as it was when its batch was read (trees are never split
@@ -31,10 +32,17 @@ from backend.consensus.selectors import (
     message_labels_of_trees,
     ranking_results_of_trees,
 )
-from backend.exports.formats.build import MESSAGE_COLUMNS, PII_LABEL, TREE_COLUMNS, BatchRows
+from backend.exports.formats.build import (
+    MESSAGE_COLUMNS,
+    PII_LABEL,
+    TREE_COLUMNS,
+    BatchRows,
+    PiiPolicy,
+)
 from backend.exports.hooks import QualityProvider
 from backend.exports.models import ExportFormat, ExportJob, ImportedEmoji, ImportedLabel, ImportJob
 from backend.exports.options import ExportOptions
+from backend.exports.quality import origin_ids, quality_objects
 from backend.trees.models import Message, Reaction, Tree
 
 DEFAULT_BATCH_TREES = 1000
@@ -202,9 +210,29 @@ def _batches(
                     message_labels_of_trees(batch), LABEL_COLUMNS, {"labels"}
                 ),
             )
-        if quality is not None:
-            rows.quality = quality([row[0] for row in rows.messages])
+        _read_quality(options, rows, quality)
         yield rows
+
+
+def _read_quality(
+    options: ExportOptions, rows: BatchRows, provider: QualityProvider | None
+) -> None:
+    """The batch's quality objects — for the ``quality`` key, the quality filters and the
+    stored PII spans masking reads — with one query per ``IDS_PER_QUERY`` messages, plus
+    one for the origin ids of the near-duplicates' originals."""
+    if not (options.with_quality or options.quality_filters or options.pii != PiiPolicy.KEEP):
+        return
+    message_ids = [row[0] for row in rows.messages]
+    if not message_ids:
+        return
+    rows.quality = provider(message_ids) if provider is not None else quality_objects(message_ids)
+    if options.with_quality and rows.quality:
+        originals = {
+            payload["near_duplicate_of"]
+            for payload in rows.quality.values()
+            if isinstance(payload, dict) and isinstance(payload.get("near_duplicate_of"), int)
+        }
+        rows.duplicate_origins = origin_ids(originals)
 
 
 def _is_staff(user: User) -> bool:

@@ -10,6 +10,7 @@ from django.shortcuts import render
 from backend.exports.formats.build import PiiPolicy
 from backend.exports.models import ExportFormat, ImportFormat
 from backend.exports.permissions import PERMISSION_DETAIL, is_researcher_or_admin
+from backend.exports.quality import eval_set_names_all
 from backend.exports.selectors import export_jobs_of, import_jobs_of
 from backend.exports.services.imports import IMPORT_STATES
 from backend.projects.models import Project
@@ -22,8 +23,10 @@ PAGE_JOBS = 50
 def exports_page(request: HttpRequest) -> HttpResponse:
     if not is_researcher_or_admin(request.user):
         raise PermissionDenied(PERMISSION_DETAIL)
+    projects = list(Project.objects.filter(is_active=True).order_by("slug"))
     context = {
-        "projects": Project.objects.filter(is_active=True).order_by("slug"),
+        "projects": projects,
+        "eval_sets": eval_set_names_all([project.pk for project in projects]),
         "formats": ExportFormat.choices,
         "states": TreeState.values,
         "pii_choices": PiiPolicy.CHOICES,

@@ -9,13 +9,13 @@ replies are replaced and changed sibling groups are ranked again.
 from __future__ import annotations
 
 from django.db import transaction
-from django.utils import timezone
 
 from backend.assignments.growth import tree_advance_locked, tree_regrow_locked
 from backend.assignments.needs import work_items_close
 from backend.audit.models import AuditAction, AuditEvent
 from backend.audit.services import audit_record
 from backend.common.errors import Conflict, NotFound, ValidationFailed
+from backend.common.events import MessageEdited, emit
 from backend.trees.lifecycle import tree_lock, tree_require_state, tree_transition
 from backend.trees.models import (
     ACTIVE_TREE_STATES,
@@ -23,8 +23,8 @@ from backend.trees.models import (
     MessageRevision,
     Tree,
     TreeState,
-    text_digest,
 )
+from backend.trees.services import message_text_clean, message_text_revise
 
 
 def _subtree_ids(tree: Tree, root_id: int) -> list[int]:
@@ -155,26 +155,9 @@ def message_edit(*, message_id: int, actor_id: int | None, text: str, reason: st
         raise ValidationFailed("text", "blank", "The text may not be blank.")
     with transaction.atomic():
         tree, message = _message_in_locked_tree(message_id)
-        if len(text) > tree.project.max_message_length:
-            raise ValidationFailed(
-                "text", "too_long", f"At most {tree.project.max_message_length} characters."
-            )
-        if text == message.text:
-            raise ValidationFailed("text", "unchanged", "The text is the same as now.")
-        if not MessageRevision.objects.filter(message=message).exists():
-            MessageRevision.objects.create(
-                message=message,
-                text=message.text,
-                editor_id=message.author_id,
-                created_at=message.created_at,
-            )
-        MessageRevision.objects.create(
-            message=message, text=text, editor_id=actor_id, reason=reason, created_at=timezone.now()
-        )
-        before = message.text
-        message.text = text
-        message.text_digest = text_digest(text)
-        message.save(update_fields=["text", "text_digest"])
+        text = message_text_clean(text=text, max_length=tree.project.max_message_length)
+        message.tree = tree
+        before = message_text_revise(message=message, text=text, editor_id=actor_id, reason=reason)
         audit_record(
             action=AuditAction.MESSAGE_EDITED,
             target_type="message",
@@ -184,6 +167,14 @@ def message_edit(*, message_id: int, actor_id: int | None, text: str, reason: st
             before={"text": before},
             after={"text": text},
             reason=reason,
+        )
+        emit(
+            MessageEdited(
+                message_id=message.pk,
+                tree_id=tree.pk,
+                project_id=tree.project_id,
+                actor_id=actor_id,
+            )
         )
         return message
 

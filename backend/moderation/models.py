@@ -15,6 +15,7 @@ class QueueReason(models.TextChoices):
     MANY_SKIPS = "many_skips", "Many skipped replies"
     REJECTED_PROMPT = "rejected_prompt", "Prompt rejected in review"
     SCORING_FAILED = "scoring_failed", "Scoring kept failing"
+    EDIT_SUGGESTION = "edit_suggestion", "Edit suggested by the author"
 
 
 class QueueItemState(models.TextChoices):
@@ -149,3 +150,45 @@ class Ban(models.Model):
 
     def __str__(self) -> str:
         return f"ban of user {self.user_id}"
+
+
+class EditSuggestionState(models.TextChoices):
+    PENDING = "pending"
+    ACCEPTED = "accepted"
+    DECLINED = "declined"
+
+
+class EditSuggestion(models.Model):
+    """An author's proposed new text for their message once they may no longer edit it
+    themselves; a moderator accepts it (the text is applied as a revision credited to
+    the author) or declines it. One pending suggestion per message and author."""
+
+    message = models.ForeignKey(
+        "trees.Message", on_delete=models.CASCADE, related_name="edit_suggestions"
+    )
+    author = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    text = models.TextField()
+    reason = models.TextField(blank=True)
+    state = models.CharField(
+        max_length=16, choices=EditSuggestionState.choices, default=EditSuggestionState.PENDING
+    )
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    decided_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["created_at", "id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["message", "author"],
+                condition=Q(state="pending"),
+                name="editsuggestion_one_pending_per_author",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"edit suggestion {self.pk} on message {self.message_id} ({self.state})"

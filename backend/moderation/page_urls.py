@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from backend.moderation import views
+from backend.moderation import suggestion_views, views
 
 app_name = "moderation"
 
@@ -21,4 +21,11 @@ urlpatterns = [
     path("trollboard/", views.trollboard, name="trollboard"),
     path("audit/", views.audit_log, name="audit"),
     path("audit.csv", views.audit_csv, name="audit-csv"),
+    path("suggestions/", suggestion_views.suggestion_list, name="suggestions"),
+    path("suggestions/<int:suggestion_id>/", suggestion_views.suggestion_page, name="suggestion"),
+    path(
+        "suggestions/<int:suggestion_id>/<slug:decision>",
+        suggestion_views.suggestion_decide,
+        name="suggestion-decide",
+    ),
 ]

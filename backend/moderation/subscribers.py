@@ -11,12 +11,14 @@ from django.db import transaction
 from backend.assignments.models import REPLY_KINDS
 from backend.common.events import (
     AssignmentSkipped,
+    MessageQualityFlagged,
     MessageReacted,
     MessageReviewed,
     TreeScoringGaveUp,
     subscribe,
 )
 from backend.moderation import services
+from backend.moderation.models import QueueReason
 from backend.trees.models import Emoji, Message, Tree
 
 
@@ -45,8 +47,20 @@ def on_tree_scoring_gave_up(event: TreeScoringGaveUp) -> None:
     services.scoring_failed_queue(tree_id=event.tree_id, attempts=event.attempts, error=event.error)
 
 
+def on_message_quality_flagged(event: MessageQualityFlagged) -> None:
+    """A quality signal crossed its threshold: the message's queue item gains the
+    reason ``quality_flag`` with the flag names (docs/quality.md)."""
+    services.queue_item_raise(
+        reason=QueueReason.QUALITY_FLAG,
+        tree=Tree.objects.get(pk=event.tree_id),
+        message=Message.objects.get(pk=event.message_id),
+        details={"flags": list(event.flags)},
+    )
+
+
 def connect() -> None:
     subscribe(MessageReviewed, on_message_reviewed)
     subscribe(MessageReacted, on_message_reacted)
     subscribe(AssignmentSkipped, on_assignment_skipped)
     subscribe(TreeScoringGaveUp, on_tree_scoring_gave_up)
+    subscribe(MessageQualityFlagged, on_message_quality_flagged)

@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from backend.moderation import api
+from backend.moderation import api, suggestions_api
 
 api_urlpatterns = [
     path("moderation/queue", api.QueueView.as_view(), name="moderation-queue"),
@@ -55,4 +55,17 @@ api_urlpatterns = [
     path("users/<int:user_id>/ban", api.UserBanView.as_view(), name="user-ban"),
     path("users/<int:user_id>/unban", api.UserUnbanView.as_view(), name="user-unban"),
     path("users/<int:user_id>/notes", api.UserNotesView.as_view(), name="user-notes"),
+    path(
+        "messages/<int:message_id>/suggestions",
+        suggestions_api.MessageSuggestionsView.as_view(),
+        name="message-suggestions",
+    ),
+    *[
+        path(
+            f"messages/<int:message_id>/suggestions/<int:suggestion_id>/{decision}",
+            suggestions_api.SuggestionDecisionView.as_view(decision=decision),
+            name=f"suggestion-{decision}",
+        )
+        for decision in ("accept", "decline")
+    ],
 ]

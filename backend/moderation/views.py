@@ -42,6 +42,7 @@ from backend.consensus.services.trees import tree_retry_scoring
 from backend.moderation import curation, selectors, services
 from backend.moderation.models import QueueItemState, QueueReason
 from backend.projects.models import Project
+from backend.quality.selectors import quality_panel
 from backend.trees.models import ACTIVE_TREE_STATES, Message, Tree
 
 moderator_page = role_page("moderator")
@@ -203,6 +204,9 @@ def _item_page(
         "form": form or {"action": "", "note": "", "hide_messages": False},
         "error": error,
         "here": request.get_full_path(),
+        "quality": quality_panel(message_id=found["message"].pk, text=found["message"].text)
+        if found.get("message")
+        else None,
     }
     return render(request, "moderation/item.html", context, status=status)
 

@@ -68,6 +68,18 @@ class VoteWeighting(models.TextChoices):
     RELIABILITY = "reliability"
 
 
+class AccountDeletionPolicy(models.TextChoices):
+    """What happens to a deleted account's messages in this project (docs/accounts.md)."""
+
+    # The messages stay, with no author; the person's data is gone.
+    ANONYMISE = "anonymise"
+    # The messages are deleted as a moderator deletes them (with their replies).
+    REMOVE = "remove"
+
+
+OWN_EDIT_WINDOW_MAX_MINUTES = 1440
+
+
 class Project(models.Model):
     """A data-collection project: its guidelines, tree settings and label schema.
 
@@ -79,6 +91,11 @@ class Project(models.Model):
     slug = models.SlugField(unique=True)
     name = models.CharField(max_length=200)
     guidelines = models.TextField(blank=True)
+    # Guidelines in other interface languages ({"de": "…"}); ``guidelines`` is the
+    # fallback. Per-kind instructions replace a kind's built-in one: {kind: {lang: text}}
+    # with "" as the fallback language (docs/projects.md).
+    guidelines_translations = models.JSONField(default=dict, blank=True)
+    kind_instructions = models.JSONField(default=dict, blank=True)
     languages = models.JSONField(default=default_languages)
     is_active = models.BooleanField(default=True)
     created_at = models.DateTimeField(auto_now_add=True)
@@ -120,6 +137,33 @@ class Project(models.Model):
         default=25, validators=[MinValueValidator(1)]
     )
     queue_reply_skips = models.PositiveIntegerField(default=10, validators=[MinValueValidator(1)])
+    # Volunteers may edit their own message this long after writing it, even when it
+    # has been reviewed; 0 allows edits only while nobody has reviewed it.
+    own_edit_window_minutes = models.PositiveIntegerField(
+        default=10, validators=[MaxValueValidator(OWN_EDIT_WINDOW_MAX_MINUTES)]
+    )
+    on_account_deletion = models.CharField(
+        max_length=16,
+        choices=AccountDeletionPolicy.choices,
+        default=AccountDeletionPolicy.ANONYMISE,
+    )
+
+    # Quality signals (docs/quality.md): a message is flagged when its toxicity score
+    # exceeds the first, a prompt's MinHash Jaccard similarity to an earlier prompt
+    # reaches the second, or its BLEU against an eval prompt reaches the third; a
+    # language mismatch counts only when the detector is at least this confident.
+    quality_toxicity_threshold = models.FloatField(
+        default=0.8, validators=[MinValueValidator(0.0), MaxValueValidator(1.0)]
+    )
+    quality_near_duplicate_threshold = models.FloatField(
+        default=0.8, validators=[MinValueValidator(0.5), MaxValueValidator(1.0)]
+    )
+    quality_leakage_threshold = models.FloatField(
+        default=20.0, validators=[MinValueValidator(1.0), MaxValueValidator(100.0)]
+    )
+    quality_lang_min_confidence = models.FloatField(
+        default=0.9, validators=[MinValueValidator(0.0), MaxValueValidator(1.0)]
+    )
 
     label_schema = models.JSONField(default=default_label_schema)
     labelling_mode = models.CharField(
@@ -164,4 +208,10 @@ TREE_SETTING_NAMES = (
     "queue_reply_skips",
     "acceptance_rule",
     "vote_weighting",
+    "own_edit_window_minutes",
+    "on_account_deletion",
+    "quality_toxicity_threshold",
+    "quality_near_duplicate_threshold",
+    "quality_leakage_threshold",
+    "quality_lang_min_confidence",
 )

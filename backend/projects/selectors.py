@@ -40,3 +40,28 @@ def project_cached(*, project_id: int | None = None, slug: str | None = None) ->
 def project_cache_clear(**kwargs: Any) -> None:
     with _lock:
         _cache.clear()
+
+
+def _language_chain(lang: str) -> tuple[str, ...]:
+    base = lang.split("-")[0].split("_")[0]
+    return (lang, base) if base != lang else (lang,)
+
+
+def project_guidelines(project: Project, lang: str) -> str:
+    """The guidelines in the interface language ``lang`` (or its base language), else
+    the project's default text."""
+    for code in _language_chain(lang):
+        text = project.guidelines_translations.get(code)
+        if text:
+            return str(text)
+    return project.guidelines
+
+
+def project_kind_instruction(project: Project, kind: str, lang: str) -> str | None:
+    """The project's own instruction for ``kind`` in ``lang`` (falling back to its
+    default text), or None when the project keeps the built-in instruction."""
+    texts = project.kind_instructions.get(kind) or {}
+    for code in (*_language_chain(lang), ""):
+        if texts.get(code):
+            return str(texts[code])
+    return None

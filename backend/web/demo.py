@@ -49,6 +49,25 @@ PROMPTER_FOLLOW_UPS = (
 )
 
 
+# Quality signals (docs/quality.md): a demo eval set, and prompts that trigger each
+# flag — personal data, another language than the project's, a near copy of a demo
+# prompt, a toxic line and a prompt copied from the eval set.
+DEMO_EVAL_SET = "demo-eval"
+DEMO_EVAL_PROMPTS = (
+    "Write a limerick about a cat who is afraid of cucumbers and hides under the sofa.",
+    "List five practical tips for reducing food waste in a shared student kitchen.",
+    "Explain to a ten-year-old why the moon looks different every night of the month.",
+)
+QUALITY_PROMPTS = (
+    "My email is maria.lopez@example.com and my phone is +1 415 555 0132, "
+    "can you write me a polite reminder for my landlord about the broken heater?",
+    "Kannst du mir bitte erklären, wie ich im Winter Basilikum auf der Fensterbank am Leben halte?",
+    "How do I keep basil alive on a windowsill through the winter months?",
+    "You are a stupid useless idiot, answer me properly this time.",
+    "Explain to a ten-year-old why the moon looks different every night of the month.",
+)
+
+
 @dataclass(frozen=True)
 class DemoLogin:
     role: str
@@ -139,6 +158,28 @@ def _moderation_examples(project: Project, bots: list[User]) -> None:
             message_react(message_id=replies[2].pk, user_id=bot.pk, emoji=Emoji.RED_FLAG)
 
 
+def _quality_examples(project: Project, bots: list[User], researcher: User) -> None:
+    """A demo eval set, and prompts that raise each quality flag (computed after each
+    commit, like every message's signals)."""
+    from backend.quality.services import eval_set_create
+
+    eval_set_create(
+        project=project,
+        name=DEMO_EVAL_SET,
+        prompts=list(DEMO_EVAL_PROMPTS),
+        actor_id=researcher.pk,
+    )
+    for bot, text in zip(bots, QUALITY_PROMPTS, strict=False):
+        try:
+            assignment = assignment_claim_next(
+                user=bot, project=project, lang="en", kind="initial_prompt"
+            )
+            if assignment is not None:
+                assignment_submit(user=bot, assignment_id=assignment.pk, payload={"text": text})
+        except ArborError:
+            continue
+
+
 def seed_demo(*, rng_seed: int = 7) -> tuple[Project, list[DemoLogin], bool]:
     """Create the demo (once) and return it with the log-ins; the flag says if it was new."""
     logins = []
@@ -177,6 +218,7 @@ def seed_demo(*, rng_seed: int = 7) -> tuple[Project, list[DemoLogin], bool]:
     bots = [_ensure_user(Role.VOLUNTEER, f"demo-bot-{index}")[0] for index in range(1, 6)]
     _drive(project, bots, rounds=60, rng=random.Random(rng_seed))
     _moderation_examples(project, bots)
+    _quality_examples(project, bots, User.objects.get(username=Role.RESEARCHER))
     project.replies_per_minute = 6
     project.requests_per_minute = 60
     project.duplicate_text_window_hours = 24

@@ -128,10 +128,20 @@ def label_widget(spec: dict[str, object]) -> dict[str, object]:
     }
     # Plain strings (translated now, in the request's language): a lazy one would be
     # translated again at every use in the template.
+    # The project's own words (label schema editor) come first, then the built-in ones.
     if kind == "flag":
         question, description = LABEL_QUESTIONS.get(name, (name.replace("_", " ").capitalize(), ""))
-        widget.update(question=str(question), description=str(description))
+        widget.update(
+            question=str(spec.get("question") or question),
+            description=str(spec.get("description") or description),
+        )
     else:
         title, low, high = SCALE_ENDS.get(name, (name.replace("_", " ").capitalize(), "0", "1"))
-        widget.update(question=str(title), low=str(low), high=str(high), steps=LIKERT_VALUES)
+        widget.update(
+            question=str(spec.get("question") or title),
+            description=str(spec.get("description") or ""),
+            low=str(spec.get("low") or low),
+            high=str(spec.get("high") or high),
+            steps=LIKERT_VALUES,
+        )
     return widget

@@ -2,7 +2,16 @@
 
 from django.urls import path
 
-from backend.web.views import community, dashboard, messages, stats, tasks, trees
+from backend.web.views import (
+    community,
+    dashboard,
+    messages,
+    own_edits,
+    project_manage,
+    stats,
+    tasks,
+    trees,
+)
 
 app_name = "web"
 
@@ -15,9 +24,13 @@ urlpatterns = [
     path("task/<int:assignment_id>/skip", tasks.task_skip, name="task-skip"),
     path("messages/<int:message_id>/react", messages.message_reaction, name="message-react"),
     path("messages/<int:message_id>/report", messages.message_report, name="message-report"),
+    path("messages/<int:message_id>/edit", own_edits.message_edit, name="message-edit"),
     path("leaderboard/", community.leaderboard, name="leaderboard"),
     path("me/", community.profile, name="profile"),
     path("trees/", trees.tree_list, name="trees"),
     path("trees/<int:tree_id>/", trees.tree_detail, name="tree"),
     path("projects/<slug:slug>/stats/", stats.project_stats, name="project-stats"),
+    path("projects/", project_manage.project_list, name="project-list"),
+    path("projects/new/", project_manage.project_new, name="project-new"),
+    path("projects/<slug:slug>/edit/", project_manage.project_edit, name="project-edit"),
 ]

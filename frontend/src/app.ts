@@ -7,6 +7,7 @@
  * this file needs no message catalogue.
  */
 
+import { initQualityCheck } from "./quality_check";
 import { isTyping } from "./typing";
 
 interface Htmx {
@@ -556,6 +557,7 @@ function start(): void {
     init(document.body);
   }
   document.addEventListener("keydown", onKeydown);
+  initQualityCheck();
   document.addEventListener("click", (event) => {
     const target = event.target as Element;
     const opener = target.closest<HTMLElement>("[data-dialog-open]");

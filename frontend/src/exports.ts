@@ -32,7 +32,10 @@ const CHECKBOXES = [
   "with_labels",
   "with_events",
   "with_consensus",
+  "with_quality",
   "anonymize",
+  "exclude_near_duplicates",
+  "exclude_lang_mismatch",
 ];
 
 function byId<T extends HTMLElement>(id: string): T {
@@ -68,6 +71,10 @@ function start(): void {
     }
     for (const name of CHECKBOXES) body[name] = isChecked(form!, name);
     body.pii = data.get("pii");
+    const leaked = String(data.get("exclude_leaked") ?? "").trim();
+    if (leaked) body.exclude_leaked = leaked;
+    const toxicity = String(data.get("max_toxicity") ?? "").trim();
+    if (toxicity) body.max_toxicity = Number(toxicity);
     if (data.get("secret")) body.secret = data.get("secret");
     return body;
   }

@@ -43,7 +43,13 @@ DEFAULT_SETTINGS = {
     "auto_halt_reply_skips": 25,
     "queue_reply_skips": 10,
     "acceptance_rule": "mean",
+    "own_edit_window_minutes": 10,
+    "on_account_deletion": "anonymise",
     "vote_weighting": "none",
+    "quality_toxicity_threshold": 0.8,
+    "quality_near_duplicate_threshold": 0.8,
+    "quality_leakage_threshold": 20.0,
+    "quality_lang_min_confidence": 0.9,
 }
 DEFAULT_LABEL_SCHEMA = [
     {"name": "spam", "kind": "flag", "mandatory": True},
@@ -90,7 +96,10 @@ def test_list_shows_active_projects_by_slug_with_settings_and_labels(volunteer):
             "slug": "alpha",
             "name": "alpha",
             "guidelines": "",
+            "guidelines_translations": {},
+            "kind_instructions": {},
             "languages": ["en"],
+            "is_active": True,
             "settings": {**DEFAULT_SETTINGS, "goal_tree_size": 4, "labelling_mode": "simple"},
             "label_schema": DEFAULT_LABEL_SCHEMA,
         },
@@ -98,7 +107,10 @@ def test_list_shows_active_projects_by_slug_with_settings_and_labels(volunteer):
             "slug": "zeta",
             "name": "Zeta",
             "guidelines": "# Be kind\nAlways.",
+            "guidelines_translations": {},
+            "kind_instructions": {},
             "languages": ["en", "de"],
+            "is_active": True,
             "settings": DEFAULT_SETTINGS,
             "label_schema": DEFAULT_LABEL_SCHEMA,
         },
@@ -117,7 +129,10 @@ def test_project_detail(volunteer):
         "slug": "demo",
         "name": "Demo",
         "guidelines": "",
+        "guidelines_translations": {},
+        "kind_instructions": {},
         "languages": ["de"],
+        "is_active": True,
         "settings": {**DEFAULT_SETTINGS, "max_depth": 2},
         "label_schema": DEFAULT_LABEL_SCHEMA,
     }
@@ -148,12 +163,29 @@ def test_stats_of_an_empty_project(volunteer):
         },
         "work_available": {"en": NO_WORK, "de": NO_WORK},
         "agreement": None,
+        "quality": {
+            "computed": 0,
+            "flags": {
+                flag: {"count": 0, "rate": None}
+                for flag in (
+                    "lang_mismatch",
+                    "toxicity",
+                    "pii",
+                    "near_duplicate",
+                    "exact_duplicate",
+                    "leakage",
+                )
+            },
+            "by_language": {},
+        },
     }
 
 
 def test_stats_while_replies_await_review(world_at):
     world = world_at("replies_in_review")
     body = world.client(world.dave).get(f"/api/v1/projects/{world.project.slug}/stats").json()
+    # Quality signals are computed after commit (tests/community/test_quality_stats.py).
+    assert set(body.pop("quality")) == {"computed", "flags", "by_language"}
     assert body == {
         "project": world.project.slug,
         "trees_by_state": {"growing": 1},
@@ -183,12 +215,18 @@ def test_stats_count_open_slots_not_reserved_ones(world_at):
     assert body["work_available"] == {"en": {**NO_WORK, "rank_assistant_replies": 1}}
 
 
-def test_projects_are_read_only(volunteer):
+def test_volunteers_cannot_change_projects(volunteer):
+    """Only researchers and admins create or change projects (tests/projects/
+    test_management_api.py); what no one may do answers 405."""
     project_create(slug="demo")
     before = db_snapshot()
+    refused = {
+        ("/api/v1/projects/", "post"): (403, "permission_denied"),
+        ("/api/v1/projects/demo", "patch"): (403, "permission_denied"),
+    }
     for path in ("/api/v1/projects/", "/api/v1/projects/demo", "/api/v1/projects/demo/stats"):
         for method in ("post", "put", "patch", "delete"):
             response = getattr(volunteer, method)(path, {"slug": "x"}, format="json")
-            assert response.status_code == 405, (method, path)
-            assert response.json()["code"] == "method_not_allowed"
+            expected = refused.get((path, method), (405, "method_not_allowed"))
+            assert (response.status_code, response.json()["code"]) == expected, (method, path)
     assert db_snapshot() == before

@@ -6,6 +6,7 @@ import pytest
 
 from backend.accounts.models import User
 from backend.consensus.selectors import message_consensus_extras
+from backend.quality.selectors import quality_payloads
 from backend.trees.models import Message, Tree
 from tests.api.scenario import PROMPT_TEXT, REPLY_TEXTS, claim_ok, db_snapshot, iso, submit_ok
 
@@ -34,6 +35,8 @@ def expected_message(message: Message, *, with_author: bool = False) -> dict:
     }
     if with_author:
         body["author_id"] = message.author_id
+        # The roles that see authors see the quality signals too (docs/quality.md).
+        body["quality"] = quality_payloads([message.pk])[message.pk]
     return body
 
 

@@ -39,6 +39,7 @@ def recorded() -> Iterator[list[Any]]:
         unsubscribe(event_type, seen.append)
 
 
+@pytest.mark.django_db  # the quality app subscribes too: it owes the message an outbox row
 def test_handlers_run_in_subscription_order_once_each():
     calls: list[str] = []
 

@@ -6,6 +6,7 @@ Nothing is started: the processes serve would start are recorded instead.
 from __future__ import annotations
 
 import signal
+import subprocess
 import sys
 from typing import Any
 
@@ -160,3 +161,42 @@ def test_granian_command_line():
 def test_an_unknown_server_is_refused():
     with pytest.raises(ValueError, match="unknown web server"):
         serving.web_server_command(host="127.0.0.1", port=1, workers=1, server="gunicorn")
+
+
+def test_real_mode_starts_a_celery_process_again_when_it_exits(settings, monkeypatch):
+    """A worker that died (SIGKILL, or Celery giving up when Redis restarted under it)
+    is started again while the web server runs; the replacement is stopped at the end."""
+    settings.REDIS_URL = "redis://127.0.0.1:6379/12"
+    settings.WEB_WORKERS = 1
+    settings.WEB_SERVER = "uvicorn"
+    processes: list[FakeProcess] = []
+
+    class RunningWeb(FakeProcess):
+        """Runs for one supervision round, then ends."""
+
+        rounds = 0
+
+        def wait(self, timeout: float | None = None) -> int:
+            self.rounds += 1
+            if self.rounds == 1:
+                raise subprocess.TimeoutExpired(self.command, timeout or 0)
+            return super().wait(timeout)
+
+    def popen(command: list[str], *args: Any, **kwargs: Any) -> FakeProcess:
+        process = (RunningWeb if "backend.common.web_workers" in command else FakeProcess)(command)
+        if not processes:
+            process.returncode = -signal.SIGKILL  # the first worker is dead at once
+        processes.append(process)
+        return process
+
+    monkeypatch.setattr(serve.subprocess, "Popen", popen)
+    monkeypatch.setattr(serve, "call_command", lambda *args, **kwargs: None)
+    monkeypatch.setattr(serve.signal, "signal", lambda *args: None)
+    serve.Command().handle(host="127.0.0.1", port=8000, no_seed=True)
+
+    dead, beat, _web, replacement = processes
+    assert replacement.command == dead.command
+    assert replacement.command[5] == "worker"
+    assert dead.signals == []
+    assert replacement.signals == beat.signals == [signal.SIGTERM]
+    assert len(processes) == 4  # beat kept running: not started twice

@@ -51,14 +51,16 @@ def test_batch_size_does_not_change_the_output(forest, run_export, format):
     ("filters", "per_batch"),
     [
         # trees, messages, label means, imported labels, emoji counts, imported emojis,
-        # ranking results, label results
-        ({}, 8),
+        # ranking results, label results, quality objects
+        ({}, 9),
         # + raw label votes, raw reactions, ranking votes
-        ({"with_events": True}, 11),
+        ({"with_events": True}, 12),
         # no labels and no PII check: no label queries
-        ({"with_labels": False, "pii": "keep"}, 6),
+        ({"with_labels": False, "pii": "keep"}, 7),
         # no consensus: no result queries
-        ({"with_consensus": False}, 6),
+        ({"with_consensus": False}, 7),
+        # no quality key and no PII check: no quality query either
+        ({"with_labels": False, "pii": "keep", "with_quality": False}, 6),
     ],
 )
 def test_queries_per_batch_are_fixed(

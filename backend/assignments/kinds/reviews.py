@@ -31,6 +31,8 @@ class Review(LabelsInput):
         specs = []
         for spec in project.label_schema:
             name = spec["name"]
+            if spec.get("retired"):  # no longer asked; its votes stay
+                continue
             if project.labelling_mode == LabellingMode.SIMPLE and name not in SIMPLE_LABELS:
                 continue
             if name in ASSISTANT_ONLY_LABELS and not self.asks_task_labels:

@@ -10,8 +10,16 @@ Rules, in the order they apply to each message, root first:
 - replies are sorted best rank first, unranked last (by Arbor id among themselves);
 - ``labels`` merge the votes (mean, count) with imported aggregates, weighted by count;
 - a message is PII-flagged when its merged ``pii`` label is at least
-  ``PII_LABEL_THRESHOLD`` or when the configured detector says so; ``pii="mask"``
-  replaces the detected spans (or the whole text) with ``PII_MASK``.
+  ``PII_LABEL_THRESHOLD``, when the quality app detected PII spans in it (stored, or
+  found on the fly by ``BuildSettings.find_pii`` for a message whose signals are not
+  computed yet) or when the configured detector says so. ``pii="mask"`` replaces typed
+  spans with their typed mask (``[EMAIL]``, ``[PHONE]``, … from
+  ``backend.quality.signals.pii``), the detector's untyped spans with ``PII_MASK``, and
+  a message flagged by people as a whole with ``PII_MASK``; ``pii="exclude"`` leaves
+  it out;
+- the quality filters (``exclude_near_duplicates``, ``exclude_leaked``,
+  ``exclude_lang_mismatch``, ``max_toxicity``) leave a message out by its quality
+  object, with its subtree like every other exclusion.
 """
 
 from __future__ import annotations
@@ -23,6 +31,7 @@ from typing import Any
 
 from backend.exports.formats.anonymize import IdMapper
 from backend.exports.formats.records import ExportNode, ExportTree
+from backend.quality.signals.pii import MASKS, PiiSpan, mask
 
 # The columns the selector reads for each message, in this order.
 MESSAGE_COLUMNS = (
@@ -49,6 +58,9 @@ PII_LABEL_THRESHOLD = 0.5
 PII_MASK = "[PII]"
 
 PiiDetector = Callable[[str], bool | Sequence[tuple[int, int]]]
+# ``find_pii(text, lang=...)``: typed spans of a message whose stored signals are missing.
+PiiFinder = Callable[..., list[PiiSpan]]
+ALL_EVAL_SETS = "all"
 
 
 class PiiPolicy:
@@ -78,8 +90,14 @@ class BatchRows:
     # (parent pk, user pk, ranking as message pks best first, created); read for
     # ``events`` and for the agreement of preference pairs.
     ranking_votes: list[tuple[int, int, list[int], datetime]] = field(default_factory=list)
-    # Quality signals by message pk, from the configured provider (empty without one).
+    # Quality objects by message pk (the quality app's contract object), for the
+    # messages that have stored signals; their ``pii`` (null: not computed) is what
+    # masking reads. Empty when neither the ``quality`` key, nor a quality filter, nor
+    # PII masking needs them. A message without computed PII has it found on the fly.
     quality: dict[int, dict[str, Any]] = field(default_factory=dict)
+    # Origin ids of the messages that quality objects name as ``near_duplicate_of``
+    # (pk → origin id, "" for Arbor's own), so the reference gets an export id.
+    duplicate_origins: dict[int, str] = field(default_factory=dict)
     # Consensus results by message pk, in the compact shape of
     # ``backend.consensus.selectors.consensus_extras_build`` (known fields only), for the
     # messages that have one; empty when the export leaves consensus out.
@@ -96,6 +114,23 @@ class BuildSettings:
     with_events: bool = False
     pii: str = PiiPolicy.MASK
     pii_detector: PiiDetector | None = None
+    # Finds PII in a message with no stored spans (``backend.quality.signals.pii.find_pii``);
+    # None: only stored spans, labels and the detector count.
+    find_pii: PiiFinder | None = None
+    with_quality: bool = True
+    exclude_near_duplicates: bool = False
+    exclude_leaked: str | None = None  # an eval set's name, ALL_EVAL_SETS, or None
+    exclude_lang_mismatch: bool = False
+    max_toxicity: float | None = None
+
+    @property
+    def quality_filters(self) -> bool:
+        return (
+            self.exclude_near_duplicates
+            or self.exclude_leaked is not None
+            or self.exclude_lang_mismatch
+            or self.max_toxicity is not None
+        )
 
 
 def merge_labels(
@@ -176,6 +211,109 @@ def _pii_verdict(
     return spans if spans else False
 
 
+def _flags(payload: dict[str, Any]) -> list[str]:
+    flags = payload.get("flags")
+    return flags if isinstance(flags, list) else []
+
+
+def _nested(payload: dict[str, Any], key: str, name: str) -> Any:
+    part = payload.get(key)
+    return part.get(name) if isinstance(part, dict) else None
+
+
+def quality_excludes(payload: dict[str, Any] | None, settings: BuildSettings) -> bool:
+    """Whether the quality filters leave this message out (never without a quality object).
+
+    - ``exclude_near_duplicates``: flagged ``near_duplicate`` or ``exact_duplicate`` (the
+      earliest original is never flagged, so it stays);
+    - ``exclude_leaked``: flagged ``leakage``, by any eval set (``"all"``) or the named one;
+    - ``exclude_lang_mismatch``: flagged ``lang_mismatch``;
+    - ``max_toxicity``: a toxicity score above it (no score — no model for the language —
+      is kept).
+    """
+    if not payload:
+        return False
+    flags = _flags(payload)
+    if settings.exclude_near_duplicates and (
+        "near_duplicate" in flags or "exact_duplicate" in flags
+    ):
+        return True
+    leaked = settings.exclude_leaked
+    if (
+        leaked is not None
+        and "leakage" in flags
+        and (leaked == ALL_EVAL_SETS or _nested(payload, "leakage", "eval_set") == leaked)
+    ):
+        return True
+    if settings.exclude_lang_mismatch and "lang_mismatch" in flags:
+        return True
+    if settings.max_toxicity is not None:
+        score = _nested(payload, "toxicity", "score")
+        if isinstance(score, int | float) and score > settings.max_toxicity:
+            return True
+    return False
+
+
+def stored_pii(payload: dict[str, Any] | None) -> list[PiiSpan] | None:
+    """The PII spans of a quality object; None when PII was not computed."""
+    if not payload:
+        return None
+    spans = payload.get("pii")
+    if not isinstance(spans, list):
+        return None
+    return [PiiSpan(span["type"], span["start"], span["end"]) for span in spans]
+
+
+def mask_pii(
+    text: str, typed: Sequence[PiiSpan], untyped: Sequence[tuple[int, int]] = ()
+) -> tuple[str, list[dict[str, Any]]]:
+    """``text`` with every span masked, and the typed masks' spans in the masked text.
+
+    Typed spans become their type's mask (``backend.quality.signals.pii.mask``); the
+    detector hook's untyped spans ``PII_MASK``. Where spans overlap they are merged, the
+    earliest span's mask standing for the whole.
+    """
+    spans = sorted(
+        [
+            (max(0, span.start), min(len(text), span.end), span.type)
+            for span in typed
+            if span.end > span.start
+        ]
+        + [(max(0, start), min(len(text), end), "") for start, end in untyped if end > start]
+    )
+    merged: list[list[Any]] = []
+    for start, end, kind in spans:
+        if merged and start < merged[-1][1]:
+            merged[-1][1] = max(merged[-1][1], end)
+        else:
+            merged.append([start, end, kind])
+    if not any(kind == "" for _, _, kind in merged) and all(kind in MASKS for _, _, kind in merged):
+        masked = mask(text, [PiiSpan(kind, start, end) for start, end, kind in merged])
+    else:
+        masked = _mask_merged(text, merged)
+    positions: list[dict[str, Any]] = []
+    shift = 0
+    for start, end, kind in merged:
+        token = MASKS.get(kind, PII_MASK) if kind else PII_MASK
+        if kind:
+            positions.append(
+                {"type": kind, "start": start + shift, "end": start + shift + len(token)}
+            )
+        shift += len(token) - (end - start)
+    return masked, positions
+
+
+def _mask_merged(text: str, merged: list[list[Any]]) -> str:
+    pieces: list[str] = []
+    position = 0
+    for start, end, kind in merged:
+        pieces.append(text[position:start])
+        pieces.append(MASKS.get(kind, PII_MASK) if kind else PII_MASK)
+        position = end
+    pieces.append(text[position:])
+    return "".join(pieces)
+
+
 EMPTY: dict[str, int] = {}
 
 
@@ -245,7 +383,11 @@ def build_trees(rows: BatchRows, settings: BuildSettings) -> list[ExportTree]:
     check_pii = settings.pii != PiiPolicy.KEEP
     exclude_pii = settings.pii == PiiPolicy.EXCLUDE
     detector = settings.pii_detector
+    find_pii = settings.find_pii
     quality = rows.quality
+    with_quality = settings.with_quality
+    quality_filters = settings.quality_filters
+    duplicate_origins = rows.duplicate_origins
     consensus = rows.consensus
     no_rankings: list[list[int]] = []
 
@@ -301,15 +443,46 @@ def build_trees(rows: BatchRows, settings: BuildSettings) -> list[ExportTree]:
                 continue
             if synthetic and not include_synthetic:
                 continue
+            payload = quality.get(pk) if quality else None
+            if quality_filters and quality_excludes(payload, settings):
+                continue
             message_labels = labels.get(pk)
-            if check_pii and (
-                detector is not None or (message_labels is not None and PII_LABEL in message_labels)
-            ):
-                verdict = _pii_verdict(text, message_labels, detector)
-                if verdict is not False:
+            pii_positions: list[dict[str, Any]] | None = None
+            if check_pii:
+                verdict: bool | Sequence[tuple[int, int]] = False
+                if detector is not None or (
+                    message_labels is not None and PII_LABEL in message_labels
+                ):
+                    verdict = _pii_verdict(text, message_labels, detector)
+                typed: list[PiiSpan] | None = None
+                if verdict is not True:
+                    typed = stored_pii(payload)
+                    if typed is None and find_pii is not None:
+                        typed = find_pii(text, lang=message_lang)
+                if verdict is not False or typed:
                     if exclude_pii:
                         continue
-                    text = PII_MASK if verdict is True else mask_spans(text, verdict)  # type: ignore[arg-type]
+                    if verdict is True:
+                        text = PII_MASK
+                        pii_positions = []
+                    else:
+                        text, pii_positions = mask_pii(
+                            text, typed or (), verdict if verdict is not False else ()
+                        )
+            node_quality: dict[str, Any] | None = None
+            if with_quality and payload:
+                node_quality = payload
+                if pii_positions is not None and isinstance(payload.get("pii"), list):
+                    # Spans into the exported text: where the masks stand.
+                    node_quality = {**payload, "pii": pii_positions}
+                original = payload.get("near_duplicate_of")
+                if isinstance(original, int):
+                    node_quality = {
+                        **node_quality,
+                        "near_duplicate_of": ids(
+                            "message", duplicate_origins.get(original) or str(original)
+                        ),
+                    }
             node = ExportNode(
                 pk,
                 parent_pk,
@@ -329,7 +502,7 @@ def build_trees(rows: BatchRows, settings: BuildSettings) -> list[ExportTree]:
                 emojis.get(pk, EMPTY),
                 message_labels if with_labels else None,
                 None,
-                quality.get(pk) if quality else None,
+                node_quality,
                 [],
                 [ranking for _, ranking, _ in rankings[pk]] if pk in rankings else no_rankings,
                 consensus.get(pk) if consensus else None,

@@ -3,8 +3,11 @@
 One row per exported message, the ``oasst-messages`` fields as typed columns:
 ``created_date`` a UTC timestamp, ``rank`` and ``review_count`` int32, ``emojis`` a
 struct of parallel lists ``{name, count}`` and ``labels`` ``{name, value, count}`` (as
-in the published oasst datasets), null where the JSON omits the field. ``events`` and
-``quality``, when asked for, are JSON text columns (their shape varies by event type).
+in the published oasst datasets), null where the JSON omits the field. ``events``, when
+asked for, is a JSON text column (its shape varies by event type). With quality (the
+default) the quality object's fields follow as typed columns (``QUALITY_COLUMNS``,
+``quality_pii_types`` and ``quality_flags`` lists of strings) and ``quality``, the
+whole object as JSON text; null for messages without stored signals.
 With consensus (the default) four typed columns follow — ``consensus_rank`` (int32),
 ``consensus_score``, ``rank_confidence`` (float64) and ``ranking_voters`` (int32) — and
 ``consensus``, the whole consensus object (labels with intervals, acceptance, …) as JSON
@@ -44,6 +47,31 @@ CONSENSUS_COLUMNS = (
 )
 
 
+# Typed quality columns: (column, path into the quality object, type).
+QUALITY_COLUMNS: tuple[tuple[str, tuple[str, ...], pa.DataType], ...] = (
+    ("quality_lang", ("lang", "detected"), pa.string()),
+    ("quality_lang_confidence", ("lang", "confidence"), pa.float64()),
+    ("quality_lang_mismatch", ("lang", "mismatch"), pa.bool_()),
+    ("quality_toxicity", ("toxicity", "score"), pa.float64()),
+    ("quality_toxicity_model", ("toxicity", "model"), pa.string()),
+    ("quality_near_duplicate_of", ("near_duplicate_of",), pa.string()),
+    ("quality_similarity", ("similarity",), pa.float64()),
+    ("quality_leakage_eval_set", ("leakage", "eval_set"), pa.string()),
+    ("quality_leakage_score", ("leakage", "score"), pa.float64()),
+)
+# Lists: the PII types found (one entry per span) and the flags raised.
+QUALITY_LIST_COLUMNS = ("quality_pii_types", "quality_flags")
+
+
+def _quality_value(quality: dict[str, Any] | None, path: tuple[str, ...]) -> Any:
+    value: Any = quality
+    for key in path:
+        if not isinstance(value, dict):
+            return None
+        value = value.get(key)
+    return value
+
+
 def parquet_schema(
     *, with_labels: bool, with_events: bool, with_quality: bool, with_consensus: bool = False
 ) -> pa.Schema:
@@ -70,6 +98,8 @@ def parquet_schema(
     if with_events:
         fields.append(pa.field("events", pa.string()))
     if with_quality:
+        fields.extend(pa.field(name, kind) for name, _, kind in QUALITY_COLUMNS)
+        fields.extend(pa.field(name, pa.list_(pa.string())) for name in QUALITY_LIST_COLUMNS)
         fields.append(pa.field("quality", pa.string()))
     if with_consensus:
         fields.extend(pa.field(name, kind) for name, _, kind in CONSENSUS_COLUMNS)
@@ -133,9 +163,23 @@ class MessagesParquetWriter:
                     orjson.dumps(node.events).decode() if node.events else None
                 )
             if has_quality:
-                columns["quality"].append(
-                    orjson.dumps(node.quality).decode() if node.quality else None
-                )
+                quality = node.quality
+                for name, path, _ in QUALITY_COLUMNS:
+                    columns[name].append(_quality_value(quality, path) if quality else None)
+                if quality:
+                    pii = quality.get("pii")
+                    columns["quality_pii_types"].append(
+                        [span["type"] for span in pii] if isinstance(pii, list) else None
+                    )
+                    flags = quality.get("flags")
+                    columns["quality_flags"].append(
+                        list(flags) if isinstance(flags, list) else None
+                    )
+                    columns["quality"].append(orjson.dumps(quality).decode())
+                else:
+                    columns["quality_pii_types"].append(None)
+                    columns["quality_flags"].append(None)
+                    columns["quality"].append(None)
             if has_consensus:
                 consensus = node.consensus
                 for name, key, _ in CONSENSUS_COLUMNS:

@@ -57,6 +57,7 @@ from backend.exports.services.jobs import (
     stale_job_ids,
 )
 from backend.projects.models import Project
+from backend.quality.signals.pii import find_pii
 
 logger = logging.getLogger(__name__)
 
@@ -190,6 +191,12 @@ def export_write(
         with_events=options.with_events,
         pii=options.pii,
         pii_detector=hooks.pii_detector() if options.pii != "keep" else None,
+        find_pii=find_pii if options.pii != "keep" else None,
+        with_quality=options.with_quality,
+        exclude_near_duplicates=options.exclude_near_duplicates,
+        exclude_leaked=options.exclude_leaked,
+        exclude_lang_mismatch=options.exclude_lang_mismatch,
+        max_toxicity=options.max_toxicity,
     )
     total = export_tree_count(options)
     if on_progress is not None:
@@ -226,7 +233,7 @@ def _write(
         schema = parquet_schema(
             with_labels=options.with_labels,
             with_events=options.with_events,
-            with_quality=hooks.quality_provider() is not None,
+            with_quality=options.with_quality,
             with_consensus=options.with_consensus,
         )
         writer = MessagesParquetWriter(str(destination), schema)

@@ -10,7 +10,6 @@ import tempfile
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
-from backend.exports import hooks
 from backend.exports.formats.hf_card import CardInfo, render_card
 from backend.exports.formats.hf_dataset import HfCounts, HfDatasetWriter, hf_dataset_write
 from backend.exports.formats.parquet import parquet_schema
@@ -41,7 +40,7 @@ def hf_dataset_export(
     messages_schema = parquet_schema(
         with_labels=options.with_labels,
         with_events=options.with_events,
-        with_quality=hooks.quality_provider() is not None,
+        with_quality=options.with_quality,
         with_consensus=options.with_consensus,
     )
     done = 0

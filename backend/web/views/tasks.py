@@ -35,6 +35,7 @@ from backend.assignments.services import (
 from backend.common.errors import ArborError
 from backend.common.page_errors import ShownErrors, shown_errors, web_status
 from backend.projects.models import Project
+from backend.projects.selectors import project_guidelines, project_kind_instruction
 from backend.web.forms import ClaimForm, SkipForm, is_valid_kind
 from backend.web.labels import (
     REPORT_REASONS,
@@ -116,6 +117,9 @@ def _task_context(
         "kind": kind,
         "kind_title": kind_title(kind),
         "kind_instruction": kind_instruction(kind),
+        # The project's own instruction for this kind (markdown), if it wrote one.
+        "project_instruction": project_kind_instruction(project, kind, request.LANGUAGE_CODE),
+        "guidelines": project_guidelines(project, request.LANGUAGE_CODE),
         "kind_template": _spec(assignment).template,
         "reply_role": "assistant" if kind == "assistant_reply" else "prompter",
         "conversation": conversation,

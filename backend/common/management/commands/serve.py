@@ -6,7 +6,11 @@ Embedded mode serves from this one process: the in-memory channel layer exists o
 inside it, so a second process would never see the first one's websocket events.
 Real mode: a Celery worker and beat are started as child processes, then the ASGI server
 with one worker process per core (``ARBOR_WEB_WORKERS``; see
-``backend.common.serving``), all stopped together.
+``backend.common.serving``), all stopped together. A Celery process that exits while
+the web server runs is started again within a second: a worker killed by the kernel,
+or one that gives up when Redis restarts under it (Celery can treat a lost broker
+connection as an unrecoverable error), would otherwise leave the outbox and the sweep
+without anyone to run them until the whole platform is restarted.
 """
 
 from __future__ import annotations
@@ -23,6 +27,10 @@ from django.conf import settings
 from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandParser
 
+from backend.common.metrics import (
+    MULTIPROCESS_ENVIRONMENT_VARIABLE,
+    multiprocess_directory_prepare,
+)
 from backend.common.serving import (
     ASGI_APPLICATION,
     default_log_level,
@@ -56,8 +64,13 @@ def _beat_in_process(stop: threading.Event) -> None:
                 connections.close_all()
 
 
+# How often real mode looks at its Celery processes while the web server runs.
+SUPERVISE_SECONDS = 1.0
+
+
 class Command(BaseCommand):
     help = "Migrate, seed the demo, start Celery (real mode) and serve ASGI on 127.0.0.1:8000."
+    celery_commands: dict[str, list[str]]
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--host", default="127.0.0.1")
@@ -76,20 +89,18 @@ class Command(BaseCommand):
             # like Ctrl+C does, so that the clean-up below stops it and Celery too.
             signal.signal(signal.SIGTERM, _raise_keyboard_interrupt)
             celery = [sys.executable, "-m", "celery", "-A", "tasks"]
-            children.append(
-                subprocess.Popen([*celery, "worker", "--loglevel=info", "--concurrency=2"])
-            )
-            children.append(
-                subprocess.Popen(
-                    [
-                        *celery,
-                        "beat",
-                        "--loglevel=info",
-                        "--schedule",
-                        str(settings.DATA_DIR / "celerybeat-schedule"),
-                    ]
-                )
-            )
+            self.celery_commands = {
+                "worker": [*celery, "worker", "--loglevel=info", "--concurrency=2"],
+                "beat": [
+                    *celery,
+                    "beat",
+                    "--loglevel=info",
+                    "--schedule",
+                    str(settings.DATA_DIR / "celerybeat-schedule"),
+                ],
+            }
+            for command in self.celery_commands.values():
+                children.append(subprocess.Popen(command))
             self.stdout.write("Celery worker and beat started (broker: REDIS_URL).")
         else:
             threading.Thread(target=_beat_in_process, args=(stop,), daemon=True).start()
@@ -120,7 +131,14 @@ class Command(BaseCommand):
                 "(the in-memory channel layer is per process)."
             )
         self.stdout.write(f"Serving on http://{host}:{port}/  (Ctrl+C stops)")
-        uvicorn.run(ASGI_APPLICATION, host=host, port=port, log_level=default_log_level())
+        # log_config=None: uvicorn's lines go through Django's LOGGING like the rest.
+        uvicorn.run(
+            ASGI_APPLICATION,
+            host=host,
+            port=port,
+            log_level=default_log_level(),
+            log_config=None,
+        )
 
     def _serve_workers(self, host: str, port: int, children: list[subprocess.Popen[bytes]]) -> None:
         workers = web_worker_count(configured=settings.WEB_WORKERS, cpu_count=os.cpu_count())
@@ -131,18 +149,38 @@ class Command(BaseCommand):
             server=settings.WEB_SERVER,
             log_level=default_log_level(),
         )
-        server = subprocess.Popen(command)
+        # Each worker counts into its own files there; a scrape adds them up.
+        metrics_directory = multiprocess_directory_prepare(settings.DATA_DIR / "metrics")
+        server = subprocess.Popen(
+            command, env={**os.environ, MULTIPROCESS_ENVIRONMENT_VARIABLE: str(metrics_directory)}
+        )
         children.append(server)
         self.stdout.write(
             f"Serving on http://{host}:{port}/ with {settings.WEB_SERVER}, {workers} worker "
             f"processes (ARBOR_WEB_WORKERS)  (Ctrl+C stops)"
         )
         try:
-            server.wait()
+            while True:
+                try:
+                    server.wait(timeout=SUPERVISE_SECONDS)
+                    break
+                except subprocess.TimeoutExpired:
+                    self._restart_exited_celery(children)
         except KeyboardInterrupt:
             return
         if server.returncode:
             raise SystemExit(f"the web server exited with code {server.returncode}")
+
+    def _restart_exited_celery(self, children: list[subprocess.Popen[bytes]]) -> None:
+        """Start again each Celery process (the first children, in the order of
+        ``celery_commands``) that has exited."""
+        for index, (name, command) in enumerate(self.celery_commands.items()):
+            if children[index].poll() is None:
+                continue
+            self.stderr.write(
+                f"Celery {name} exited with code {children[index].returncode}; starting it again."
+            )
+            children[index] = subprocess.Popen(command)
 
 
 def _raise_keyboard_interrupt(signal_number: int, frame: Any) -> None:

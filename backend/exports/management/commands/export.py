@@ -58,6 +58,29 @@ class Command(BaseCommand):
             action="store_true",
             help="leave out consensus results (scores, confidence, label intervals)",
         )
+        parser.add_argument(
+            "--no-quality", action="store_true", help="leave out the quality objects"
+        )
+        parser.add_argument(
+            "--exclude-near-duplicates",
+            action="store_true",
+            help="leave out near and exact duplicates (and their replies)",
+        )
+        parser.add_argument(
+            "--exclude-leaked",
+            metavar="EVAL_SET",
+            help="leave out messages leaked from an eval set: 'all' or one set's name",
+        )
+        parser.add_argument(
+            "--exclude-lang-mismatch",
+            action="store_true",
+            help="leave out messages flagged as not in their language",
+        )
+        parser.add_argument(
+            "--max-toxicity",
+            type=float,
+            help="leave out messages with a toxicity score above this (0 … 1)",
+        )
         parser.add_argument("--no-anonymize", action="store_true", help="keep Arbor's ids")
         parser.add_argument("--secret", help="anonymisation key: the same key gives the same ids")
         parser.add_argument("--pii", choices=PiiPolicy.CHOICES, default=PiiPolicy.MASK)
@@ -82,7 +105,12 @@ class Command(BaseCommand):
             "with_events": options["with_events"],
             "with_consensus": not options["no_consensus"],
             "anonymize": not options["no_anonymize"],
+            "with_quality": not options["no_quality"],
             "pii": options["pii"],
+            "exclude_near_duplicates": options["exclude_near_duplicates"],
+            "exclude_leaked": options["exclude_leaked"],
+            "exclude_lang_mismatch": options["exclude_lang_mismatch"],
+            "max_toxicity": options["max_toxicity"],
             "gzip": output.suffix == ".gz",
             "validation_fraction": options["validation_fraction"],
             "license": options["license"],
