@@ -124,13 +124,24 @@ def generate(database_url: str, messages: int) -> dict[str, int]:
         cursor.execute("SET session_replication_role = replica")
         with cursor.copy(
             "COPY trees_tree (id, project_id, lang, state, halted_from_state, root_id, created_at,"
-            " state_changed_at, origin_id) FROM STDIN"
+            " state_changed_at, origin_id, scoring_failures) FROM STDIN"
         ) as copy:
             for tree in range(trees):
                 created = T0 + timedelta(seconds=tree)
                 root = tree * MESSAGES_PER_TREE + 1
                 copy.write_row(
-                    (tree + 1, project_id, "en", "ready_for_export", "", root, created, created, "")
+                    (
+                        tree + 1,
+                        project_id,
+                        "en",
+                        "ready_for_export",
+                        "",
+                        root,
+                        created,
+                        created,
+                        "",
+                        0,
+                    )
                 )
         with cursor.copy(
             "COPY trees_message (id, tree_id, parent_id, depth, role, text, text_digest, lang,"
@@ -301,7 +312,7 @@ def main() -> None:
                 + ", ".join(f"{value:,} {name.replace('_', ' ')}" for name, value in counts.items())
             )
         with tempfile.TemporaryDirectory(prefix="arbor-export-bench-") as directory:
-            suffix = ".parquet" if arguments.format == "parquet" else ".jsonl"
+            suffix = {"parquet": ".parquet", "hf-dataset": ".zip"}.get(arguments.format, ".jsonl")
             output = (
                 Path(arguments.output) if arguments.output else Path(directory) / f"export{suffix}"
             )

@@ -57,6 +57,12 @@ class StringListField(serializers.ListField):
 class ExportCreateInput(serializers.Serializer):
     project = serializers.SlugField()
     format = serializers.ChoiceField(choices=ExportFormat.choices)
+    validation_fraction = serializers.FloatField(
+        required=False, allow_null=True, help_text="hf-dataset: share of trees in validation"
+    )
+    license = serializers.CharField(
+        required=False, max_length=64, help_text="hf-dataset: the card's license id"
+    )
     states = StringListField(required=False)
     languages = StringListField(required=False)
     created_from = serializers.DateTimeField(required=False, allow_null=True)

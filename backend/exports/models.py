@@ -30,6 +30,7 @@ class ExportFormat(models.TextChoices):
     PREFERENCES = "preferences"
     SFT = "sft"
     PARQUET = "parquet"
+    HF_DATASET = "hf-dataset"
 
 
 class ImportFormat(models.TextChoices):

@@ -8,6 +8,7 @@ contains the anonymisation secret.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -21,6 +22,7 @@ from backend.projects.models import Project
 from backend.trees.models import TreeState
 
 ALL_STATES = "all"
+DEFAULT_LICENSE = "apache-2.0"  # hf-dataset's dataset card
 DEFAULT_STATES = (TreeState.READY_FOR_EXPORT.value,)
 BOOLEAN_FILTERS = {
     "include_deleted": False,
@@ -56,6 +58,9 @@ class ExportOptions:
     anonymize: bool = True
     pii: str = PiiPolicy.MASK
     gzip: bool = False
+    # hf-dataset only (see ``_hf_options``).
+    validation_fraction: float = 0.0
+    license: str = DEFAULT_LICENSE
     # Quality filters (see ``formats.build.quality_excludes``).
     exclude_near_duplicates: bool = False
     exclude_leaked: str | None = None  # an eval set's name, "all", or None
@@ -73,11 +78,19 @@ class ExportOptions:
 
     @property
     def extension(self) -> str:
+        if self.format == ExportFormat.HF_DATASET:
+            return ".zip"
         base = ".parquet" if self.format == ExportFormat.PARQUET else ".jsonl"
         return base + (".gz" if self.gzip else "")
 
+    def hf_filters(self) -> dict[str, Any]:
+        if self.format != ExportFormat.HF_DATASET:
+            return {}
+        return {"validation_fraction": self.validation_fraction, "license": self.license}
+
     def as_filters(self) -> dict[str, Any]:
         return {
+            **self.hf_filters(),
             "states": list(self.states) if self.states is not None else ALL_STATES,
             "languages": list(self.languages),
             "created_from": self.created_from.isoformat() if self.created_from else None,
@@ -204,6 +217,8 @@ def export_options_build(
         raise ValidationFailed(
             "format", "invalid_format", f"Format is one of {', '.join(ExportFormat.values)}."
         )
+    validation_fraction, license = _hf_options(format, filters)
+    filters = {name: value for name, value in filters.items() if name not in HF_FILTERS}
     unknown = sorted(
         set(filters)
         - {
@@ -239,6 +254,8 @@ def export_options_build(
         created_from=created_from,
         created_to=created_to,
         pii=pii,
+        validation_fraction=validation_fraction,
+        license=license,
         exclude_leaked=_exclude_leaked(filters.get("exclude_leaked"), project),
         max_toxicity=_max_toxicity(filters.get("max_toxicity")),
         **{name: _boolean(filters, name) for name in BOOLEAN_FILTERS},
@@ -250,3 +267,39 @@ def export_options_build(
             "Parquet files are compressed inside; gzip is for JSONL.",
         )
     return options
+
+
+HF_FILTERS = ("validation_fraction", "license")
+LICENSE_ID = re.compile(r"[a-z0-9][a-z0-9.+-]{0,63}")
+
+
+def _hf_options(format: str, filters: Mapping[str, Any]) -> tuple[float, str]:
+    """``validation_fraction`` (0 ≤ f < 1, default 0) and ``license`` (a Hub license id,
+    default apache-2.0), for ``hf-dataset`` only."""
+    given = {name: filters[name] for name in HF_FILTERS if filters.get(name) is not None}
+    if format != ExportFormat.HF_DATASET:
+        if given:
+            name = sorted(given)[0]
+            raise ValidationFailed(name, "not_for_format", f"{name} is for hf-dataset exports.")
+        return 0.0, DEFAULT_LICENSE
+    if filters.get("gzip"):
+        raise ValidationFailed(
+            "gzip", "gzip_not_for_zip", "An hf-dataset export is a zip; gzip is for JSONL."
+        )
+    fraction = given.get("validation_fraction", 0.0)
+    if isinstance(fraction, bool) or not isinstance(fraction, int | float):
+        raise ValidationFailed(
+            "validation_fraction", "invalid_value", "validation_fraction is a number."
+        )
+    if not 0 <= fraction < 1:
+        raise ValidationFailed(
+            "validation_fraction",
+            "out_of_range",
+            "validation_fraction is at least 0 and less than 1.",
+        )
+    license = given.get("license", DEFAULT_LICENSE)
+    if not isinstance(license, str) or not LICENSE_ID.fullmatch(license):
+        raise ValidationFailed(
+            "license", "invalid_license", "license is a Hugging Face license id (e.g. cc-by-4.0)."
+        )
+    return float(fraction), license

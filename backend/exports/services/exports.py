@@ -222,6 +222,10 @@ def _write(
 ) -> tuple[int, int, int]:
     """Write every batch in the options' format; (rows, messages, trees) written."""
     done = rows = messages = trees_written = 0
+    if options.format == ExportFormat.HF_DATASET:
+        from backend.exports.services.hf_dataset import hf_dataset_export
+
+        return hf_dataset_export(options, destination, batches, total, on_progress)
     if options.format == ExportFormat.PARQUET:
         # Imported here: pyarrow costs ~60 MB of memory, which JSONL exports do not need.
         from backend.exports.formats.parquet import MessagesParquetWriter, parquet_schema

@@ -29,7 +29,8 @@ class Command(BaseCommand):
     # scipy): seconds and ~90 MB per run that a data command does not need.
     requires_system_checks: list[str] = []
     help = (
-        "Export a project's trees (oasst-trees, oasst-messages, preferences, sft, parquet) "
+        "Export a project's trees (oasst-trees, oasst-messages, preferences, sft, parquet, "
+        "hf-dataset) "
         "to a file; a .gz output is gzipped. Ids are anonymised unless --no-anonymize."
     )
 
@@ -84,6 +85,8 @@ class Command(BaseCommand):
         parser.add_argument("--secret", help="anonymisation key: the same key gives the same ids")
         parser.add_argument("--pii", choices=PiiPolicy.CHOICES, default=PiiPolicy.MASK)
         parser.add_argument("--no-progress", action="store_true")
+        parser.add_argument("--validation-fraction", type=float, help="hf-dataset: 0 … <1")
+        parser.add_argument("--license", help="hf-dataset: the card's license (apache-2.0)")
 
     def handle(self, *args: Any, **options: Any) -> None:
         project = Project.objects.filter(slug=options["project"]).first()
@@ -109,6 +112,8 @@ class Command(BaseCommand):
             "exclude_lang_mismatch": options["exclude_lang_mismatch"],
             "max_toxicity": options["max_toxicity"],
             "gzip": output.suffix == ".gz",
+            "validation_fraction": options["validation_fraction"],
+            "license": options["license"],
         }
         try:
             export_options = export_options_build(
