@@ -12,6 +12,7 @@ from backend.common.events import (
     ExportFinished,
     ImportFinished,
     MessageCreated,
+    MessageQualityFlagged,
     MessageReacted,
     TreeStateChanged,
     subscribe,
@@ -77,6 +78,16 @@ def on_message_reacted(event: MessageReacted) -> None:
         )
 
 
+def on_message_quality_flagged(event: MessageQualityFlagged) -> None:
+    message_flagged(
+        project_id=event.project_id,
+        message_id=event.message_id,
+        tree_id=event.tree_id,
+        by="quality",
+        flags=list(event.flags),
+    )
+
+
 def on_export_finished(event: ExportFinished) -> None:
     deliveries_create(
         project_id=event.project_id,
@@ -106,5 +117,6 @@ def connect() -> None:
     subscribe(TreeStateChanged, on_tree_state_changed)
     subscribe(MessageCreated, on_message_created)
     subscribe(MessageReacted, on_message_reacted)
+    subscribe(MessageQualityFlagged, on_message_quality_flagged)
     subscribe(ExportFinished, on_export_finished)
     subscribe(ImportFinished, on_import_finished)
