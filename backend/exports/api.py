@@ -15,7 +15,8 @@ from typing import Any
 
 from django.conf import settings
 from django.http import FileResponse
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_field
 from rest_framework import serializers
 from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.permissions import IsAuthenticated
@@ -24,6 +25,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from backend.common.errors import Conflict, NotFound
+from backend.common.fields import StrictBooleanField
 from backend.common.permissions import IsNotBanned
 from backend.exports.formats.build import PiiPolicy
 from backend.exports.models import ExportFormat, ExportJob, ImportFormat, ImportJob, JobState
@@ -43,6 +45,14 @@ UPLOAD_OVERHEAD_BYTES = 64 * 1024
 PERMISSIONS = [IsAuthenticated, IsNotBanned, IsResearcherOrAdmin]
 
 
+@extend_schema_field(
+    {
+        "oneOf": [
+            {"type": "array", "items": {"type": "string", "maxLength": 64}},
+            {"type": "string", "maxLength": 64},
+        ]
+    }
+)
 class StringListField(serializers.ListField):
     """A list of strings; a single string is a list of one (``"states": "all"``)."""
 
@@ -61,18 +71,18 @@ class ExportCreateInput(serializers.Serializer):
     languages = StringListField(required=False)
     created_from = serializers.DateTimeField(required=False, allow_null=True)
     created_to = serializers.DateTimeField(required=False, allow_null=True)
-    include_deleted = serializers.BooleanField(required=False)
-    include_rejected = serializers.BooleanField(required=False)
-    include_synthetic = serializers.BooleanField(required=False)
-    with_labels = serializers.BooleanField(required=False)
-    with_events = serializers.BooleanField(required=False)
-    with_consensus = serializers.BooleanField(
+    include_deleted = StrictBooleanField(required=False)
+    include_rejected = StrictBooleanField(required=False)
+    include_synthetic = StrictBooleanField(required=False)
+    with_labels = StrictBooleanField(required=False)
+    with_events = StrictBooleanField(required=False)
+    with_consensus = StrictBooleanField(
         required=False,
         help_text="consensus results (scores, confidence, label intervals) next to "
         "Open-Assistant's fields; on by default",
     )
-    anonymize = serializers.BooleanField(required=False)
-    gzip = serializers.BooleanField(required=False)
+    anonymize = StrictBooleanField(required=False)
+    gzip = StrictBooleanField(required=False)
     pii = serializers.ChoiceField(choices=PiiPolicy.CHOICES, required=False)
     secret = serializers.CharField(required=False, min_length=8, max_length=256, write_only=True)
 
@@ -165,7 +175,13 @@ CONTENT_TYPES = {
 class ExportDownloadView(APIView):
     permission_classes = PERMISSIONS
 
-    @extend_schema(responses={(200, "application/octet-stream"): bytes}, summary="The export file")
+    @extend_schema(
+        responses={
+            (200, media_type): OpenApiResponse(OpenApiTypes.BINARY, description=f"a {suffix} file")
+            for suffix, media_type in {**CONTENT_TYPES, "": "application/octet-stream"}.items()
+        },
+        summary="The export file (its media type follows the format: JSON lines, Parquet, …)",
+    )
     def get(self, request: Request, job_id: int) -> FileResponse:
         job = export_job_visible_to(user=request.user, job_id=job_id)  # type: ignore[arg-type]
         if job is None:
