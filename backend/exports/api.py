@@ -29,6 +29,7 @@ from backend.common.fields import StrictBooleanField
 from backend.common.permissions import IsNotBanned
 from backend.exports.formats.build import PiiPolicy
 from backend.exports.models import ExportFormat, ExportJob, ImportFormat, ImportJob, JobState
+from backend.exports.options import ALL_STATES
 from backend.exports.permissions import IsResearcherOrAdmin
 from backend.exports.selectors import (
     export_job_visible_to,
@@ -38,6 +39,7 @@ from backend.exports.selectors import (
 )
 from backend.exports.services import ImportLimitExceeded, export_job_create, import_job_create
 from backend.exports.services.imports import IMPORT_STATES
+from backend.trees.models import TreeState
 
 LIST_LIMIT = 100
 # Room for the multipart framing and the other fields around the file itself.
@@ -45,14 +47,6 @@ UPLOAD_OVERHEAD_BYTES = 64 * 1024
 PERMISSIONS = [IsAuthenticated, IsNotBanned, IsResearcherOrAdmin]
 
 
-@extend_schema_field(
-    {
-        "oneOf": [
-            {"type": "array", "items": {"type": "string", "maxLength": 64}},
-            {"type": "string", "maxLength": 64},
-        ]
-    }
-)
 class StringListField(serializers.ListField):
     """A list of strings; a single string is a list of one (``"states": "all"``)."""
 
@@ -64,11 +58,27 @@ class StringListField(serializers.ListField):
         return super().to_internal_value(data)  # type: ignore[no-any-return]
 
 
+def _one_or_a_list(item: dict[str, Any]) -> dict[str, Any]:
+    return {"oneOf": [{"type": "array", "items": item}, item]}
+
+
+@extend_schema_field(_one_or_a_list({"type": "string", "enum": [*TreeState.values, ALL_STATES]}))
+class StatesField(StringListField):
+    """Tree states, or ``all``; one state may be given as a plain string."""
+
+
+@extend_schema_field(
+    _one_or_a_list({"type": "string", "minLength": 1, "maxLength": 32, "pattern": "^[^\\x00]*$"})
+)
+class LanguagesField(StringListField):
+    """Language codes; one may be given as a plain string."""
+
+
 class ExportCreateInput(serializers.Serializer):
     project = serializers.SlugField()
     format = serializers.ChoiceField(choices=ExportFormat.choices)
-    states = StringListField(required=False)
-    languages = StringListField(required=False)
+    states = StatesField(required=False)
+    languages = LanguagesField(required=False)
     created_from = serializers.DateTimeField(required=False, allow_null=True)
     created_to = serializers.DateTimeField(required=False, allow_null=True)
     include_deleted = StrictBooleanField(required=False)
