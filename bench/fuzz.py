@@ -27,7 +27,7 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "backend.config.settings")
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--max-examples", type=int, default=120, help="per operation and role")
+    parser.add_argument("--max-examples", type=int, default=100, help="per operation and role")
     parser.add_argument("--seed", type=int, default=None)
     args = parser.parse_args()
 

@@ -5,13 +5,15 @@ and replies, a report in the moderation queue, a note, audit events) and one API
 per role (volunteer, moderator, researcher, admin). ``fuzz`` loads the schema the
 server publishes, writes the ids of that data into it as path-parameter examples (so
 the examples phase reaches real objects, not only 404s), and runs schemathesis's
-engine over every operation, in-process through the WSGI application, with every
-check on (response-schema conformance included), a fixed seed and derandomised
-generation. It returns what ran: cases per operation, failures by check, duration.
+engine over every operation against a live server (Django's live-server thread) with
+every check on (response-schema conformance included), a fixed seed and derandomised
+generation. It returns what ran: cases per operation and phase, checks run, failures
+by check (each with a curl command to replay it), duration.
 
-The requests run on schemathesis's worker thread, which opens its own database
-connection: the seeded data must be committed (a ``transaction=True`` test, or a
-real database in ``bench/fuzz.py``).
+The server answers on its own threads with their own database connections, so the
+seeded data must be committed: a ``transaction=True`` test, or the test database
+``bench/fuzz.py`` makes. (Schemathesis's in-process WSGI transport is not used: its
+checks that send a request again, such as ``ignored_auth``, fail on it.)
 """
 
 from __future__ import annotations
@@ -24,15 +26,18 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import schemathesis
+from rest_framework.test import APIClient
 from schemathesis.engine import events
 from schemathesis.engine import from_schema as engine_for
 
 from backend.accounts.models import Role, User
 from backend.accounts.services import user_create, user_token
+from backend.moderation.models import QueueItem
 from backend.moderation.services import report_create, user_note_add
 from backend.projects.models import Project
 from backend.projects.services import project_create
 from backend.trees.models import Message, Tree
+from tests.factories import growing_tree, rank, review, write_reply
 
 ROLES = (Role.VOLUNTEER, Role.MODERATOR, Role.RESEARCHER, Role.ADMIN)
 SEED = 20260401
@@ -77,8 +82,6 @@ class FuzzWorld:
 
 
 def seed_fuzz_world() -> FuzzWorld:
-    from tests.factories import growing_tree, rank, write_reply
-
     project = project_create(slug="fuzz", settings=FUZZ_PROJECT_SETTINGS)
     users = {
         role: user_create(username=f"fuzz-{role}", password="!unusable", role=role)
@@ -90,8 +93,6 @@ def seed_fuzz_world() -> FuzzWorld:
     ]
     tree, root = growing_tree(project, writers[0], writers[1:2])
     replies = [write_reply(root, writer) for writer in writers[1:3]]
-    from tests.factories import review
-
     for reply in replies:
         review(reply, [writers[3]])
     rank(root, writers[3], replies)
@@ -99,8 +100,6 @@ def seed_fuzz_world() -> FuzzWorld:
         message_id=replies[0].pk, reporter_id=writers[0].pk, reason="spam", text="looks odd"
     )
     user_note_add(user_id=writers[1].pk, author_id=users[Role.MODERATOR].pk, text="watch")
-    from backend.moderation.models import QueueItem
-
     item = QueueItem.objects.filter(message_id=report.message_id).order_by("pk").first()
     return FuzzWorld(
         project=project,
@@ -114,8 +113,6 @@ def seed_fuzz_world() -> FuzzWorld:
 
 
 def published_schema_document() -> dict[str, Any]:
-    from rest_framework.test import APIClient
-
     response = APIClient().get("/api/schema/", {"format": "json"})
     assert response.status_code == 200, response.status_code
     document: dict[str, Any] = json.loads(response.content)

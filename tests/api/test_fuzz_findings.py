@@ -172,6 +172,25 @@ def test_an_export_takes_only_json_booleans(world_at, make_user, client_for):
     assert (response.status_code, response.json()["fields"]["gzip"][0]["code"]) == (400, "invalid")
 
 
+def test_export_states_and_languages_are_documented_as_the_server_reads_them(
+    world_at, make_user, client_for, checker
+):
+    world = world_at("empty")
+    researcher = client_for(make_user("researcher"))
+    properties = checker.schema["components"]["schemas"]["ExportCreateInputRequest"]["properties"]
+    state = properties["states"]["oneOf"][1]
+    assert "" not in state["enum"] and {"all", "ready_for_export"} <= set(state["enum"])
+    assert properties["languages"]["oneOf"][1]["minLength"] == 1
+    body = {"project": world.project.slug, "format": "oasst-trees"}
+    for field in ("states", "languages"):
+        response = researcher.post("/api/v1/exports/", {**body, field: ""}, format="json")
+        assert (response.status_code, list(response.json()["fields"])) == (400, [f"{field}.0"])
+    one = researcher.post(
+        "/api/v1/exports/", {**body, "states": "all", "languages": "en"}, format="json"
+    )
+    assert one.status_code == 202
+
+
 def test_the_audit_log_csv_and_export_files_are_documented_media_types(checker):
     paths = checker.schema["paths"]
     audit = paths["/api/v1/audit-log"]["get"]["responses"]["200"]["content"]
