@@ -2,6 +2,7 @@
 
     python bench/fuzz.py                      # ≥ 20,000 cases: every phase, every role
     python bench/fuzz.py --max-examples 20    # quicker
+    python bench/fuzz.py --role admin         # one role (run roles side by side)
 
 The same harness and checks as ``tests/api/test_fuzz.py`` (``tests/api/fuzzing.py``),
 with every phase (examples, coverage, fuzzing) as each of the four roles and many
@@ -29,6 +30,7 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--max-examples", type=int, default=100, help="per operation and role")
     parser.add_argument("--seed", type=int, default=None)
+    parser.add_argument("--role", action="append", help="only these roles (default: all)")
     args = parser.parse_args()
 
     import django
@@ -64,7 +66,7 @@ def main() -> int:
             raise server.error
         base_url = f"http://127.0.0.1:{server.port}"
         total = FuzzReport()
-        for role in ROLES:
+        for role in args.role or ROLES:
             report = fuzz(
                 document,
                 base_url=base_url,

@@ -20,12 +20,14 @@ FULL = [
     ["task_page_bench.py"],
     ["rescore_bench.py"],
     ["export_bench.py"],
+    ["fuzz.py"],
 ]
 QUICK = [
     ["load.py", "--volunteers", "1,8", "--duration", "5", "--prompts", "300"],
     ["task_page_bench.py", "--requests", "50"],
     ["rescore_bench.py", "--groups", "5000", "--label-votes", "50000"],
     ["export_bench.py", "--messages", "50000"],
+    ["fuzz.py", "--max-examples", "5"],
 ]
 
 
