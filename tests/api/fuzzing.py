@@ -59,14 +59,17 @@ FUZZ_PROJECT_SETTINGS: dict[str, Any] = {
 # Operations whose well-formed input can still be refused 400 by a rule a schema cannot
 # state. Some depend on the object the path or body names: a claim's ``lang`` must be
 # one the project collects (``invalid_language``), a submission's shape follows the
-# assignment's kind (a text, labels or a ranking), an edit may not repeat the current
-# text (``unchanged``). An export's options have rules across fields: ``created_to``
-# after ``created_from``, no ``gzip`` for Parquet. Everything else a schema-valid request
-# gets is 2xx or a documented 401/403/404/409/429.
+# assignment's kind (a text, labels or a ranking), an edit or a revert may not repeat
+# the current text (``unchanged``), an import's file must hold trees in its format.
+# An export's options have rules across fields: ``created_to`` after ``created_from``,
+# no ``gzip`` for Parquet. Everything else a schema-valid request gets is 2xx or a
+# documented 401/403/404/409/429.
 RULES_BEYOND_THE_SCHEMA = (
     "v1_assignments_create",
     "v1_assignments_submit_create",
     "v1_messages_edit_create",
+    "v1_messages_revert_create",
+    "v1_imports_create",
     "v1_exports_create",
 )
 ACCEPTED_OR_400 = ["2xx", "400", "401", "403", "404", "409", "429"]
