@@ -23,6 +23,7 @@ FULL = [
     ["export_bench.py"],
     ["drill.py"],
     ["drill.py", "--soak"],
+    ["fuzz.py"],
 ]
 QUICK = [
     ["load.py", "--volunteers", "1,8", "--duration", "5", "--prompts", "300"],
@@ -31,6 +32,7 @@ QUICK = [
     ["export_bench.py", "--messages", "50000"],
     ["drill.py", "--phase-seconds", "10", "--volunteers", "8"],
     ["drill.py", "--soak", "--volunteers", "50", "--duration", "60", "--rss-interval", "10"],
+    ["fuzz.py", "--max-examples", "5"],
 ]
 
 

@@ -40,3 +40,13 @@ class StrictFloatField(serializers.FloatField):
         if not isinstance(data, int | float):  # bool is an int
             self.fail("invalid")
         return super().to_internal_value(data)
+
+
+class StrictBooleanField(serializers.BooleanField):
+    """A JSON ``true`` or ``false``; DRF's ``BooleanField`` also takes ``1``, ``"yes"``
+    and ``"on"`` (a form's checkbox), which the JSON API refuses (code ``invalid``)."""
+
+    def to_internal_value(self, data: Any) -> bool:
+        if not isinstance(data, bool):
+            self.fail("invalid", input=data)
+        return data

@@ -3,6 +3,7 @@ the agreement history of a project."""
 
 from __future__ import annotations
 
+from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import serializers
 from rest_framework.request import Request
@@ -100,8 +101,14 @@ class ProjectAgreementView(APIView):
     @extend_schema(
         responses=AgreementSnapshotSerializer(many=True),
         parameters=[
-            OpenApiParameter("since", str, description="ISO time; only snapshots from then on"),
-            OpenApiParameter("limit", int, description="newest snapshots to return (≤ 1000)"),
+            OpenApiParameter(
+                "since", OpenApiTypes.DATETIME, description="ISO time; only snapshots from then on"
+            ),
+            OpenApiParameter(
+                "limit",
+                {"type": "integer", "minimum": 1, "maximum": 1000},
+                description="newest snapshots to return (1 to 1000; 100 if absent)",
+            ),
         ],
         summary="Agreement of a project over time (one snapshot per rescore)",
     )
@@ -111,7 +118,8 @@ class ProjectAgreementView(APIView):
             raise NotFound("project_not_found", "No such project.")
         since_field = serializers.DateTimeField(required=False)
         since = None
-        if request.query_params.get("since"):
+        # Present but empty (``since=``) is not a time: refused like any other bad one.
+        if "since" in request.query_params:
             try:
                 since = since_field.to_internal_value(request.query_params["since"])
             except serializers.ValidationError as error:

@@ -15,7 +15,8 @@ from typing import Any
 
 from django.conf import settings
 from django.http import FileResponse
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_field
 from rest_framework import serializers
 from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.permissions import IsAuthenticated
@@ -24,9 +25,11 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from backend.common.errors import Conflict, NotFound
+from backend.common.fields import StrictBooleanField
 from backend.common.permissions import IsNotBanned
 from backend.exports.formats.build import PiiPolicy
 from backend.exports.models import ExportFormat, ExportJob, ImportFormat, ImportJob, JobState
+from backend.exports.options import ALL_STATES
 from backend.exports.permissions import IsResearcherOrAdmin
 from backend.exports.selectors import (
     export_job_visible_to,
@@ -36,6 +39,7 @@ from backend.exports.selectors import (
 )
 from backend.exports.services import ImportLimitExceeded, export_job_create, import_job_create
 from backend.exports.services.imports import IMPORT_STATES
+from backend.trees.models import TreeState
 
 LIST_LIMIT = 100
 # Room for the multipart framing and the other fields around the file itself.
@@ -54,6 +58,22 @@ class StringListField(serializers.ListField):
         return super().to_internal_value(data)  # type: ignore[no-any-return]
 
 
+def _one_or_a_list(item: dict[str, Any]) -> dict[str, Any]:
+    return {"oneOf": [{"type": "array", "items": item}, item]}
+
+
+@extend_schema_field(_one_or_a_list({"type": "string", "enum": [*TreeState.values, ALL_STATES]}))
+class StatesField(StringListField):
+    """Tree states, or ``all``; one state may be given as a plain string."""
+
+
+@extend_schema_field(
+    _one_or_a_list({"type": "string", "minLength": 1, "maxLength": 32, "pattern": "^[^\\x00]*$"})
+)
+class LanguagesField(StringListField):
+    """Language codes; one may be given as a plain string."""
+
+
 class ExportCreateInput(serializers.Serializer):
     project = serializers.SlugField()
     format = serializers.ChoiceField(choices=ExportFormat.choices)
@@ -63,28 +83,28 @@ class ExportCreateInput(serializers.Serializer):
     license = serializers.CharField(
         required=False, max_length=64, help_text="hf-dataset: the card's license id"
     )
-    states = StringListField(required=False)
-    languages = StringListField(required=False)
+    states = StatesField(required=False)
+    languages = LanguagesField(required=False)
     created_from = serializers.DateTimeField(required=False, allow_null=True)
     created_to = serializers.DateTimeField(required=False, allow_null=True)
-    include_deleted = serializers.BooleanField(required=False)
-    include_rejected = serializers.BooleanField(required=False)
-    include_synthetic = serializers.BooleanField(required=False)
-    with_labels = serializers.BooleanField(required=False)
-    with_events = serializers.BooleanField(required=False)
-    with_consensus = serializers.BooleanField(
+    include_deleted = StrictBooleanField(required=False)
+    include_rejected = StrictBooleanField(required=False)
+    include_synthetic = StrictBooleanField(required=False)
+    with_labels = StrictBooleanField(required=False)
+    with_events = StrictBooleanField(required=False)
+    with_consensus = StrictBooleanField(
         required=False,
         help_text="consensus results (scores, confidence, label intervals) next to "
         "Open-Assistant's fields; on by default",
     )
-    with_quality = serializers.BooleanField(
+    with_quality = StrictBooleanField(
         required=False,
         help_text="the quality object (automatic signals) of messages that have one; on by default",
     )
-    anonymize = serializers.BooleanField(required=False)
-    gzip = serializers.BooleanField(required=False)
+    anonymize = StrictBooleanField(required=False)
+    gzip = StrictBooleanField(required=False)
     pii = serializers.ChoiceField(choices=PiiPolicy.CHOICES, required=False)
-    exclude_near_duplicates = serializers.BooleanField(
+    exclude_near_duplicates = StrictBooleanField(
         required=False, help_text="leave out near and exact duplicates (and their replies)"
     )
     exclude_leaked = serializers.CharField(
@@ -94,7 +114,7 @@ class ExportCreateInput(serializers.Serializer):
         max_length=200,
         help_text="leave out messages leaked from an eval set: 'all' or one set's name",
     )
-    exclude_lang_mismatch = serializers.BooleanField(
+    exclude_lang_mismatch = StrictBooleanField(
         required=False, help_text="leave out messages flagged as not in their language"
     )
     max_toxicity = serializers.FloatField(
@@ -195,7 +215,13 @@ CONTENT_TYPES = {
 class ExportDownloadView(APIView):
     permission_classes = PERMISSIONS
 
-    @extend_schema(responses={(200, "application/octet-stream"): bytes}, summary="The export file")
+    @extend_schema(
+        responses={
+            (200, media_type): OpenApiResponse(OpenApiTypes.BINARY, description=f"a {suffix} file")
+            for suffix, media_type in {**CONTENT_TYPES, "": "application/octet-stream"}.items()
+        },
+        summary="The export file (its media type follows the format: JSON lines, Parquet, …)",
+    )
     def get(self, request: Request, job_id: int) -> FileResponse:
         job = export_job_visible_to(user=request.user, job_id=job_id)  # type: ignore[arg-type]
         if job is None:

@@ -6,7 +6,8 @@ from collections.abc import Iterable
 from typing import Any
 
 from django.http import StreamingHttpResponse
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_field
 from rest_framework import serializers
 from rest_framework.negotiation import DefaultContentNegotiation
 from rest_framework.permissions import IsAuthenticated
@@ -19,7 +20,7 @@ from backend.accounts.serializers import UserSerializer, render_user
 from backend.assignments.halting import tree_halt, tree_resume
 from backend.common.api import actor_id
 from backend.common.errors import NotFound
-from backend.common.fields import StrictCharField, StrictIntegerField
+from backend.common.fields import StrictBooleanField, StrictCharField, StrictIntegerField
 from backend.common.permissions import IsModerator, IsNotBanned
 from backend.common.query import (
     ChoiceFilter,
@@ -110,8 +111,14 @@ class MessageActionView(APIView):
         return Response(render_message(message))
 
 
+@extend_schema_field({"type": "string", "minLength": 1, "pattern": r"\S"})
+class EditTextField(StrictCharField):
+    """The new text: blank (or only whitespace) is refused with the code ``blank`` by
+    ``message_edit``; the schema says so (at least one character that is not a space)."""
+
+
 class EditInputSerializer(serializers.Serializer):
-    text = StrictCharField(trim_whitespace=False, allow_blank=True)
+    text = EditTextField(trim_whitespace=False)
     reason = StrictCharField(required=False, allow_blank=True, max_length=2000, default="")
 
 
@@ -227,7 +234,7 @@ class MessageReportView(APIView):
 
 class BanInputSerializer(serializers.Serializer):
     reason = StrictCharField(required=False, allow_blank=True, max_length=2000, default="")
-    hide_messages = serializers.BooleanField(required=False, default=False)
+    hide_messages = StrictBooleanField(required=False, default=False)
 
 
 class UserBanView(APIView):
@@ -422,7 +429,7 @@ class QueueNextView(APIView):
 class ResolveInputSerializer(serializers.Serializer):
     action = serializers.ChoiceField(choices=services.RESOLUTION_ACTIONS)
     note = StrictCharField(required=False, allow_blank=True, max_length=5000, default="")
-    hide_messages = serializers.BooleanField(required=False, default=False)
+    hide_messages = StrictBooleanField(required=False, default=False)
 
 
 class QueueResolveView(APIView):
@@ -544,7 +551,12 @@ class AuditLogView(APIView):
 
     @extend_schema(
         parameters=[AuditLogQuery],
-        responses=AuditEventSerializer(many=True),
+        responses={
+            (200, "application/json"): AuditEventSerializer(many=True),
+            (200, "text/csv"): OpenApiResponse(
+                OpenApiTypes.STR, description="with format=csv: every matching event"
+            ),
+        },
         summary="The audit log, newest first; format=csv streams every matching event",
     )
     def get(self, request: Request) -> Response | StreamingHttpResponse:
