@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any, TypeVar
 
-from django.db import transaction
+from django.db import DatabaseError, transaction
 from django.db.models import Count, Exists, Max, Min, OuterRef, Q, Sum
 from django.db.models.functions import TruncDate
 from django.utils import timezone
@@ -463,6 +463,44 @@ def _sync_votes(vote_ids: list[int], update: LedgerUpdate) -> None:
         source_type=SourceType.RANKING_VOTE, source_id__in=vote_ids
     )
     _sync(existing, expected, update)
+
+
+# --- At submission ---------------------------------------------------------------------
+
+
+def points_for_submission(
+    *, assignment_id: int, user_id: int, message_id: int | None, now: datetime | None = None
+) -> None:
+    """Credit one submission at once: evaluate the entries it earns (the message
+    written, the review, the ranking) and recompute its author's totals, in the
+    submit's own transaction, so the points show on the next page.
+
+    The periodic pass stays the reconciler: it evaluates the same sources with the
+    same formula, so whichever runs first, the ledger ends the same. Should this step
+    collide with a running pass (a unique row both insert), it gives way, the
+    submission stands, and the pass credits it within its interval.
+    """
+    now = now or timezone.now()
+    update = LedgerUpdate(full=False)
+    try:
+        with transaction.atomic():
+            if message_id is not None:
+                _sync_messages([message_id], update)
+            review_keys = set(
+                LabelVote.objects.filter(assignment_id=assignment_id)
+                .values_list("message_id", "user_id")
+                .distinct()
+            )
+            if review_keys:
+                _sync_reviews({key[0] for key in review_keys}, update, only=review_keys)
+            vote_ids = list(
+                RankingVote.objects.filter(assignment_id=assignment_id).values_list("pk", flat=True)
+            )
+            if vote_ids:
+                _sync_votes(vote_ids, update)
+            _refresh_user_stats({user_id}, now=now)
+    except DatabaseError:
+        logger.info("points of assignment %s left to the next pass", assignment_id)
 
 
 # --- Per-person totals ----------------------------------------------------------------

@@ -8,7 +8,13 @@ from django import template
 from django.utils import timezone
 from django.utils.safestring import SafeString, mark_safe
 
-from backend.web.labels import ROLE_NAMES, TREE_STATES, WINDOW_NAMES
+from backend.web.labels import (
+    ROLE_NAMES,
+    TREE_STATES,
+    WINDOW_NAMES,
+    event_note,
+    queue_detail_lines,
+)
 from backend.web.labels import kind_title as title_of_kind
 from backend.web.markdown import render_markdown
 
@@ -24,6 +30,18 @@ def markdown(text: str) -> SafeString:
 @register.filter
 def kind_title(kind: str) -> Any:
     return title_of_kind(kind)
+
+
+@register.filter
+def event_reason(note: str) -> str:
+    """An audit event's note, translated when the engine wrote it."""
+    return event_note(note or "")
+
+
+@register.filter
+def queue_details(details: dict[str, Any] | None) -> list[str]:
+    """A queue item's details as translated phrases."""
+    return queue_detail_lines(details or {})
 
 
 @register.filter
