@@ -92,7 +92,11 @@ def test_a_retried_submit_with_the_same_key_stores_nothing_twice(web, volunteer,
 
 @pytest.mark.parametrize(
     ("text", "error"),
-    [("   ", "Write something first."), ("x" * 2001, "At most 2000 characters; this has 2001.")],
+    [
+        ("   ", "Write something first."),
+        ("x" * 2001, "At most 2000 characters; this has 2001."),
+        ("i", "Write at least 10 characters; this has 1."),
+    ],
 )
 def test_a_refused_text_is_shown_next_to_the_field_and_kept(web, volunteer, project, text, error):
     claim(web, project, "initial_prompt")

@@ -132,6 +132,7 @@ def _task_context(
         "skip_reasons": SKIP_REASONS,
         "report_reasons": REPORT_REASONS,
         "max_length": project.max_message_length,
+        "min_length": project.min_message_length,
     }
 
 
@@ -276,7 +277,12 @@ def task_submit(request: HttpRequest, assignment_id: int) -> HttpResponse:
             raise Http404(error.detail) from error
         assignment.refresh_from_db()
         text = str(values.get("text", "")).strip()
-        errors = shown_errors(error, too_long=(assignment.project.max_message_length, len(text)))
+        project = assignment.project
+        errors = shown_errors(
+            error,
+            too_long=(project.max_message_length, len(text)),
+            too_short=(project.min_message_length, len(text)),
+        )
         return _render_task(
             request, assignment, values=values, errors=errors, status=web_status(error)
         )
