@@ -44,7 +44,7 @@ def project():  # type: ignore[no-untyped-def]
 
 def test_an_author_is_not_offered_replies_to_their_own_prompt(project):
     author, *others = people(1 + project.num_reviews_initial_prompt + 1)
-    tree, root = growing_tree(project, author, others[:-1])
+    growing_tree(project, author, others[:-1])
     stranger = others[-1]
 
     mine, theirs = cards(author), cards(stranger)
