@@ -1,11 +1,13 @@
 from __future__ import annotations
 
 import json
+import re
 from datetime import datetime
 from typing import Any
 
 from django import template
 from django.utils import timezone
+from django.utils.html import strip_tags
 from django.utils.safestring import SafeString, mark_safe
 
 from backend.web.labels import (
@@ -25,6 +27,21 @@ register = template.Library()
 def markdown(text: str) -> SafeString:
     """Markdown rendered and sanitised (see backend.web.markdown)."""
     return mark_safe(render_markdown(text or ""))
+
+
+_LEADING_HEADING = re.compile(r"\s*<h([1-6])[^>]*>(?P<title>.*?)</h\1>\s*", re.S)
+
+
+@register.simple_tag
+def titled_markdown(text: str) -> dict[str, Any]:
+    """Markdown that may open with its own heading (guidelines often do): that heading
+    becomes ``title`` (plain text, for the dialog's one heading) and the rest ``body``,
+    so a dialog never shows two headings."""
+    html = render_markdown(text or "")
+    found = _LEADING_HEADING.match(html)
+    if found is None:
+        return {"title": "", "body": mark_safe(html)}
+    return {"title": strip_tags(found["title"]).strip(), "body": mark_safe(html[found.end() :])}
 
 
 @register.filter
