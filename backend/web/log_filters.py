@@ -11,8 +11,8 @@ class ClientErrorsOneLine(logging.Filter):
     fault). Server errors (5xx) keep theirs."""
 
     def filter(self, record: logging.LogRecord) -> bool:
-        if record.name.startswith("django.request") or record.name.startswith("django.security"):
-            if int(getattr(record, "status_code", 500) or 500) < 500:
-                record.exc_info = None
-                record.exc_text = None
+        from_django = record.name.startswith(("django.request", "django.security"))
+        if from_django and int(getattr(record, "status_code", 500) or 500) < 500:
+            record.exc_info = None
+            record.exc_text = None
         return True
