@@ -5,11 +5,11 @@ rankings done, a queue item with several reasons, an export."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
-
-import re
 
 import pytest
 
@@ -27,36 +27,7 @@ SCREENSHOTS = ARTIFACTS / "screenshots"
 # What is wrong with a page's layout, measured in the page: the document wider than
 # the window, or a key control (a button, a link styled as one, a badge, a form field)
 # reaching past the window's edges or past a box that clips it.
-MEASURE = """() => {
-  const width = window.innerWidth;
-  const problems = [];
-  const overflow = document.documentElement.scrollWidth - width;
-  if (overflow > 0) problems.push(`scrolls sideways by ${overflow}px`);
-  const controls = document.querySelectorAll(
-    "main button, main .button, main .badge, main select, main input:not([type=hidden]), main textarea, main a, .site-header a, .site-header button, .site-header select"
-  );
-  for (const element of controls) {
-    const box = element.getBoundingClientRect();
-    const style = getComputedStyle(element);
-    if (!box.width || !box.height || style.visibility === "hidden") continue;
-    if (element.closest("dialog:not([open]), .visually-hidden, [hidden]")) continue;
-    const name = (element.textContent || element.name || element.tagName).trim().slice(0, 30);
-    if (box.left < -1 || box.right > width + 1) {
-      problems.push(`${element.tagName.toLowerCase()} "${name}" outside the window (${Math.round(box.left)}..${Math.round(box.right)})`);
-      continue;
-    }
-    for (let box_ = element.parentElement; box_ && box_ !== document.body; box_ = box_.parentElement) {
-      const clip = getComputedStyle(box_);
-      if (clip.overflowX === "visible" && clip.overflowY === "visible") continue;
-      const outer = box_.getBoundingClientRect();
-      if (box.left < outer.left - 1 || box.right > outer.right + 1) {
-        problems.push(`${element.tagName.toLowerCase()} "${name}" cut off by its ${box_.tagName.toLowerCase()}.${box_.className}`);
-        break;
-      }
-    }
-  }
-  return problems;
-}"""
+MEASURE = (Path(__file__).parent / "layout_problems.js").read_text()
 
 
 @dataclass
@@ -83,7 +54,7 @@ def realistic_site() -> Site:
     # A message reported, red-flagged and flagged by the quality checks: one item.
     reply = Message.objects.filter(tree=world.reply_tree, parent__isnull=False).first()
     assert reply is not None
-    reporter, flagger = people(2)
+    reporter = people(1)[0]
     moderation.report_create(message_id=reply.pk, reporter_id=reporter.pk, reason="spam")
     moderation.queue_item_raise(
         reason="red_flag", tree=reply.tree, message=reply, details={"red_flags": 2}
