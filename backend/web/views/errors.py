@@ -23,7 +23,7 @@ FAVICON = Path(settings.BASE_DIR) / "frontend" / "static" / "favicon.ico"
 
 def not_found(request: HttpRequest, path: str = "") -> HttpResponse:
     if request.path.startswith("/api/"):
-        return JsonResponse({"code": "not_found", "detail": "No such API address."}, status=404)
+        return JsonResponse({"code": "not_found", "detail": "Not found."}, status=404)
     if not request.path.endswith("/"):
         try:
             match = resolve(request.path + "/")
