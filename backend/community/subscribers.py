@@ -8,7 +8,11 @@ from backend.community import services
 
 def on_assignment_submitted(event: AssignmentSubmitted) -> None:
     services.points_for_submission(
-        assignment_id=event.assignment_id, user_id=event.user_id, message_id=event.message_id
+        assignment_id=event.assignment_id,
+        user_id=event.user_id,
+        project_id=event.project_id,
+        kind=event.kind,
+        message_id=event.message_id,
     )
 
 

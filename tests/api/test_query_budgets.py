@@ -55,7 +55,10 @@ CASES = [
 # its message's last (the common case) is eight; the last one also asks the
 # acceptance rule (consensus reads votes, gold labels, annotator weights and label
 # models) and moves the tree on; a reply writes the message with its review item and
-# re-derives the tree's needs; a ranking checks the candidates and the tree.
+# re-derives the tree's needs; a ranking checks the candidates and the tree. Every
+# submit then credits its points at once (docs/community.md): the ledger entry, the
+# person's new total and their stats row, and for a review or a ranking the vote it
+# earned for (three to five statements).
 BUDGETS = {
     "postgresql": {
         "prompt": (3, 12),
@@ -66,12 +69,12 @@ BUDGETS = {
         "ranking": (1, 17),
     },
     "sqlite": {
-        "prompt": (3, 12),
-        "review": (5, 10),
-        "last_review": (5, 25),
-        "reply": (5, 16),
-        "reply_review": (5, 10),
-        "ranking": (6, 20),
+        "prompt": (3, 16),
+        "review": (5, 15),
+        "last_review": (5, 30),
+        "reply": (5, 19),
+        "reply_review": (5, 14),
+        "ranking": (6, 25),
     },
 }
 
