@@ -52,7 +52,7 @@ CASES = [
 # Statements per request (claim, submit), by database. A claim of work on an item is
 # one statement on PostgreSQL; a new prompt (no item) checks the limits and the
 # prompt cap, then inserts. A submit runs what its kind stores: a review that is not
-# its message's last (the common case) is eight; the last one also asks the
+# its message's last (the common case) is eight before its points; the last one also asks the
 # acceptance rule (consensus reads votes, gold labels, annotator weights and label
 # models) and moves the tree on; a reply writes the message with its review item and
 # re-derives the tree's needs; a ranking checks the candidates and the tree. Every
@@ -61,12 +61,12 @@ CASES = [
 # earned for (three to five statements).
 BUDGETS = {
     "postgresql": {
-        "prompt": (3, 12),
-        "review": (1, 8),
-        "last_review": (1, 23),
-        "reply": (1, 14),
-        "reply_review": (1, 8),
-        "ranking": (1, 17),
+        "prompt": (3, 16),
+        "review": (1, 13),
+        "last_review": (1, 28),
+        "reply": (1, 17),
+        "reply_review": (1, 12),
+        "ranking": (1, 22),
     },
     "sqlite": {
         "prompt": (3, 16),
