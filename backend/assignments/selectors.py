@@ -86,3 +86,33 @@ def labels_with_votes(project: Project, names: set[str]) -> set[str]:
         for name in names
         if LabelVote.objects.filter(label=name, message__tree__project=project).exists()
     }
+
+
+def work_available_for(*, user: User, project: Project, lang: str) -> dict[str, int]:
+    """Per kind, how many items ``user`` could claim now: the claim's own rules (the
+    same ``claimable`` query: open items with a free slot in this language, not their
+    own message or ranking group, nothing they already hold, did or skipped), and
+    none at all while the person is banned or at the project's open-assignment limit
+    (a claim would be refused). Two queries, however many kinds and items."""
+    from django.db.models import Count, Q
+
+    from backend.assignments.claims import claimable
+
+    names = [spec.name for spec in all_kinds() if spec.uses_work_item]
+    counts = dict.fromkeys(names, 0)
+    limits = Assignment.objects.filter(user=user).aggregate(
+        open_count=Count(
+            "pk", filter=Q(state=AssignmentState.ACTIVE, expires_at__gt=timezone.now())
+        ),
+    )
+    if user.is_banned or limits["open_count"] >= project.max_open_assignments:
+        return counts
+    rows = (
+        claimable(user_id=user.pk, project_id=project.pk, lang=lang, kinds=names)
+        .order_by()
+        .values("kind")
+        .annotate(items=Count("pk"))
+    )
+    for row in rows:
+        counts[row["kind"]] = row["items"]
+    return counts

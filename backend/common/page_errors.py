@@ -58,7 +58,14 @@ class ShownErrors:
         return bool(self.fields or self.general)
 
 
-def shown_errors(error: ArborError, *, too_long: tuple[int, int] | None = None) -> ShownErrors:
+def shown_errors(
+    error: ArborError,
+    *,
+    too_long: tuple[int, int] | None = None,
+    too_short: tuple[int, int] | None = None,
+) -> ShownErrors:
+    """``too_long``/``too_short``: (the project's limit, the text's length), for the
+    sentences that name them."""
     messages = _messages()
     shown = ShownErrors()
     for name, problems in error.fields.items():
@@ -66,6 +73,12 @@ def shown_errors(error: ArborError, *, too_long: tuple[int, int] | None = None) 
         if problem["code"] == "too_long" and too_long is not None:
             limit, count = too_long
             shown.fields[name] = _("At most %(limit)d characters; this has %(count)d.") % {
+                "limit": limit,
+                "count": count,
+            }
+        elif problem["code"] == "text_too_short" and too_short is not None:
+            limit, count = too_short
+            shown.fields[name] = _("Write at least %(limit)d characters; this has %(count)d.") % {
                 "limit": limit,
                 "count": count,
             }

@@ -465,6 +465,72 @@ def _sync_votes(vote_ids: list[int], update: LedgerUpdate) -> None:
     _sync(existing, expected, update)
 
 
+# --- At submission ---------------------------------------------------------------------
+
+
+def points_for_submission(
+    *,
+    assignment_id: int,
+    user_id: int,
+    project_id: int,
+    kind: str,
+    message_id: int | None,
+    now: datetime | None = None,
+) -> None:
+    """Credit what a submission earns at once (a prompt or reply written, a review, a
+    ranking: fixed points) and the submitter's new total and level, in the submit's own
+    transaction, so the points show on the next page. A handful of statements: the
+    ledger entry is inserted unless it exists (its unique key makes a retry or a race
+    harmless) and the total is summed from the ledger, never incremented.
+
+    The periodic pass stays the reconciler: it evaluates the same sources with the same
+    formula (and credits what comes later: acceptance, rank and agreement bonuses), and
+    keeps streaks.
+    """
+    now = now or timezone.now()
+    entry: PointsEntry | None = None
+    if message_id is not None:
+        reason = Reason.PROMPT_WRITTEN if kind == "initial_prompt" else Reason.REPLY_WRITTEN
+        entry = PointsEntry(source_type=SourceType.MESSAGE, source_id=message_id, reason=reason)
+    elif kind.startswith("label_"):
+        labelled = (
+            LabelVote.objects.filter(assignment_id=assignment_id)
+            .values_list("message_id", flat=True)
+            .first()
+        )
+        if labelled is not None:
+            entry = PointsEntry(
+                source_type=SourceType.REVIEW, source_id=labelled, reason=Reason.REVIEW_SUBMITTED
+            )
+    elif kind.startswith("rank_"):
+        vote = (
+            RankingVote.objects.filter(assignment_id=assignment_id)
+            .values_list("pk", flat=True)
+            .first()
+        )
+        if vote is not None:
+            entry = PointsEntry(
+                source_type=SourceType.RANKING_VOTE,
+                source_id=vote,
+                reason=Reason.RANKING_SUBMITTED,
+            )
+    if entry is None:
+        return
+    entry.user_id = user_id
+    entry.project_id = project_id
+    entry.points = POINTS[Reason(entry.reason)]
+    entry.earned_at = now
+    entry.detail = {}
+    PointsEntry.objects.bulk_create([entry], ignore_conflicts=True)
+    total = PointsEntry.objects.filter(user_id=user_id).aggregate(total=Sum("points"))["total"]
+    total = total or 0
+    values = {"points": total, "level": level_for(total), "last_active_at": now}
+    if not UserStats.objects.filter(user_id=user_id).update(updated_at=now, **values):
+        UserStats.objects.bulk_create(
+            [UserStats(user_id=user_id, streak_days=1, **values)], ignore_conflicts=True
+        )
+
+
 # --- Per-person totals ----------------------------------------------------------------
 
 

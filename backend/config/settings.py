@@ -468,7 +468,10 @@ ACCESS_LOG = env_bool("ARBOR_ACCESS_LOG", True)
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "filters": {"context": {"()": "backend.common.log.ContextFilter"}},
+    "filters": {
+        "context": {"()": "backend.common.log.ContextFilter"},
+        "client_errors_one_line": {"()": "backend.web.log_filters.ClientErrorsOneLine"},
+    },
     "formatters": {
         "json": {"()": "backend.common.log.JsonFormatter"},
         "text": {"()": "backend.common.log.TextFormatter"},
@@ -476,7 +479,7 @@ LOGGING = {
     "handlers": {
         "console": {
             "class": "logging.StreamHandler",
-            "filters": ["context"],
+            "filters": ["context", "client_errors_one_line"],
             "formatter": LOG_FORMAT,
         }
     },

@@ -1,6 +1,6 @@
 from csp.decorators import csp_update
 from django.contrib import admin
-from django.urls import include, path
+from django.urls import include, path, re_path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
 from backend.accounts.roles_api import UserRolesView
@@ -26,6 +26,7 @@ from backend.moderation.urls import api_urlpatterns as moderation_api
 from backend.projects.api import ProjectDetailView, ProjectListView
 from backend.quality.urls import api_urlpatterns as quality_api
 from backend.trees.api import MessageReactionView
+from backend.web.views.errors import favicon, not_found
 from backend.web.views.home import home
 from backend.webhooks.urls import api_urlpatterns as webhooks_api
 
@@ -89,4 +90,7 @@ urlpatterns = [
     path("api/v1/", include(api_v1)),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", api_docs, name="api-docs"),
+    path("favicon.ico", favicon, name="favicon"),
+    # Last: every other address gets Arbor's own 404 (JSON under /api/), DEBUG or not.
+    re_path(r"^(?!static/)(?P<path>.*)$", not_found, name="not-found"),
 ]

@@ -310,8 +310,13 @@ class QueueItemSerializer(serializers.Serializer):
     id = serializers.IntegerField()
     project = serializers.CharField()
     lang = serializers.CharField()
-    reason = serializers.CharField()
+    reason = serializers.CharField(help_text="The first reason the item was raised for.")
     reason_label = serializers.CharField()
+    reasons = serializers.ListField(
+        child=serializers.CharField(),
+        help_text="Every reason, first one first (a message has one live item).",
+    )
+    reason_labels = serializers.ListField(child=serializers.CharField())
     state = serializers.CharField()
     occurrences = serializers.IntegerField()
     details = serializers.DictField()
@@ -332,6 +337,8 @@ def render_queue_item(item: QueueItem) -> dict[str, Any]:
         "lang": item.lang,
         "reason": item.reason,
         "reason_label": str(QueueReason(item.reason).label),
+        "reasons": item.reasons,
+        "reason_labels": [label for _, label in item.reason_labels()],
         "state": item.state,
         "occurrences": item.occurrences,
         "details": item.details,
@@ -347,8 +354,10 @@ def render_queue_item(item: QueueItem) -> dict[str, Any]:
 
 
 def _queue_item(item_id: int) -> QueueItem:
-    return QueueItem.objects.select_related("project", "message", "tree", "claimed_by").get(
-        pk=item_id
+    return (
+        QueueItem.objects.select_related("project", "message", "tree", "claimed_by")
+        .prefetch_related("reason_rows")
+        .get(pk=item_id)
     )
 
 

@@ -3,19 +3,20 @@ from __future__ import annotations
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
 
 
 class QueueReason(models.TextChoices):
     """Why something is in the moderation queue. A new reason is one line here (and a
     call to ``queue_item_raise`` where it arises)."""
 
-    REPORT = "report", "Reported by a volunteer"
-    RED_FLAG = "red_flag", "Red flags"
-    QUALITY_FLAG = "quality_flag", "Automatic quality flag"
-    MANY_SKIPS = "many_skips", "Many skipped replies"
-    REJECTED_PROMPT = "rejected_prompt", "Prompt rejected in review"
-    SCORING_FAILED = "scoring_failed", "Scoring kept failing"
-    EDIT_SUGGESTION = "edit_suggestion", "Edit suggested by the author"
+    REPORT = "report", _("Reported by a volunteer")
+    RED_FLAG = "red_flag", _("Red flags")
+    QUALITY_FLAG = "quality_flag", _("Automatic quality flag")
+    MANY_SKIPS = "many_skips", _("Many skipped replies")
+    REJECTED_PROMPT = "rejected_prompt", _("Prompt rejected in review")
+    SCORING_FAILED = "scoring_failed", _("Scoring kept failing")
+    EDIT_SUGGESTION = "edit_suggestion", _("Edit suggested by the author")
 
 
 class QueueItemState(models.TextChoices):
@@ -25,10 +26,13 @@ class QueueItemState(models.TextChoices):
 
 
 class QueueItem(models.Model):
-    """Something a moderator should look at: a message, a tree, or both.
+    """Something a moderator should look at: a message, or a tree as a whole.
 
-    Repeated signals about the same thing raise ``occurrences`` on the one live item
-    instead of piling up duplicates (a partial unique index keeps it so).
+    A subject (a message; a tree for items without a message) has at most one live
+    item, whatever the reasons: a second reason joins it as a ``QueueItemReason`` row
+    and repeated signals raise ``occurrences`` (partial unique indexes keep it so).
+    ``reason`` is the first reason the item was raised for; ``reason_rows`` holds
+    every reason, in the order they arrived.
     """
 
     project = models.ForeignKey("projects.Project", on_delete=models.CASCADE, related_name="+")
@@ -61,19 +65,46 @@ class QueueItem(models.Model):
         indexes = [models.Index(fields=["state", "project", "lang", "reason"])]
         constraints = [
             models.UniqueConstraint(
-                fields=["reason", "tree", "message"],
+                fields=["message"],
                 condition=~Q(state="resolved") & Q(message__isnull=False),
-                name="queueitem_one_live_per_message_reason",
+                name="queueitem_one_live_per_message",
             ),
             models.UniqueConstraint(
-                fields=["reason", "tree"],
+                fields=["tree"],
                 condition=~Q(state="resolved") & Q(message__isnull=True),
-                name="queueitem_one_live_per_tree_reason",
+                name="queueitem_one_live_per_tree",
             ),
         ]
 
     def __str__(self) -> str:
         return f"{self.reason} ({self.state})"
+
+    @property
+    def reasons(self) -> list[str]:
+        """Every reason, first one first (use ``prefetch_related("reason_rows")``)."""
+        rows = sorted(self.reason_rows.all(), key=lambda row: row.pk)
+        return [row.reason for row in rows] or [self.reason]
+
+    def reason_labels(self) -> list[tuple[str, str]]:
+        return [(reason, str(QueueReason(reason).label)) for reason in self.reasons]
+
+
+class QueueItemReason(models.Model):
+    """One reason a queue item was raised for (one row per reason and item)."""
+
+    item = models.ForeignKey(QueueItem, on_delete=models.CASCADE, related_name="reason_rows")
+    reason = models.CharField(max_length=32, choices=QueueReason.choices)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["pk"]
+        indexes = [models.Index(fields=["reason", "item"], name="queueitemreason_reason_item")]
+        constraints = [
+            models.UniqueConstraint(fields=["item", "reason"], name="queueitemreason_once")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.reason} on queue item {self.item_id}"
 
 
 class ReportReason(models.TextChoices):

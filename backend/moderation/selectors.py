@@ -38,7 +38,9 @@ def queue_items(
     state: str | None = None,
 ) -> QuerySet[QueueItem]:
     """Open and claimed items by default, oldest first."""
-    items = QueueItem.objects.select_related("project", "message", "tree", "claimed_by")
+    items = QueueItem.objects.select_related(
+        "project", "message", "tree", "claimed_by"
+    ).prefetch_related("reason_rows")
     items = items.filter(state=state) if state else items.exclude(state=QueueItemState.RESOLVED)
     return queue_filtered(items, project_slug=project_slug, lang=lang, reason=reason).order_by(
         "created_at", "pk"
@@ -57,8 +59,8 @@ def queue_filtered(
         items = items.filter(project__slug=project_slug)
     if lang:
         items = items.filter(lang=lang)
-    if reason:
-        items = items.filter(reason=reason)
+    if reason:  # any of the item's reasons (one row per reason and item: no repeats)
+        items = items.filter(reason_rows__reason=reason)
     return items
 
 
@@ -329,8 +331,9 @@ def audit_csv_rows(events: QuerySet[AuditEvent]) -> Iterator[str]:
 
 
 def queue_counts(*, project_slug: str | None = None, lang: str | None = None) -> dict[str, int]:
-    """Live items per reason (every reason present, zero when none)."""
-    from backend.moderation.models import QueueReason
+    """Live items per reason (every reason present, zero when none); an item with
+    several reasons counts under each."""
+    from backend.moderation.models import QueueItemReason, QueueReason
 
     counts = dict.fromkeys(QueueReason.values, 0)
     live = queue_filtered(
@@ -338,7 +341,8 @@ def queue_counts(*, project_slug: str | None = None, lang: str | None = None) ->
         project_slug=project_slug,
         lang=lang,
     )
-    for entry in live.values("reason").annotate(count=Count("pk")):
+    rows = QueueItemReason.objects.filter(item__in=live).values("reason")
+    for entry in rows.annotate(count=Count("pk")):
         counts[entry["reason"]] = entry["count"]
     return counts
 
@@ -360,6 +364,7 @@ def queue_item_page(*, item_id: int) -> dict[str, Any] | None:
         QueueItem.objects.select_related(
             "project", "tree", "tree__root", "message", "message__author", "claimed_by"
         )
+        .prefetch_related("reason_rows")
         .filter(pk=item_id)
         .first()
     )

@@ -27,6 +27,7 @@ from backend.moderation import curation
 from backend.moderation.models import (
     Ban,
     QueueItem,
+    QueueItemReason,
     QueueItemState,
     QueueReason,
     Report,
@@ -48,6 +49,7 @@ def _queue_payload(item: QueueItem) -> dict[str, Any]:
     return {
         "id": item.pk,
         "reason": item.reason,
+        "reasons": item.reasons,
         "state": item.state,
         "project_id": item.project_id,
         "claimed_by": item.claimed_by_id,
@@ -70,25 +72,50 @@ def _queue_item_changed(item: QueueItem, *, action: AuditAction, moderator_id: i
     send_moderators_event_on_commit("moderation.queue.changed", _queue_payload(item))
 
 
+def _details_merged(old: dict[str, Any], new: dict[str, Any]) -> dict[str, Any]:
+    """The details of an item raised again: new values win, except that lists are
+    joined (in order, without repeats), so flags from several signals all stay."""
+    merged = dict(old)
+    for key, value in new.items():
+        before = merged.get(key)
+        if isinstance(before, list) and isinstance(value, list):
+            merged[key] = before + [entry for entry in value if entry not in before]
+        else:
+            merged[key] = value
+    return merged
+
+
 def queue_item_raise(
     *,
-    reason: QueueReason,
+    reason: QueueReason | str,
     tree: Tree,
     message: Message | None = None,
     details: dict[str, Any] | None = None,
 ) -> QueueItem:
-    """Put something in the queue, or count one more occurrence on its live item."""
-    live = QueueItem.objects.filter(reason=reason, tree=tree, message=message).exclude(
+    """Put something in the queue, or join its one live item: the reason is added to
+    the item's reasons (once), ``details`` are merged into the item's and
+    ``occurrences`` counts one more signal.
+
+    A message (or a tree, for items without a message) has at most one live item: two
+    signals raised at once both try to create it, the partial unique index lets one
+    win, and the other joins the winner's item under its row lock.
+    """
+    reason = QueueReason(reason)
+    live = QueueItem.objects.filter(tree=tree, message=message).exclude(
         state=QueueItemState.RESOLVED
     )
-    for _ in range(2):
-        item = live.first()
-        if item is not None:
-            live.filter(pk=item.pk).update(
-                occurrences=F("occurrences") + 1, details=details or item.details
-            )
-            item.refresh_from_db()
-            break
+    for _ in range(3):
+        with transaction.atomic():
+            item = live.select_for_update().first()
+            if item is not None:
+                item.details = _details_merged(item.details, details or {})
+                item.occurrences = F("occurrences") + 1
+                item.save(update_fields=["details", "occurrences", "updated_at"])
+                item.refresh_from_db()
+                QueueItemReason.objects.bulk_create(
+                    [QueueItemReason(item=item, reason=reason)], ignore_conflicts=True
+                )
+                break
         try:
             with transaction.atomic():
                 item = QueueItem.objects.create(
@@ -99,10 +126,11 @@ def queue_item_raise(
                     message=message,
                     details=details or {},
                 )
+                QueueItemReason.objects.create(item=item, reason=reason)
             break
-        except IntegrityError:  # raised concurrently by someone else: count on theirs
+        except IntegrityError:  # raised concurrently by someone else: join theirs
             continue
-    else:  # pragma: no cover - the second pass always finds the concurrent item
+    else:  # pragma: no cover - the next pass always finds the concurrent item
         raise Conflict("queue_busy", "The queue item is being changed; try again.")
     send_moderators_event_on_commit("moderation.queue.changed", _queue_payload(item))
     return item

@@ -123,6 +123,9 @@ class Project(models.Model):
     max_message_length = models.PositiveIntegerField(
         default=2000, validators=[MinValueValidator(1)]
     )
+    # Prompts and replies shorter than this (after trimming) are refused: "i" is not a
+    # prompt anyone can answer.
+    min_message_length = models.PositiveIntegerField(default=10, validators=[MinValueValidator(1)])
     requests_per_minute = models.PositiveIntegerField(default=60, validators=[MinValueValidator(1)])
     replies_per_minute = models.PositiveIntegerField(default=6, validators=[MinValueValidator(1)])
     duplicate_text_window_hours = models.PositiveIntegerField(default=24)
@@ -197,6 +200,7 @@ TREE_SETTING_NAMES = (
     "reservation_minutes",
     "max_open_assignments",
     "max_message_length",
+    "min_message_length",
     "requests_per_minute",
     "replies_per_minute",
     "duplicate_text_window_hours",

@@ -5,7 +5,10 @@ All translatable; unknown names (a project's own labels) fall back to the name i
 
 from __future__ import annotations
 
+import re
+
 from django.utils.functional import Promise
+from django.utils.translation import gettext, ngettext
 from django.utils.translation import gettext_lazy as _
 
 from backend.assignments.kinds import get_kind
@@ -145,3 +148,80 @@ def label_widget(spec: dict[str, object]) -> dict[str, object]:
             steps=LIKERT_VALUES,
         )
     return widget
+
+
+# The notes the engine writes on its own actions (audit events' reasons), in words.
+# Fixed notes by their text; notes with a number or a moderator's words by pattern.
+EVENT_NOTES: dict[str, Promise] = {
+    "drawn in the prompt lottery": _("drawn in the prompt lottery"),
+    "initial prompt accepted": _("initial prompt accepted"),
+    "initial prompt rejected": _("initial prompt rejected"),
+    "tree grown": _("tree grown"),
+    "ranks computed": _("ranks computed"),
+    "sibling groups changed during ranking": _("sibling groups changed during ranking"),
+    "every sibling group has its rankings": _("every sibling group has its rankings"),
+}
+EVENT_NOTE_PATTERNS: tuple[tuple[re.Pattern[str], Promise], ...] = (
+    (re.compile(r"^automatic: (?P<count>\d+) red flags$"), _("automatic: %(count)s red flags")),
+    (
+        re.compile(r"^automatic: (?P<count>\d+) skipped replies$"),
+        _("automatic: %(count)s skipped replies"),
+    ),
+    (
+        re.compile(r"^automatic retry (?P<count>\d+) after a scoring failure$"),
+        _("automatic retry %(count)s after a scoring failure"),
+    ),
+    (re.compile(r"^author banned: (?P<text>.*)$", re.S), _("author banned: %(text)s")),
+    (re.compile(r"^author unbanned: (?P<text>.*)$", re.S), _("author unbanned: %(text)s")),
+)
+
+
+def event_note(note: str) -> str:
+    """An audit event's note in the reader's language when the engine wrote it; a
+    person's own words are shown as they wrote them."""
+    if note in EVENT_NOTES:
+        return str(EVENT_NOTES[note])
+    for pattern, words in EVENT_NOTE_PATTERNS:
+        found = pattern.match(note)
+        if found is not None:
+            return str(words) % found.groupdict()
+    return note
+
+
+REPORT_REASON_NAMES: dict[str, Promise] = dict(REPORT_REASONS)
+
+
+def queue_detail_lines(details: dict[str, object]) -> list[str]:
+    """A queue item's details as short translated phrases ("1 report", "latest report:
+    spam", "3 red flags", …); keys without words are shown as ``key: value``."""
+    lines: list[str] = []
+    for key, value in details.items():
+        if key == "reports" and isinstance(value, int):
+            lines.append(
+                ngettext("%(count)d report", "%(count)d reports", value) % {"count": value}
+            )
+        elif key == "last_reason":
+            reason = REPORT_REASON_NAMES.get(str(value), str(value))
+            lines.append(gettext("latest report: %(reason)s") % {"reason": reason})
+        elif key == "red_flags" and isinstance(value, int):
+            lines.append(
+                ngettext("%(count)d red flag", "%(count)d red flags", value) % {"count": value}
+            )
+        elif key == "reply_skips" and isinstance(value, int):
+            lines.append(
+                ngettext("%(count)d skipped reply", "%(count)d skipped replies", value)
+                % {"count": value}
+            )
+        elif key == "attempts" and isinstance(value, int):
+            lines.append(
+                ngettext("%(count)d scoring attempt", "%(count)d scoring attempts", value)
+                % {"count": value}
+            )
+        elif key == "error":
+            lines.append(gettext("error: %(error)s") % {"error": value})
+        elif key == "flags" and isinstance(value, list):
+            names = ", ".join(label_title(str(flag)) for flag in value)
+            lines.append(gettext("quality flags: %(flags)s") % {"flags": names})
+        else:
+            lines.append(f"{key}: {value}")
+    return lines

@@ -12,7 +12,7 @@ from django.urls import reverse
 from backend.accounts.models import User
 from backend.assignments.kinds import get_kind, kind_names
 from backend.assignments.models import Assignment, AssignmentState
-from backend.assignments.selectors import assignments_open_for, work_available_counts
+from backend.assignments.selectors import assignments_open_for, work_available_for
 from backend.community.stats import project_stats
 from backend.consensus.selectors import (
     agreement_history,
@@ -42,9 +42,10 @@ def languages_for(*, project: Project, user: User) -> list[str]:
     return preferred + [code for code in project.languages if code not in preferred]
 
 
-def dashboard_work(*, project: Project, lang: str) -> list[dict[str, Any]]:
-    """One row per kind (and "any") with the open places (not per person)."""
-    counts: dict[str, Any] = dict(work_available_counts(project=project, lang=lang))
+def dashboard_work(*, project: Project, lang: str, user: User) -> list[dict[str, Any]]:
+    """One row per kind (and "any") with the work this person could claim now (the
+    claim's own rules: see ``work_available_for``)."""
+    counts: dict[str, Any] = dict(work_available_for(user=user, project=project, lang=lang))
     prompt_open = initial_prompt_open(project=project, lang=lang)
     total = sum(counts.values()) + (1 if prompt_open else 0)
     rows = []

@@ -39,7 +39,10 @@ function openDialog(id: string): HTMLDialogElement | null {
   const first = dialog.querySelector<HTMLElement>(
     "input:checked, textarea, input:not([type=hidden]), button",
   );
-  first?.focus();
+  // Focus without scrolling: on a phone the first control may be the Close button at
+  // the bottom of a long sheet, and the sheet must open at its title.
+  first?.focus({ preventScroll: true });
+  dialog.scrollTop = 0;
   return dialog;
 }
 

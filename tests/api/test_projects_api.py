@@ -24,6 +24,7 @@ DEFAULT_SETTINGS = {
     "reservation_minutes": 60,
     "max_open_assignments": 8,
     "max_message_length": 2000,
+    "min_message_length": 10,
     "requests_per_minute": 60,
     "replies_per_minute": 6,
     "duplicate_text_window_hours": 24,

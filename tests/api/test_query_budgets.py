@@ -53,28 +53,31 @@ CASES = [
 # Statements per request (claim, submit), by database. A claim of work on an item is
 # one statement on PostgreSQL; a new prompt (no item) checks the limits and the
 # prompt cap, then inserts. A submit runs what its kind stores: a review that is not
-# its message's last (the common case) is eight; the last one also asks the
+# its message's last (the common case) is eight before its points; the last one also asks the
 # acceptance rule (consensus reads votes, gold labels, annotator weights and label
 # models) and moves the tree on; a reply writes the message with its review item and
-# re-derives the tree's needs; a ranking checks the candidates and the tree. A new
-# message (prompt, reply) also owes its quality signals: one outbox row, inserted in
-# the transaction and deleted by the commit hook (the signals run in Celery).
+# re-derives the tree's needs; a ranking checks the candidates and the tree. Every
+# submit then credits its points at once (docs/community.md): the ledger entry, the
+# person's new total and their stats row, and for a review or a ranking the vote it
+# earned for (three to five statements). A new message (prompt, reply) also owes its
+# quality signals: one outbox row, inserted in the transaction and deleted by the
+# commit hook (the signals run in Celery).
 BUDGETS = {
     "postgresql": {
-        "prompt": (3, 14),
-        "review": (1, 8),
-        "last_review": (1, 23),
-        "reply": (1, 16),
-        "reply_review": (1, 8),
-        "ranking": (1, 17),
+        "prompt": (3, 18),
+        "review": (1, 13),
+        "last_review": (1, 28),
+        "reply": (1, 19),
+        "reply_review": (1, 12),
+        "ranking": (1, 22),
     },
     "sqlite": {
-        "prompt": (3, 14),
-        "review": (5, 10),
-        "last_review": (5, 25),
-        "reply": (5, 18),
-        "reply_review": (5, 10),
-        "ranking": (6, 20),
+        "prompt": (3, 18),
+        "review": (5, 15),
+        "last_review": (5, 30),
+        "reply": (5, 21),
+        "reply_review": (5, 14),
+        "ranking": (6, 25),
     },
 }
 

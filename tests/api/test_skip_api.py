@@ -97,7 +97,11 @@ def test_skipping_a_submitted_assignment_is_409(world_at):
     world = world_at("empty")
     client = world.client(world.alice)
     assignment = claim_ok(client, world.project.slug, "initial_prompt")
-    client.post(f"/api/v1/assignments/{assignment['id']}/submit", {"text": "Done."}, format="json")
+    client.post(
+        f"/api/v1/assignments/{assignment['id']}/submit",
+        {"text": "Done, here it is."},
+        format="json",
+    )
     before = db_snapshot()
     response = skip(client, assignment["id"])
     assert response.status_code == 409

@@ -187,6 +187,8 @@ def test_submit_ranking_records_the_vote(world_at):
         ({"text": None}, "text", "null"),
         ({"text": "a\x00b"}, "text", "null_characters_not_allowed"),
         ({"text": "x" * 41}, "text", "too_long"),
+        ({"text": "i"}, "text", "text_too_short"),
+        ({"text": "  short \n "}, "text", "text_too_short"),
     ],
 )
 def test_text_refusals(world_at, payload, field, code):
@@ -197,6 +199,18 @@ def test_text_refusals(world_at, payload, field, code):
     assert_refused(submit(client, assignment["id"], payload), 400, code, field)
     assert db_snapshot() == before
     submit_ok(client, assignment["id"], {"text": "x" * 40})
+
+
+def test_the_minimum_length_is_the_projects_and_counts_after_trimming(world_at):
+    world = world_at("empty", min_message_length=3)
+    client = world.client(world.alice)
+    assignment = claim_ok(client, world.project.slug, "initial_prompt")
+
+    refused = submit(client, assignment["id"], {"text": "  hi  "})
+
+    assert_refused(refused, 400, "text_too_short", "text")
+    assert refused.json()["fields"]["text"][0]["detail"] == "At least 3 characters; this has 2."
+    submit_ok(client, assignment["id"], {"text": " why "})
 
 
 def test_duplicate_text_is_refused(world_at):
@@ -334,7 +348,7 @@ def test_someone_elses_assignment_is_404(world_at):
     assignment = claim_ok(world.client(world.alice), world.project.slug, "initial_prompt")
     before = db_snapshot()
     for assignment_id in (assignment["id"], assignment["id"] + 1000, 2**62):
-        response = submit(world.client(world.bob), assignment_id, {"text": "Mine now."})
+        response = submit(world.client(world.bob), assignment_id, {"text": "Mine now, all mine."})
         assert response.status_code == 404
         assert response.json() == {
             "code": "assignment_not_found",
@@ -347,9 +361,9 @@ def test_submitting_twice_is_409(world_at):
     world = world_at("empty")
     client = world.client(world.alice)
     assignment = claim_ok(client, world.project.slug, "initial_prompt")
-    submit_ok(client, assignment["id"], {"text": "Once."})
+    submit_ok(client, assignment["id"], {"text": "Once, and only once."})
     before = db_snapshot()
-    response = submit(client, assignment["id"], {"text": "Twice."})
+    response = submit(client, assignment["id"], {"text": "Twice, or so it seems."})
     assert response.status_code == 409
     assert response.json() == {
         "code": "assignment_not_active",
@@ -532,7 +546,9 @@ def test_a_key_with_control_characters_is_400(world_at, key):
     client = world.client(world.alice)
     assignment = claim_ok(client, world.project.slug, "initial_prompt")
     before = db_snapshot()
-    response = submit(client, assignment["id"], {"text": "Hello."}, HTTP_IDEMPOTENCY_KEY=key)
+    response = submit(
+        client, assignment["id"], {"text": "Hello there, assistant."}, HTTP_IDEMPOTENCY_KEY=key
+    )
     assert_refused(response, 400, "invalid_idempotency_key", "Idempotency-Key")
     assert db_snapshot() == before
-    submit_ok(client, assignment["id"], {"text": "Hello."})
+    submit_ok(client, assignment["id"], {"text": "Hello there, assistant."})

@@ -48,6 +48,7 @@ async def test_moderators_hear_of_new_and_claimed_queue_items_and_volunteers_do_
         "payload": {
             "id": item.pk,
             "reason": "report",
+            "reasons": ["report"],
             "state": "open",
             "project_id": built.project.pk,
             "claimed_by": None,
@@ -64,6 +65,7 @@ async def test_moderators_hear_of_new_and_claimed_queue_items_and_volunteers_do_
         "payload": {
             "id": item.pk,
             "reason": "report",
+            "reasons": ["report"],
             "state": "claimed",
             "project_id": built.project.pk,
             "claimed_by": other.pk,

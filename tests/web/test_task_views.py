@@ -92,7 +92,11 @@ def test_a_retried_submit_with_the_same_key_stores_nothing_twice(web, volunteer,
 
 @pytest.mark.parametrize(
     ("text", "error"),
-    [("   ", "Write something first."), ("x" * 2001, "At most 2000 characters; this has 2001.")],
+    [
+        ("   ", "Write something first."),
+        ("x" * 2001, "At most 2000 characters; this has 2001."),
+        ("i", "Write at least 10 characters; this has 1."),
+    ],
 )
 def test_a_refused_text_is_shown_next_to_the_field_and_kept(web, volunteer, project, text, error):
     claim(web, project, "initial_prompt")
@@ -187,6 +191,42 @@ def test_no_work_says_so_and_offers_another_kind(web, volunteer, project):
     assert "No work of this kind right now" in body
     assert 'value="any"' in body
     assert response["HX-Push-Url"] == "/task/?project=web&lang=en&kind=rank_prompter_replies"
+
+
+def test_no_work_without_htmx_redirects_to_a_page_that_survives_a_reload(web, project):
+    response = claim(web, project, "rank_prompter_replies")
+
+    assert response.status_code == 302
+    assert response["Location"] == "/task/?project=web&lang=en&kind=rank_prompter_replies"
+    for _ in range(2):  # the page, then a reload of it
+        page = web.get(response["Location"])
+        assert page.status_code == 200
+        assert "No work of this kind right now" in page.content.decode()
+
+
+def test_a_refusal_survives_the_redirect_once(web, volunteer, project):
+    project.max_open_assignments = 1
+    project.save(update_fields=["max_open_assignments"])
+    claim(web, project, "initial_prompt")
+
+    response = claim(web, project, "rank_prompter_replies")
+    first = web.get(response["Location"]).content.decode()
+    again = web.get(response["Location"]).content.decode()
+
+    assert response.status_code == 302
+    assert "Not now" in first and "You hold the most open tasks allowed" in first
+    assert "Not now" not in again
+
+
+def test_the_claim_address_answers_a_get_with_a_redirect_not_405(web, project):
+    bare = web.get("/task/claim")
+    with_choice = web.get("/task/claim?project=web&lang=en&kind=any")
+
+    assert (bare.status_code, bare["Location"]) == (302, "/dashboard/")
+    assert (with_choice.status_code, with_choice["Location"]) == (
+        302,
+        "/task/?project=web&lang=en&kind=any",
+    )
 
 
 def test_someone_elses_task_is_not_found(web, project):

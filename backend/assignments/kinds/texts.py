@@ -1,4 +1,4 @@
-"""What every written text must pass: not blank, not too long, not a repeat of the
+"""What every written text must pass: not blank, not too short or too long, not a repeat of the
 author's own recent text, not faster than the project's messages-per-minute."""
 
 from __future__ import annotations
@@ -20,6 +20,12 @@ def text_validate(*, user: User, project: Project, text: Any, now: datetime) -> 
     text = text.strip()
     if not text:
         raise ValidationFailed("text", "blank", "The text may not be blank.")
+    if len(text) < project.min_message_length:
+        raise ValidationFailed(
+            "text",
+            "text_too_short",
+            f"At least {project.min_message_length} characters; this has {len(text)}.",
+        )
     if len(text) > project.max_message_length:
         raise ValidationFailed(
             "text",

@@ -35,7 +35,7 @@ def dashboard(request: HttpRequest) -> HttpResponse:
             lang=lang,
             kind=kind if is_valid_kind(kind) else "any",
             languages=[(code, language_name(code)) for code in languages],
-            work=dashboard_work(project=project, lang=lang),
+            work=dashboard_work(project=project, lang=lang, user=user),
         )
     if is_htmx(request) and request.headers.get("HX-Target") == "work":
         return render(request, "web/_work.html", context)

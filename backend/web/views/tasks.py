@@ -18,7 +18,7 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
-from django.views.decorators.http import require_GET, require_POST
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from backend.accounts.models import User
 from backend.accounts.page_permissions import volunteer_page
@@ -47,6 +47,8 @@ from backend.web.labels import (
 from backend.web.selectors import reaction_bars
 
 SESSION_CHOICE = "arbor_work"
+# What a POST that found no work had to say, shown once by the page it redirects to.
+SESSION_NO_WORK = "arbor_no_work"
 
 
 def is_htmx(request: HttpRequest) -> bool:
@@ -136,6 +138,7 @@ def _task_context(
         "skip_reasons": SKIP_REASONS,
         "report_reasons": REPORT_REASONS,
         "max_length": project.max_message_length,
+        "min_length": project.min_message_length,
     }
 
 
@@ -160,6 +163,11 @@ def _render_no_work(
     error: str = "",
 ) -> HttpResponse:
     query = urlencode({"project": project.slug, "lang": lang, "kind": kind})
+    if not is_htmx(request) and request.method == "POST":
+        # Post/redirect/get: the address bar shows the no-work page, and reloading it
+        # asks again instead of sending the form twice.
+        request.session[SESSION_NO_WORK] = {"notice": notice, "error": error}
+        return redirect(f"{reverse('web:task-next')}?{query}")
     context = {
         "project": project,
         "lang": lang,
@@ -210,9 +218,14 @@ def _next_task(
 # --- Views ------------------------------------------------------------------------
 
 
-@require_POST
+@require_http_methods(["GET", "POST"])
 @volunteer_page
 def task_claim(request: HttpRequest) -> HttpResponse:
+    if request.method == "GET":  # an old address or a bookmark: the form is elsewhere
+        query = request.GET.urlencode()
+        return redirect(
+            f"{reverse('web:task-next')}?{query}" if query else reverse("web:dashboard")
+        )
     form = ClaimForm(request.POST)
     if not form.is_valid():
         messages.error(request, _("Choose a project, a language and a kind of task."))
@@ -239,7 +252,15 @@ def task_next(request: HttpRequest) -> HttpResponse:
     lang = lang if lang in project.languages else project.languages[0]
     kind = request.GET.get("kind", ANY_KIND)
     kind = kind if is_valid_kind(kind) else ANY_KIND
-    return _render_no_work(request, project=project, lang=lang, kind=kind)
+    said = request.session.pop(SESSION_NO_WORK, None) or {}
+    return _render_no_work(
+        request,
+        project=project,
+        lang=lang,
+        kind=kind,
+        notice=str(said.get("notice", "")),
+        error=str(said.get("error", "")),
+    )
 
 
 @require_GET
@@ -280,7 +301,12 @@ def task_submit(request: HttpRequest, assignment_id: int) -> HttpResponse:
             raise Http404(error.detail) from error
         assignment.refresh_from_db()
         text = str(values.get("text", "")).strip()
-        errors = shown_errors(error, too_long=(assignment.project.max_message_length, len(text)))
+        project = assignment.project
+        errors = shown_errors(
+            error,
+            too_long=(project.max_message_length, len(text)),
+            too_short=(project.min_message_length, len(text)),
+        )
         return _render_task(
             request, assignment, values=values, errors=errors, status=web_status(error)
         )

@@ -8,7 +8,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('moderation', '0002_bans_and_scoring_failed_reason'),
+        ('moderation', '0004_queueitem_one_live_per_subject_constraints'),
         ('trees', '0005_tree_scoring_failures'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]

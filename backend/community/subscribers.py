@@ -1,0 +1,20 @@
+"""What community does when lower layers report events (subscribed in ``apps.py``)."""
+
+from __future__ import annotations
+
+from backend.common.events import AssignmentSubmitted, subscribe
+from backend.community import services
+
+
+def on_assignment_submitted(event: AssignmentSubmitted) -> None:
+    services.points_for_submission(
+        assignment_id=event.assignment_id,
+        user_id=event.user_id,
+        project_id=event.project_id,
+        kind=event.kind,
+        message_id=event.message_id,
+    )
+
+
+def connect() -> None:
+    subscribe(AssignmentSubmitted, on_assignment_submitted)
