@@ -74,3 +74,8 @@ class Command(BaseCommand):
         if report.imported_nothing:
             raise CommandError(f"{summary}; --strict: nothing imported")
         self.stdout.write(summary)
+        if report.trees_created:
+            self.stdout.write(
+                "quality signals: run `manage.py quality_rerun --project "
+                f"{options['project']}` to compute them for the imported messages"
+            )
