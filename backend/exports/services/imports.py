@@ -48,6 +48,7 @@ from backend.audit.services import audit_record
 from backend.common.errors import ArborError, NotFound, ValidationFailed
 from backend.common.events import ImportFinished, emit
 from backend.common.outbox import enqueue
+from backend.exports.content import content_hash, path_hashes
 from backend.exports.formats.oasst_import import parse_oasst_tree
 from backend.exports.formats.records import ImportLineError, ImportMessage, ImportTree
 from backend.exports.formats.sharegpt import parse_sharegpt
@@ -55,6 +56,7 @@ from backend.exports.models import (
     FINISHED_JOB_STATES,
     ImportedEmoji,
     ImportedLabel,
+    ImportedTreeHash,
     ImportFormat,
     ImportJob,
     JobState,
@@ -94,7 +96,12 @@ class ImportReport:
     messages_created: int = 0
     error_count: int = 0
     errors: list[dict[str, Any]] = field(default_factory=list)
-    imported_nothing: bool = False  # strict mode refused the file
+    imported_nothing: bool = False  # the file was refused: the import fails
+    failure: str = ""  # why, when it was refused
+
+    def refuse(self, failure: str) -> None:
+        self.imported_nothing = True
+        self.failure = failure
 
     def add_error(self, line: int, reason: str) -> None:
         self.error_count += 1
@@ -294,6 +301,45 @@ class _ChunkResult:
     langs: set[str] = field(default_factory=set)
 
 
+@dataclass
+class _KnownContent:
+    hashes: set[str]
+    # root text digest -> the path-hash sets of the project's trees with that root text
+    trees: dict[str, list[set[str]]]
+
+
+def _content_already_here(
+    project: Project, candidates: list[tuple[ImportTree, set[str], str]]
+) -> _KnownContent:
+    """What of the candidates' content the project already holds: the stored content
+    hashes of imported trees, and the path hashes of every tree (imported or written
+    here) whose root has the same text as a candidate's root."""
+    if not candidates:
+        return _KnownContent(set(), {})
+    hashes = set(
+        ImportedTreeHash.objects.filter(
+            project=project, content_hash__in=[digest for _, _, digest in candidates]
+        ).values_list("content_hash", flat=True)
+    )
+    roots = {text_digest(tree.messages[0].text) for tree, _, _ in candidates}
+    tree_ids = set(
+        Message.objects.filter(
+            tree__project=project, parent__isnull=True, text_digest__in=roots
+        ).values_list("tree_id", flat=True)
+    )
+    rows: dict[int, list[tuple[int, int | None, str, str]]] = {}
+    for tree_id, pk, parent_id, role, text in (
+        Message.objects.filter(tree_id__in=tree_ids)
+        .order_by("depth", "pk")
+        .values_list("tree_id", "pk", "parent_id", "role", "text")
+    ):
+        rows.setdefault(tree_id, []).append((pk, parent_id, role, text))
+    trees: dict[str, list[set[str]]] = {}
+    for messages in rows.values():
+        trees.setdefault(text_digest(messages[0][3]), []).append(path_hashes(messages))
+    return _KnownContent(hashes, trees)
+
+
 def _insert(project: Project, target_state: str, trees: list[ImportTree]) -> _ChunkResult:
     """Insert the trees that are not in the project yet. Call inside a transaction."""
     result = _ChunkResult()
@@ -303,13 +349,30 @@ def _insert(project: Project, target_state: str, trees: list[ImportTree]) -> _Ch
             "origin_id", flat=True
         )
     )
-    fresh: list[ImportTree] = []
+    candidates: list[tuple[ImportTree, set[str], str]] = []
     for tree in trees:
         if tree.origin_id in existing:
             result.duplicate += 1
             continue
         existing.add(tree.origin_id)
+        paths = path_hashes(
+            (message.origin_id, message.parent_origin_id, message.role, message.text)
+            for message in tree.messages
+        )
+        candidates.append((tree, paths, content_hash(paths)))
+    known = _content_already_here(project, candidates)
+    fresh: list[ImportTree] = []
+    hashes: list[str] = []
+    for tree, paths, digest in candidates:
+        if digest in known.hashes or any(
+            paths <= here for here in known.trees.get(text_digest(tree.messages[0].text), ())
+        ):
+            result.duplicate += 1
+            continue
+        known.hashes.add(digest)
+        known.trees.setdefault(text_digest(tree.messages[0].text), []).append(paths)
         fresh.append(tree)
+        hashes.append(digest)
     if not fresh:
         return result
     tree_rows = Tree.objects.bulk_create(
@@ -373,6 +436,13 @@ def _insert(project: Project, target_state: str, trees: list[ImportTree]) -> _Ch
     if dated:
         # bulk_update bypasses auto_now_add, which bulk_create applied.
         Message.objects.bulk_update(dated, ["created_at"], batch_size=500)
+    ImportedTreeHash.objects.bulk_create(
+        [
+            ImportedTreeHash(tree=tree_row, project=project, content_hash=digest)
+            for tree_row, digest in zip(tree_rows, hashes, strict=True)
+        ],
+        batch_size=1000,
+    )
     ImportedLabel.objects.bulk_create(labels, batch_size=1000)
     ImportedEmoji.objects.bulk_create(emojis, batch_size=1000)
     result.created = len(fresh)
@@ -503,7 +573,9 @@ def import_trees_run(
     if strict:
         _validate(open_file=open_file, format=format, default_lang=default_lang, report=report)
         if report.error_count:
-            report.imported_nothing = True
+            report.refuse(
+                f"strict import refused: {report.error_count} bad line(s), nothing imported"
+            )
             return report
         report.lines_read = 0
         with transaction.atomic():
@@ -512,7 +584,28 @@ def import_trees_run(
     else:
         _import_pass(**arguments)
         _schedule_lottery(project, target_state, langs)
+    _refuse_if_nothing_imported(report, format)
     return report
+
+
+def _first_error(report: ImportReport) -> str:
+    first = report.errors[0] if report.errors else {"line": "?", "reason": "unknown"}
+    return f"line {first['line']}: {first['reason']}"
+
+
+def _refuse_if_nothing_imported(report: ImportReport, format: str) -> None:
+    """A file from which not one tree could be read fails: every line bad (often a file
+    that is not the declared format) or no line at all. Trees skipped because they are
+    already here count as read: importing a file twice succeeds."""
+    if report.imported_nothing or report.trees_created or report.trees_duplicate:
+        return
+    if report.error_count:
+        report.refuse(
+            f"nothing imported: all {report.error_count} line(s) are bad — is this really"
+            f" a {format} file? (first: {_first_error(report)})"
+        )
+    else:
+        report.refuse("nothing imported: the file holds no conversations")
 
 
 def _schedule_lottery(project: Project, target_state: str, langs: set[str]) -> None:
@@ -720,9 +813,7 @@ def _finish(job_id: int, report: ImportReport | None, error: str) -> str:
             fields += [*report.counts(), "errors"]
             if report.imported_nothing:
                 job.state = JobState.FAILED
-                job.error = (
-                    f"strict import refused: {report.error_count} bad line(s), nothing imported"
-                )
+                job.error = report.failure[:2000]
             else:
                 job.state = JobState.SUCCEEDED
                 job.progress = 100
