@@ -89,6 +89,31 @@ def test_a_part_of_a_tree_already_here_is_skipped(make_project, tmp_path):
     assert Tree.objects.count() == 1
 
 
+def test_a_text_with_pii_masks_matches_the_original(make_project, tmp_path):
+    make_project(slug="imp")
+    original = copy.deepcopy(OA_TREE)
+    original["prompt"]["text"] = "Name a prime; mail it to jane.doe@example.com please."
+    original["prompt"]["replies"][0]["text"] = "Seven. Ask 10.0.0.7 for more."
+    import_file(
+        path=str(write_lines(tmp_path / "a.jsonl", [original])),
+        project_slug="imp",
+        format="oasst-trees",
+    )
+    masked = renamed(original, "m")
+    masked["prompt"]["text"] = "Name a prime; mail it to [EMAIL] please."
+    masked["prompt"]["replies"][0]["text"] = "Seven. Ask [IP_ADDRESS] for more."
+    other = renamed(original, "o")
+    other["prompt"]["text"] = "Name a prime; mail it to [EMAIL] today."
+
+    report = import_file(
+        path=str(write_lines(tmp_path / "b.jsonl", [masked, other])),
+        project_slug="imp",
+        format="oasst-trees",
+    )
+
+    assert (report.trees_created, report.trees_duplicate) == (1, 1)
+
+
 def test_reimporting_arbors_own_anonymised_export_creates_nothing(world, run_export):
     trees_before = Tree.objects.filter(project=world.project).count()
     lines, _, path = run_export(world.project, "oasst-trees", states="all")
@@ -185,10 +210,9 @@ def test_the_real_oasst_file_imports_once(make_project, run_export, tmp_path: Pa
     trees, messages = Tree.objects.count(), Message.objects.count()
 
     second = import_file(path=str(OASST_FILE), project_slug="real", format="oasst-trees")
-    # Anonymised ids; PII kept (a masked text is other content than the original).
-    lines, _, exported = run_export(
-        project, "oasst-trees", states="all", include_deleted=True, pii="keep"
-    )
+    # The defaults: anonymised ids, detected PII masked.
+    lines, _, exported = run_export(project, "oasst-trees", states="all", include_deleted=True)
+    assert any("[IP_ADDRESS]" in line_text for line_text in map(json.dumps, lines))
     third = import_file(path=str(exported), project_slug="real", format="oasst-trees")
 
     assert (second.trees_created, second.trees_duplicate) == (0, first.trees_created)

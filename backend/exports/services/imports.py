@@ -48,7 +48,13 @@ from backend.audit.services import audit_record
 from backend.common.errors import ArborError, NotFound, ValidationFailed
 from backend.common.events import ImportFinished, emit
 from backend.common.outbox import enqueue
-from backend.exports.content import content_hash, path_hashes
+from backend.exports.content import (
+    content_hash,
+    has_mask,
+    path_hashes,
+    tree_within,
+    unmasked_prefix,
+)
 from backend.exports.formats.oasst_import import parse_oasst_tree
 from backend.exports.formats.records import ImportLineError, ImportMessage, ImportTree
 from backend.exports.formats.sharegpt import parse_sharegpt
@@ -306,6 +312,12 @@ class _KnownContent:
     hashes: set[str]
     # root text digest -> the path-hash sets of the project's trees with that root text
     trees: dict[str, list[set[str]]]
+    # candidate index -> the messages of the trees a candidate with PII masks may be in
+    masked: dict[int, list[list[tuple[int, int | None, str, str]]]]
+
+
+MASKED_ROOT_CANDIDATES = 50
+MASKED_ROOT_MIN_PREFIX = 8
 
 
 def _content_already_here(
@@ -313,20 +325,32 @@ def _content_already_here(
 ) -> _KnownContent:
     """What of the candidates' content the project already holds: the stored content
     hashes of imported trees, and the path hashes of every tree (imported or written
-    here) whose root has the same text as a candidate's root."""
+    here) whose root has the same text as a candidate's root; for a candidate with PII
+    masks, the messages of the trees whose root text it may be (same text, or the same
+    text up to the first mask)."""
     if not candidates:
-        return _KnownContent(set(), {})
+        return _KnownContent(set(), {}, {})
     hashes = set(
         ImportedTreeHash.objects.filter(
             project=project, content_hash__in=[digest for _, _, digest in candidates]
         ).values_list("content_hash", flat=True)
     )
-    roots = {text_digest(tree.messages[0].text) for tree, _, _ in candidates}
-    tree_ids = set(
-        Message.objects.filter(
-            tree__project=project, parent__isnull=True, text_digest__in=roots
-        ).values_list("tree_id", flat=True)
-    )
+    project_roots = Message.objects.filter(tree__project=project, parent__isnull=True)
+    digests = {text_digest(tree.messages[0].text) for tree, _, _ in candidates}
+    tree_ids = set(project_roots.filter(text_digest__in=digests).values_list("tree_id", flat=True))
+    masked_ids: dict[int, set[int]] = {}
+    for index, (tree, _, _) in enumerate(candidates):
+        if not any(has_mask(message.text) for message in tree.messages):
+            continue
+        root_text = tree.messages[0].text
+        if not has_mask(root_text):
+            query = project_roots.filter(text_digest=text_digest(root_text))
+        elif len(prefix := unmasked_prefix(root_text).strip()) >= MASKED_ROOT_MIN_PREFIX:
+            query = project_roots.filter(text__startswith=prefix)
+        else:
+            continue
+        masked_ids[index] = set(query.values_list("tree_id", flat=True)[:MASKED_ROOT_CANDIDATES])
+        tree_ids |= masked_ids[index]
     rows: dict[int, list[tuple[int, int | None, str, str]]] = {}
     for tree_id, pk, parent_id, role, text in (
         Message.objects.filter(tree_id__in=tree_ids)
@@ -337,7 +361,11 @@ def _content_already_here(
     trees: dict[str, list[set[str]]] = {}
     for messages in rows.values():
         trees.setdefault(text_digest(messages[0][3]), []).append(path_hashes(messages))
-    return _KnownContent(hashes, trees)
+    masked = {
+        index: [rows[tree_id] for tree_id in ids if tree_id in rows]
+        for index, ids in masked_ids.items()
+    }
+    return _KnownContent(hashes, trees, masked)
 
 
 def _insert(project: Project, target_state: str, trees: list[ImportTree]) -> _ChunkResult:
@@ -363,9 +391,17 @@ def _insert(project: Project, target_state: str, trees: list[ImportTree]) -> _Ch
     known = _content_already_here(project, candidates)
     fresh: list[ImportTree] = []
     hashes: list[str] = []
-    for tree, paths, digest in candidates:
-        if digest in known.hashes or any(
-            paths <= here for here in known.trees.get(text_digest(tree.messages[0].text), ())
+    for index, (tree, paths, digest) in enumerate(candidates):
+        nodes = [
+            (message.origin_id, message.parent_origin_id, message.role, message.text)
+            for message in tree.messages
+        ]
+        if (
+            digest in known.hashes
+            or any(
+                paths <= here for here in known.trees.get(text_digest(tree.messages[0].text), ())
+            )
+            or any(tree_within(nodes, here) for here in known.masked.get(index, ()))
         ):
             result.duplicate += 1
             continue
