@@ -231,3 +231,12 @@ def test_strict_import_of_content_already_here_succeeds(make_project, tmp_path):
         strict=True,
     )
     assert (again.imported_nothing, again.trees_created, again.trees_duplicate) == (False, 0, 1)
+
+
+def test_the_command_says_why_nothing_was_imported(make_project, tmp_path):
+    from django.core.management import CommandError, call_command
+
+    make_project(slug="imp")
+    path = write_lines(tmp_path / "bad.jsonl", ["not json"])
+    with pytest.raises(CommandError, match="nothing imported: all 1 line"):
+        call_command("import_trees", str(path), "--project", "imp", "--format", "oasst-trees")
