@@ -335,7 +335,11 @@ def _content_already_here(
             project=project, content_hash__in=[digest for _, _, digest in candidates]
         ).values_list("content_hash", flat=True)
     )
-    project_roots = Message.objects.filter(tree__project=project, parent__isnull=True)
+    # Through Tree.root: the project's trees (index on project), then their roots by
+    # primary key; Message has no index on text_digest.
+    project_roots = Message.objects.filter(
+        pk__in=Tree.objects.filter(project=project, root__isnull=False).values("root_id")
+    )
     digests = {text_digest(tree.messages[0].text) for tree, _, _ in candidates}
     tree_ids = set(project_roots.filter(text_digest__in=digests).values_list("tree_id", flat=True))
     masked_ids: dict[int, set[int]] = {}
