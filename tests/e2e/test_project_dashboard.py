@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from playwright.sync_api import expect
 
-from tests.e2e.conftest import ARTIFACTS
+from tests.e2e.conftest import ARTIFACTS, ready
 from tests.factories import UserFactory
 from tests.web.test_project_dashboard import built_project
 
@@ -51,3 +51,26 @@ def test_the_dashboard_on_a_desktop(new_page, log_in):
     expect(page.locator("[data-chart='hourly'] .u-legend")).to_contain_text("Messages")
     assert page.evaluate("window.__cspViolations") == []
     shot(page, "project-dashboard")
+
+
+def test_a_submission_updates_the_open_dashboard_over_the_websocket(new_page, log_in):
+    project = built_project()
+    page = new_page()
+    log_in(page, UserFactory())
+    page.goto(f"/projects/{project.slug}/stats/")
+    expect(page.locator("[data-dashboard]")).to_have_attribute("data-live", "socket")
+    active = page.locator("[data-figure='active-24h']")
+    expect(active).to_have_text("2")
+
+    # Someone else writes a prompt in another browser.
+    writer = new_page()
+    log_in(writer, UserFactory())
+    writer.goto("/dashboard/")
+    writer.click("[data-nav-item][value='initial_prompt']")
+    ready(writer)
+    writer.locator("#reply-text").fill("How do tides work? Please explain it simply.")
+    writer.locator("#task-form button[type=submit]").click()
+    expect(writer.locator(".notice")).to_have_text("Thank you! Saved.")
+
+    # Well before the 30-second poll: the push made the page re-fetch.
+    expect(active).to_have_text("3", timeout=10_000)
