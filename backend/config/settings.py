@@ -453,6 +453,11 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
+    # Roles an admin grants (docs/projects.md), named apart from messages' roles.
+    "ENUM_NAME_OVERRIDES": {
+        "ManagedRoleEnum": ["moderator", "researcher", "admin"],
+        "MessageRoleEnum": "backend.trees.models.Role",
+    },
 }
 
 # --- Logs and metrics (docs/observability.md) ---------------------------------------------

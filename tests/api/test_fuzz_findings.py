@@ -93,7 +93,12 @@ def test_request_bodies_are_documented_as_json_except_the_upload(checker):
         if "requestBody" not in operation:
             continue
         media_types = set(operation["requestBody"]["content"])
-        expected = {"multipart/form-data"} if path == "/api/v1/imports/" else {"application/json"}
+        uploads = {
+            "/api/v1/imports/": {"multipart/form-data"},
+            # an eval set comes as a JSONL file or as JSON
+            "/api/v1/projects/{slug}/eval-sets": {"multipart/form-data", "application/json"},
+        }
+        expected = uploads.get(path, {"application/json"})
         assert media_types == expected, (method, path, media_types)
 
 
