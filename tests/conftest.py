@@ -81,6 +81,18 @@ def _fresh_process_caches() -> None:
         indexes.eval_set_matchers.forget()
 
 
+# Tests of the signals and of where they show compute them on every new message; the
+# others leave them off, so that a test about moderation, say, does not also get the
+# quality flags its generated texts may raise (near-duplicates of each other).
+QUALITY_TESTS = ("tests/quality/", "quality", "test_demo")
+
+
+@pytest.fixture(autouse=True)
+def _quality_signals(request: pytest.FixtureRequest, settings: Any) -> None:
+    path = request.node.nodeid
+    settings.ARBOR_QUALITY_SIGNALS = any(marker in path for marker in QUALITY_TESTS)
+
+
 @pytest.fixture(autouse=True)
 def _celery_mode(request: pytest.FixtureRequest):  # type: ignore[no-untyped-def]
     """Celery runs eagerly in tests, except in tests that start a real worker."""

@@ -356,6 +356,9 @@ ARBOR_WEBHOOK_DISABLE_AFTER = int(os.environ.get("ARBOR_WEBHOOK_DISABLE_AFTER", 
 # --- Quality signals (docs/quality.md) ------------------------------------------------
 # Comma-separated dotted paths of extra toxicity scorers (a stronger local model for
 # more languages); each is registered once per process on first use.
+# Compute the signals of every new or edited message (on by default). Off, nothing is
+# computed until it is turned on again and `quality_rerun` is run.
+ARBOR_QUALITY_SIGNALS = env_bool("ARBOR_QUALITY_SIGNALS", True)
 ARBOR_QUALITY_TOXICITY_SCORERS = [
     path.strip()
     for path in os.environ.get("ARBOR_QUALITY_TOXICITY_SCORERS", "").split(",")

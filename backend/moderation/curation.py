@@ -15,7 +15,6 @@ from backend.assignments.needs import work_items_close
 from backend.audit.models import AuditAction, AuditEvent
 from backend.audit.services import audit_record
 from backend.common.errors import Conflict, NotFound, ValidationFailed
-from backend.common.events import MessageEdited, emit
 from backend.trees.lifecycle import tree_lock, tree_require_state, tree_transition
 from backend.trees.models import (
     ACTIVE_TREE_STATES,
@@ -168,14 +167,7 @@ def message_edit(*, message_id: int, actor_id: int | None, text: str, reason: st
             after={"text": text},
             reason=reason,
         )
-        emit(
-            MessageEdited(
-                message_id=message.pk,
-                tree_id=tree.pk,
-                project_id=tree.project_id,
-                actor_id=actor_id,
-            )
-        )
+        # message_text_revise has emitted MessageEdited.
         return message
 
 

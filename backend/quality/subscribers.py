@@ -5,6 +5,8 @@ transaction, so the request path pays one outbox row and no detector."""
 
 from __future__ import annotations
 
+from django.conf import settings
+
 from backend.common.events import ImportFinished, MessageCreated, MessageEdited, subscribe
 from backend.common.outbox import enqueue
 
@@ -12,12 +14,13 @@ COMPUTE_TASK = "tasks.quality.message_quality_compute"
 
 
 def on_message_written(event: MessageCreated | MessageEdited) -> None:
-    enqueue(COMPUTE_TASK, event.message_id)
+    if settings.ARBOR_QUALITY_SIGNALS:
+        enqueue(COMPUTE_TASK, event.message_id)
 
 
 def on_import_finished(event: ImportFinished) -> None:
     """Imported messages get their signals from a job over what has none yet."""
-    if event.state == "succeeded":
+    if event.state == "succeeded" and settings.ARBOR_QUALITY_SIGNALS:
         from backend.quality.services import quality_imported_request
 
         quality_imported_request(project_id=event.project_id)
