@@ -1,4 +1,5 @@
-"""The polish people expect: a dark theme that follows the system setting."""
+"""The polish people expect: a dark theme that follows the system setting, a colour and
+an icon per kind of work."""
 
 from __future__ import annotations
 
@@ -81,6 +82,33 @@ CONTRAST = """() => {
 }"""
 
 
+ICON_COLOURS = """() => Object.fromEntries(
+  [...document.querySelectorAll(".kind-card")].map((card) => {
+    const icon = card.querySelector(".kind-icon").getBoundingClientRect();
+    return [
+      card.value,
+      [getComputedStyle(card.querySelector(".kind-icon")).backgroundColor, icon.width > 8],
+    ];
+  })
+)"""
+
+
+def _assert_one_colour_per_family(page: Any) -> None:
+    icons = page.evaluate(ICON_COLOURS)
+    assert all(drawn for _, drawn in icons.values())
+    families = {
+        "any": ["any"],
+        "prompt": ["initial_prompt"],
+        "user": ["prompter_reply"],
+        "assistant": ["assistant_reply"],
+        "review": ["label_initial_prompt", "label_prompter_reply", "label_assistant_reply"],
+        "ranking": ["rank_prompter_replies", "rank_assistant_replies"],
+    }
+    colours = {family: {icons[kind][0] for kind in kinds} for family, kinds in families.items()}
+    assert all(len(found) == 1 for found in colours.values()), colours
+    assert len({next(iter(found)) for found in colours.values()}) == len(families), colours
+
+
 @pytest.fixture
 def dark_page(asgi_server: str, browser: Any, transactional_db: None) -> Iterator[Any]:
     context = browser.new_context(
@@ -125,6 +153,7 @@ def test_the_dark_theme_follows_the_system_and_stays_readable(dark_page, log_in,
 
     dark_page.goto("/dashboard/")
     _assert_dark_and_readable(dark_page, "dashboard")
+    _assert_one_colour_per_family(dark_page)
 
     assignment = claim(client_for(volunteer), scenario.project.slug, kind)
     assert assignment.status_code == 201, assignment.content
@@ -141,3 +170,4 @@ def test_the_light_theme_stays_as_it_was_and_readable(page, log_in):
     assert figures["background"] == 1.0  # white
     assert figures["text"] < 0.05
     assert figures["problems"] == []
+    _assert_one_colour_per_family(page)
