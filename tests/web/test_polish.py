@@ -1,14 +1,22 @@
 """The polish people expect: a colour and an icon per kind of work, with the kind's
-name still written beside them."""
+name still written beside them; a progress line in the task header."""
 
 from __future__ import annotations
 
 import re
+from datetime import timedelta
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
 
-from backend.assignments.models import Assignment, Kind
+from backend.assignments.models import Assignment, AssignmentState, Kind
+from backend.community.formula import STREAK_GRACE
+from backend.community.models import UserStats
 from backend.web.labels import kind_family, kind_title
+from backend.web.selectors import task_progress
+from tests.factories import write_prompt
 
 pytestmark = pytest.mark.django_db
 
@@ -55,3 +63,55 @@ def test_the_task_heading_carries_the_family_class_and_says_the_kind(web, volunt
         '<h1 id="task-title"><span class="kind-icon" aria-hidden="true"></span>'
         f"{kind_title('initial_prompt')}</h1>"
     ) in body
+
+
+def _stats(user, *, streak: int, last_active):  # type: ignore[no-untyped-def]
+    UserStats.objects.update_or_create(
+        user=user, defaults={"streak_days": streak, "last_active_at": last_active}
+    )
+
+
+def test_progress_counts_todays_submissions_and_a_living_streak(volunteer, project):
+    now = timezone.now()
+    assert task_progress(user=volunteer, now=now) == {"today": 0, "streak_days": 0}
+
+    write_prompt(project, volunteer)
+    write_prompt(project, volunteer)
+    yesterday = write_prompt(project, volunteer)
+    Assignment.objects.filter(result_message=yesterday).update(
+        finished_at=timezone.localtime(now).replace(hour=0, minute=0) - timedelta(minutes=1)
+    )
+    Assignment.objects.create(
+        project=project,
+        user=volunteer,
+        kind="initial_prompt",
+        lang="en",
+        state=AssignmentState.SKIPPED,
+        expires_at=now,
+        finished_at=now,
+    )
+    _stats(volunteer, streak=4, last_active=now - timedelta(hours=2))
+    assert task_progress(user=volunteer, now=now) == {"today": 2, "streak_days": 4}
+
+    # Past the grace period the stored streak is dead even before the beat task runs.
+    _stats(volunteer, streak=4, last_active=now - STREAK_GRACE - timedelta(minutes=1))
+    assert task_progress(user=volunteer, now=now) == {"today": 2, "streak_days": 0}
+
+
+def test_progress_is_one_query(volunteer, project):
+    write_prompt(project, volunteer)
+    _stats(volunteer, streak=2, last_active=timezone.now())
+    with CaptureQueriesContext(connection) as captured:
+        progress = task_progress(user=volunteer)
+    assert progress == {"today": 1, "streak_days": 2}
+    assert len(captured.captured_queries) == 1
+
+
+def test_the_task_header_shows_the_progress_line(web, volunteer, project):
+    write_prompt(project, volunteer)
+    _stats(volunteer, streak=3, last_active=timezone.now())
+    response = web.post(
+        "/task/claim", {"project": project.slug, "lang": "en", "kind": "initial_prompt"}
+    )
+    body = web.get(response["Location"]).content.decode()
+    assert '<p class="progress-line" data-progress>1 submitted today · 3-day streak</p>' in body

@@ -44,7 +44,7 @@ from backend.web.labels import (
     kind_title,
     label_widget,
 )
-from backend.web.selectors import reaction_bars
+from backend.web.selectors import reaction_bars, task_progress
 
 SESSION_CHOICE = "arbor_work"
 # What a POST that found no work had to say, shown once by the page it redirects to.
@@ -139,6 +139,7 @@ def _task_context(
         "report_reasons": REPORT_REASONS,
         "max_length": project.max_message_length,
         "min_length": project.min_message_length,
+        "progress": task_progress(user=_user(request)),
     }
 
 
