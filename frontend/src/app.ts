@@ -133,6 +133,9 @@ class LabelRows {
     this.rows.forEach((row, index) => row.classList.toggle("is-current", index === this.current));
     const row = this.rows[this.current];
     if (focus && row) {
+      // Moving onto a folded-away optional question unfolds its group.
+      const group = row.closest("details");
+      if (group && !group.open) group.open = true;
       const input =
         row.querySelector<HTMLInputElement>("input:checked") ?? row.querySelector<HTMLInputElement>("input");
       input?.focus();
@@ -165,7 +168,10 @@ class LabelRows {
     if (!input) return false;
     input.checked = true;
     input.dispatchEvent(new Event("change", { bubbles: true }));
-    if (this.current < this.rows.length - 1) this.move(1);
+    const next = this.rows[this.current + 1];
+    // Answering goes on to the next question, but not into a folded optional group
+    // (j opens it): after the last required answer, the person can send.
+    if (next && !next.closest("details:not([open])")) this.move(1);
     else this.highlight(true);
     return true;
   }

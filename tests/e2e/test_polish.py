@@ -1,16 +1,20 @@
 """The polish people expect: a dark theme that follows the system setting, a colour and
-an icon per kind of work."""
+an icon per kind of work, optional label questions folded away in simple mode."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from typing import Any
 
 import pytest
+from playwright.sync_api import expect
 
+from backend.assignments.models import LabelVote
+from backend.projects.services import project_create
 from tests.e2e.conftest import ready, shot
 from tests.e2e.scenario import every_kind_project
-from tests.factories import UserFactory
+from tests.factories import SMALL_TREE, UserFactory, write_prompt
 from tests.helpers import claim
 
 COLLECT_VIOLATIONS = """
@@ -171,3 +175,38 @@ def test_the_light_theme_stays_as_it_was_and_readable(page, log_in):
     assert figures["text"] < 0.05
     assert figures["problems"] == []
     _assert_one_colour_per_family(page)
+
+
+def test_optional_questions_stay_folded_until_j_opens_them(page, log_in):
+    project = project_create(
+        slug="simple-labels",
+        settings={**SMALL_TREE, "labelling_mode": "simple"},
+        languages=["en"],
+    )
+    write_prompt(project, UserFactory(), "How do tides work? Explain it simply.")
+    volunteer = UserFactory(username="quick-reviewer")
+    log_in(page, volunteer)
+    page.goto(f"/dashboard/?project={project.slug}")
+    ready(page)
+    page.locator("[data-nav-item][value='label_initial_prompt']").click()
+    ready(page)
+    optional = page.locator("details[data-optional-labels]")
+    expect(optional).not_to_have_attribute("open", "")
+
+    # Answering the one required question does not wander into the folded group.
+    page.keyboard.press("n")
+    expect(page.locator("input[name='label-spam'][value='0']")).to_be_checked()
+    expect(optional).not_to_have_attribute("open", "")
+    # j moves on and unfolds it; the keys answer the optional question there.
+    page.keyboard.press("j")
+    expect(optional).to_have_attribute("open", "")
+    first_optional = optional.locator("[data-label-row]").first
+    expect(first_optional).to_have_class(re.compile(r"\bis-current\b"))
+    page.keyboard.press("n")
+    name = first_optional.get_attribute("data-label-name")
+    expect(page.locator(f"input[name='label-{name}'][value='0']")).to_be_checked()
+
+    page.keyboard.press("Control+Enter")
+    expect(page.locator(".notice")).to_have_text("Thank you! Saved.")
+    votes = dict(LabelVote.objects.filter(user=volunteer).values_list("label", "value"))
+    assert votes == {"spam": 0.0, name: 0.0}

@@ -1,5 +1,6 @@
 """The polish people expect: a colour and an icon per kind of work, with the kind's
-name still written beside them; a progress line in the task header."""
+name still written beside them; a progress line in the task header; required label
+questions first, the optional ones folded away in simple mode."""
 
 from __future__ import annotations
 
@@ -11,12 +12,14 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
+from backend.assignments.kinds import get_kind
 from backend.assignments.models import Assignment, AssignmentState, Kind
 from backend.community.formula import STREAK_GRACE
 from backend.community.models import UserStats
+from backend.projects.services import project_create
 from backend.web.labels import kind_family, kind_title
 from backend.web.selectors import task_progress
-from tests.factories import write_prompt
+from tests.factories import SMALL_TREE, UserFactory, write_prompt
 
 pytestmark = pytest.mark.django_db
 
@@ -115,3 +118,31 @@ def test_the_task_header_shows_the_progress_line(web, volunteer, project):
     )
     body = web.get(response["Location"]).content.decode()
     assert '<p class="progress-line" data-progress>1 submitted today · 3-day streak</p>' in body
+
+
+LABEL_ROW = re.compile(r'data-label-row data-label-kind="[a-z]+" data-label-name="([a-z_]+)"')
+
+
+def _review_page(web, project, **extra):  # type: ignore[no-untyped-def]
+    write_prompt(project, UserFactory(), "How do tides work? Explain it simply.")
+    response = web.post(
+        "/task/claim",
+        {"project": project.slug, "lang": "en", "kind": "label_initial_prompt"},
+    )
+    assert response.status_code == 302, response.content
+    return web.get(response["Location"]).content.decode()
+
+
+@pytest.mark.parametrize(("mode", "folded"), [("simple", True), ("full", False)])
+def test_required_questions_come_first_and_optional_ones_fold_in_simple_mode(web, mode, folded):
+    project = project_create(
+        slug=f"labels-{mode}", settings={**SMALL_TREE, "labelling_mode": mode}, languages=["en"]
+    )
+    body = _review_page(web, project)
+    required, optional = body.split('<details class="optional-labels"')
+    assert LABEL_ROW.findall(required) == ["spam"]
+    asked = [spec["name"] for spec in get_kind("label_initial_prompt").labels(project)]
+    assert LABEL_ROW.findall(optional) == [name for name in asked if name != "spam"]
+    opening = optional.split(">", 1)[0]
+    assert (" open" in opening) is not folded
+    assert "Optional questions (" in optional

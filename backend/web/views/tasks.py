@@ -34,7 +34,7 @@ from backend.assignments.services import (
 )
 from backend.common.errors import ArborError
 from backend.common.page_errors import ShownErrors, shown_errors, web_status
-from backend.projects.models import Project
+from backend.projects.models import LabellingMode, Project
 from backend.projects.selectors import project_guidelines, project_kind_instruction
 from backend.web.forms import ClaimForm, SkipForm, is_valid_kind
 from backend.web.labels import (
@@ -128,6 +128,11 @@ def _task_context(
         "target": conversation[-1] if conversation else None,
         "candidates": candidates,
         "labels": labels,
+        # Required questions first; the optional ones below, folded away in simple mode.
+        "required_labels": [widget for widget in labels if widget.get("mandatory")],
+        "optional_labels": [widget for widget in labels if not widget.get("mandatory")],
+        "optional_labels_folded": project.labelling_mode == LabellingMode.SIMPLE
+        and not any(widget["error"] for widget in labels if not widget.get("mandatory")),
         "reactions": reaction_bars(message_ids=shown_ids, user=_user(request)),
         "values": values,
         "errors": errors,
