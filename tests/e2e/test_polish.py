@@ -210,3 +210,32 @@ def test_optional_questions_stay_folded_until_j_opens_them(page, log_in):
     expect(page.locator(".notice")).to_have_text("Thank you! Saved.")
     votes = dict(LabelVote.objects.filter(user=volunteer).values_list("label", "value"))
     assert votes == {"spam": 0.0, name: 0.0}
+
+
+def test_p_toggles_a_sanitised_preview_of_the_text_being_written(page, log_in):
+    project = project_create(slug="preview", settings=dict(SMALL_TREE), languages=["en"])
+    log_in(page, UserFactory(username="writer"))
+    page.goto(f"/dashboard/?project={project.slug}")
+    ready(page)
+    page.locator("[data-nav-item][value='initial_prompt']").click()
+    ready(page)
+    text = "A **bold** plan, please <script>window.__injected = true</script>"
+    expect(page.locator("#reply-text")).to_be_focused()
+    page.keyboard.type(text)
+    # p while typing is a letter of the text, not the preview.
+    expect(page.locator("#reply-text")).to_have_value(text)
+    preview = page.locator("[data-preview]")
+    expect(preview).to_be_hidden()
+
+    page.keyboard.press("Escape")
+    page.keyboard.press("p")
+    expect(preview).to_be_visible()
+    expect(preview.locator("strong")).to_have_text("bold")
+    expect(page.locator("[data-preview-toggle]")).to_have_attribute("aria-expanded", "true")
+    assert preview.locator("script").count() == 0
+    assert page.evaluate("window.__injected === undefined")
+    page.keyboard.press("p")
+    expect(preview).to_be_hidden()
+    # The button does the same.
+    page.locator("[data-preview-toggle]").click()
+    expect(preview.locator("strong")).to_have_text("bold")

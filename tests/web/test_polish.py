@@ -146,3 +146,21 @@ def test_required_questions_come_first_and_optional_ones_fold_in_simple_mode(web
     opening = optional.split(">", 1)[0]
     assert (" open" in opening) is not folded
     assert "Optional questions (" in optional
+
+
+def test_the_preview_renders_markdown_sanitised(web):
+    response = web.post(
+        "/task/preview",
+        {"text": "Some **bold** text <script>alert(1)</script> <img src=x onerror=alert(1)>"},
+    )
+    assert response.status_code == 200
+    body = response.content.decode()
+    assert "<strong>bold</strong>" in body
+    assert "<script" not in body
+    assert "onerror" not in body
+
+
+def test_an_empty_preview_says_so_and_only_post_by_a_signed_in_person_works(web, client):
+    assert "Nothing to preview yet." in web.post("/task/preview", {"text": "  "}).content.decode()
+    assert web.get("/task/preview").status_code == 405
+    assert client.post("/task/preview", {"text": "hi"}).status_code in (302, 403)

@@ -347,3 +347,16 @@ def task_skip(request: HttpRequest, assignment_id: int) -> HttpResponse:
         kind=kind if is_valid_kind(kind) else assignment.kind,
         notice=_("Skipped. You will not get this one again."),
     )
+
+
+# The longest text a preview renders (longer than any project's message limit).
+PREVIEW_MAX_CHARS = 20_000
+
+
+@require_POST
+@volunteer_page
+def markdown_preview(request: HttpRequest) -> HttpResponse:
+    """The text being written, rendered by the same sanitising markdown renderer as the
+    published message (the page shows it on ``p``)."""
+    text = request.POST.get("text", "")[:PREVIEW_MAX_CHARS]
+    return render(request, "web/_preview.html", {"text": text})
