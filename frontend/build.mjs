@@ -11,7 +11,7 @@ const here = dirname(fileURLToPath(import.meta.url));
 const out = join(here, "build", "arbor");
 mkdirSync(out, { recursive: true });
 
-for (const name of ["app", "moderation", "exports"]) {
+for (const name of ["app", "moderation", "exports", "stats"]) {
   await build({
     entryPoints: [join(here, "src", `${name}.ts`)],
     outfile: join(out, `${name}.js`),
@@ -23,7 +23,7 @@ for (const name of ["app", "moderation", "exports"]) {
     logLevel: "warning",
   });
 }
-for (const name of ["app", "exports"]) {
+for (const name of ["app", "exports", "stats"]) {
   await build({
     entryPoints: [join(here, "src", `${name}.css`)],
     outfile: join(out, `${name}.css`),
@@ -35,7 +35,7 @@ for (const name of ["app", "exports"]) {
 copyFileSync(join(here, "node_modules", "htmx.org", "dist", "htmx.min.js"), join(out, "htmx.min.js"));
 
 const sizes = {};
-for (const name of ["app.js", "moderation.js", "exports.js", "app.css", "exports.css", "htmx.min.js"]) {
+for (const name of ["app.js", "moderation.js", "exports.js", "app.css", "exports.css", "stats.js", "stats.css", "htmx.min.js"]) {
   const bytes = readFileSync(join(out, name));
   sizes[name] = { bytes: bytes.length, gzip: gzipSync(bytes, { level: 9 }).length };
 }

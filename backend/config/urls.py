@@ -20,7 +20,7 @@ from backend.community.urls import api_urlpatterns as community_api
 from backend.consensus.trees_api import TreeDetailView
 from backend.consensus.urls import api_urlpatterns as consensus_api
 from backend.exports.urls import api_urlpatterns as exports_api
-from backend.exports.views import exports_page
+from backend.exports.views import exports_page, imports_page
 from backend.moderation.suggestions_api import MessageDetailEditView
 from backend.moderation.urls import api_urlpatterns as moderation_api
 from backend.projects.api import ProjectDetailView, ProjectListView
@@ -79,6 +79,7 @@ urlpatterns = [
     path("metrics", metrics_view, name="metrics"),
     path("me/tokens/", tokens_page, name="my-tokens"),
     path("exports/", exports_page, name="exports-page"),
+    path("imports/", imports_page, name="imports-page"),
     path("moderation/", include("backend.moderation.page_urls")),
     path("me/account/", include("backend.accounts.page_urls")),
     path("", include("backend.webhooks.urls", namespace="webhooks")),

@@ -169,3 +169,20 @@ class ImportedEmoji(models.Model):
 
     def __str__(self) -> str:
         return f"{self.emoji}×{self.count} on message {self.message_id}"
+
+
+class ImportedTreeHash(models.Model):
+    """The content hash of a tree an import created (see ``backend.exports.content``),
+    by which a later import of the same content, under whatever ids, skips it."""
+
+    tree = models.OneToOneField(
+        "trees.Tree", on_delete=models.CASCADE, primary_key=True, related_name="+"
+    )
+    project = models.ForeignKey("projects.Project", on_delete=models.CASCADE, related_name="+")
+    content_hash = models.CharField(max_length=64)
+
+    class Meta:
+        indexes = [models.Index(fields=["project", "content_hash"])]
+
+    def __str__(self) -> str:
+        return f"tree {self.tree_id}: {self.content_hash[:12]}"

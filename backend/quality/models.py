@@ -147,6 +147,7 @@ class MinHashSignature(models.Model):
 class QualityJobKind(models.TextChoices):
     RERUN = "rerun"  # recompute signals over a project
     EVAL_SET_CHECK = "eval_set_check"  # re-check a project's messages after an upload
+    IMPORTED = "imported"  # signals for messages an import stored without them
 
 
 class QualityJobState(models.TextChoices):

@@ -304,6 +304,8 @@ def _job_messages(job: QualityJob) -> list[int]:
     messages = Message.objects.filter(tree__project_id=job.project_id, is_deleted=False)
     if job.kind == QualityJobKind.EVAL_SET_CHECK:
         messages = messages.filter(role=Role.PROMPTER)
+    if job.kind == QualityJobKind.IMPORTED:
+        messages = messages.filter(quality__isnull=True)
     return list(messages.order_by("created_at", "pk").values_list("pk", flat=True))
 
 
@@ -351,6 +353,17 @@ def quality_rerun_request(
             actor_id=actor_id,
             in_background=in_background,
         )
+
+
+def quality_imported_request(*, project_id: int) -> QualityJob:
+    """After an import: a job computing the signals of the project's messages that
+    have none yet (imports store trees in bulk, without a ``MessageCreated`` each)."""
+    return _job_create(
+        project=Project.objects.get(pk=project_id),
+        kind=QualityJobKind.IMPORTED,
+        signal="",
+        actor_id=None,
+    )
 
 
 def quality_job_run(

@@ -5,7 +5,7 @@ transaction, so the request path pays one outbox row and no detector."""
 
 from __future__ import annotations
 
-from backend.common.events import MessageCreated, MessageEdited, subscribe
+from backend.common.events import ImportFinished, MessageCreated, MessageEdited, subscribe
 from backend.common.outbox import enqueue
 
 COMPUTE_TASK = "tasks.quality.message_quality_compute"
@@ -15,6 +15,15 @@ def on_message_written(event: MessageCreated | MessageEdited) -> None:
     enqueue(COMPUTE_TASK, event.message_id)
 
 
+def on_import_finished(event: ImportFinished) -> None:
+    """Imported messages get their signals from a job over what has none yet."""
+    if event.state == "succeeded":
+        from backend.quality.services import quality_imported_request
+
+        quality_imported_request(project_id=event.project_id)
+
+
 def connect() -> None:
     subscribe(MessageCreated, on_message_written)
     subscribe(MessageEdited, on_message_written)
+    subscribe(ImportFinished, on_import_finished)

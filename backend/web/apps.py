@@ -5,3 +5,8 @@ class WebConfig(AppConfig):
     name = "backend.web"
     label = "web"
     verbose_name = "Volunteer web app"
+
+    def ready(self) -> None:
+        from backend.web import dashboard
+
+        dashboard.register()

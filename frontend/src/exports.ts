@@ -1,5 +1,6 @@
-// The exports page: starts an export and follows its progress, uploads an import and
-// follows its job. Served as a file (no inline script: the Content-Security-Policy
+// The export and import pages: start an export and follow its progress, upload an import
+// and follow its job (polling the job API). The words come translated from the page's
+// JSON block #exports-texts. Served as a file (no inline script: the Content-Security-Policy
 // allows scripts from Arbor's own static files only).
 
 interface ExportJob {
@@ -17,6 +18,8 @@ interface ExportJob {
 interface ImportJob {
   id: number;
   state: string;
+  progress: number;
+  error: string;
   trees_created: number;
   trees_duplicate: number;
   error_count: number;
@@ -38,6 +41,22 @@ const CHECKBOXES = [
   "exclude_lang_mismatch",
 ];
 
+interface Texts {
+  states: Record<string, string>;
+  starting: string;
+  rows: string;
+  download: string;
+  trees: string;
+  skipped: string;
+  bad: string;
+  line: string;
+}
+
+function texts(): Texts {
+  const block = document.getElementById("exports-texts");
+  return JSON.parse(block?.textContent ?? "{}") as Texts;
+}
+
 function byId<T extends HTMLElement>(id: string): T {
   return document.getElementById(id) as T;
 }
@@ -47,7 +66,7 @@ function isChecked(form: HTMLFormElement, name: string): boolean {
   return input instanceof HTMLInputElement && input.checked;
 }
 
-function start(): void {
+function startExports(words: Texts): void {
   const form = document.getElementById("export-form") as HTMLFormElement | null;
   if (!form) return;
   const csrf = form.dataset.csrfToken ?? "";
@@ -83,12 +102,12 @@ function start(): void {
     const response = await fetch(`/api/v1/exports/${id}`, { credentials: "same-origin" });
     const job = (await response.json()) as ExportJob;
     bar.value = job.progress;
-    barText.textContent = `${job.state} · ${job.progress}% · ${job.row_count} rows`;
+    barText.textContent = `${words.states[job.state] ?? job.state} · ${job.progress}% · ${job.row_count} ${words.rows}`;
     if (job.state === "succeeded") {
       status.textContent = "";
       const link = document.createElement("a");
       link.href = job.download_url;
-      link.textContent = `Download ${job.file_name}`;
+      link.textContent = `${words.download} ${job.file_name}`;
       status.appendChild(link);
       return;
     }
@@ -103,7 +122,7 @@ function start(): void {
   form.addEventListener("submit", async (event) => {
     event.preventDefault();
     status.className = "";
-    status.textContent = "Starting…";
+    status.textContent = words.starting;
     const response = await fetch("/api/v1/exports/", {
       method: "POST",
       credentials: "same-origin",
@@ -116,29 +135,45 @@ function start(): void {
       status.textContent = (job.detail ?? "") + (job.fields ? ` ${JSON.stringify(job.fields)}` : "");
       return;
     }
-    status.textContent = `Export #${job.id}`;
+    status.textContent = `#${job.id}`;
     box.hidden = false;
     void poll(job.id);
   });
+}
 
+function importSummary(job: ImportJob, words: Texts): string {
+  const parts = [
+    `#${job.id} ${words.states[job.state] ?? job.state}` +
+      (job.state === "running" ? ` ${job.progress}%` : ""),
+    `${job.trees_created} ${words.trees}`,
+  ];
+  if (job.trees_duplicate) parts.push(`${job.trees_duplicate} ${words.skipped}`);
+  if (job.error_count) {
+    const shown = job.errors.slice(0, 5).map((error) => `${words.line} ${error.line}: ${error.reason}`);
+    parts.push(`${job.error_count} ${words.bad}` + (shown.length ? ` (${shown.join("; ")})` : ""));
+  }
+  if (job.state === "failed" && job.error) parts.push(job.error);
+  return parts.join(" · ");
+}
+
+function startImports(words: Texts): void {
   const importForm = document.getElementById("import-form") as HTMLFormElement | null;
   if (!importForm) return;
-  const importStatus = byId<HTMLSpanElement>("import-status");
+  const csrf = importForm.dataset.csrfToken ?? "";
+  const importStatus = byId<HTMLParagraphElement>("import-status");
 
   async function pollImport(id: number): Promise<void> {
     const response = await fetch(`/api/v1/imports/${id}`, { credentials: "same-origin" });
     const job = (await response.json()) as ImportJob;
-    const errors = job.errors.length
-      ? " — " + job.errors.slice(0, 5).map((error) => `line ${error.line}: ${error.reason}`).join("; ")
-      : "";
-    importStatus.textContent =
-      `${job.state}: ${job.trees_created} trees, ${job.trees_duplicate} duplicates, ` +
-      `${job.error_count} bad lines${errors}`;
+    importStatus.textContent = importSummary(job, words);
+    importStatus.className = job.state === "failed" ? "error" : "";
     if (job.state === "queued" || job.state === "running") setTimeout(() => void pollImport(id), 1000);
   }
 
   importForm.addEventListener("submit", async (event) => {
     event.preventDefault();
+    importStatus.className = "";
+    importStatus.textContent = words.starting;
     const data = new FormData(importForm);
     data.set("strict", isChecked(importForm, "strict") ? "true" : "false");
     const response = await fetch("/api/v1/imports/", {
@@ -157,4 +192,6 @@ function start(): void {
   });
 }
 
-start();
+const WORDS = texts();
+startExports(WORDS);
+startImports(WORDS);

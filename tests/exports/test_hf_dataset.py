@@ -377,4 +377,5 @@ def test_a_config_without_rows_is_left_out(make_project, tmp_path):
 def test_the_page_offers_the_format(world, make_user, client):
     client.force_login(make_user("researcher"))
     response = client.get("/exports/")
-    assert '<option value="hf-dataset">hf-dataset</option>' in response.content.decode()
+    option = '<option value="hf-dataset">Hugging Face dataset (zip)</option>'
+    assert option in response.content.decode()

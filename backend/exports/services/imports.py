@@ -48,6 +48,13 @@ from backend.audit.services import audit_record
 from backend.common.errors import ArborError, NotFound, ValidationFailed
 from backend.common.events import ImportFinished, emit
 from backend.common.outbox import enqueue
+from backend.exports.content import (
+    content_hash,
+    has_mask,
+    path_hashes,
+    tree_within,
+    unmasked_prefix,
+)
 from backend.exports.formats.oasst_import import parse_oasst_tree
 from backend.exports.formats.records import ImportLineError, ImportMessage, ImportTree
 from backend.exports.formats.sharegpt import parse_sharegpt
@@ -55,6 +62,7 @@ from backend.exports.models import (
     FINISHED_JOB_STATES,
     ImportedEmoji,
     ImportedLabel,
+    ImportedTreeHash,
     ImportFormat,
     ImportJob,
     JobState,
@@ -94,7 +102,12 @@ class ImportReport:
     messages_created: int = 0
     error_count: int = 0
     errors: list[dict[str, Any]] = field(default_factory=list)
-    imported_nothing: bool = False  # strict mode refused the file
+    imported_nothing: bool = False  # the file was refused: the import fails
+    failure: str = ""  # why, when it was refused
+
+    def refuse(self, failure: str) -> None:
+        self.imported_nothing = True
+        self.failure = failure
 
     def add_error(self, line: int, reason: str) -> None:
         self.error_count += 1
@@ -294,6 +307,71 @@ class _ChunkResult:
     langs: set[str] = field(default_factory=set)
 
 
+@dataclass
+class _KnownContent:
+    hashes: set[str]
+    # root text digest -> the path-hash sets of the project's trees with that root text
+    trees: dict[str, list[set[str]]]
+    # candidate index -> the messages of the trees a candidate with PII masks may be in
+    masked: dict[int, list[list[tuple[int, int | None, str, str]]]]
+
+
+MASKED_ROOT_CANDIDATES = 50
+MASKED_ROOT_MIN_PREFIX = 8
+
+
+def _content_already_here(
+    project: Project, candidates: list[tuple[ImportTree, set[str], str]]
+) -> _KnownContent:
+    """What of the candidates' content the project already holds: the stored content
+    hashes of imported trees, and the path hashes of every tree (imported or written
+    here) whose root has the same text as a candidate's root; for a candidate with PII
+    masks, the messages of the trees whose root text it may be (same text, or the same
+    text up to the first mask)."""
+    if not candidates:
+        return _KnownContent(set(), {}, {})
+    hashes = set(
+        ImportedTreeHash.objects.filter(
+            project=project, content_hash__in=[digest for _, _, digest in candidates]
+        ).values_list("content_hash", flat=True)
+    )
+    # Through Tree.root: the project's trees (index on project), then their roots by
+    # primary key; Message has no index on text_digest.
+    project_roots = Message.objects.filter(
+        pk__in=Tree.objects.filter(project=project, root__isnull=False).values("root_id")
+    )
+    digests = {text_digest(tree.messages[0].text) for tree, _, _ in candidates}
+    tree_ids = set(project_roots.filter(text_digest__in=digests).values_list("tree_id", flat=True))
+    masked_ids: dict[int, set[int]] = {}
+    for index, (tree, _, _) in enumerate(candidates):
+        if not any(has_mask(message.text) for message in tree.messages):
+            continue
+        root_text = tree.messages[0].text
+        if not has_mask(root_text):
+            query = project_roots.filter(text_digest=text_digest(root_text))
+        elif len(prefix := unmasked_prefix(root_text).strip()) >= MASKED_ROOT_MIN_PREFIX:
+            query = project_roots.filter(text__startswith=prefix)
+        else:
+            continue
+        masked_ids[index] = set(query.values_list("tree_id", flat=True)[:MASKED_ROOT_CANDIDATES])
+        tree_ids |= masked_ids[index]
+    rows: dict[int, list[tuple[int, int | None, str, str]]] = {}
+    for tree_id, pk, parent_id, role, text in (
+        Message.objects.filter(tree_id__in=tree_ids)
+        .order_by("depth", "pk")
+        .values_list("tree_id", "pk", "parent_id", "role", "text")
+    ):
+        rows.setdefault(tree_id, []).append((pk, parent_id, role, text))
+    trees: dict[str, list[set[str]]] = {}
+    for messages in rows.values():
+        trees.setdefault(text_digest(messages[0][3]), []).append(path_hashes(messages))
+    masked = {
+        index: [rows[tree_id] for tree_id in ids if tree_id in rows]
+        for index, ids in masked_ids.items()
+    }
+    return _KnownContent(hashes, trees, masked)
+
+
 def _insert(project: Project, target_state: str, trees: list[ImportTree]) -> _ChunkResult:
     """Insert the trees that are not in the project yet. Call inside a transaction."""
     result = _ChunkResult()
@@ -303,13 +381,38 @@ def _insert(project: Project, target_state: str, trees: list[ImportTree]) -> _Ch
             "origin_id", flat=True
         )
     )
-    fresh: list[ImportTree] = []
+    candidates: list[tuple[ImportTree, set[str], str]] = []
     for tree in trees:
         if tree.origin_id in existing:
             result.duplicate += 1
             continue
         existing.add(tree.origin_id)
+        paths = path_hashes(
+            (message.origin_id, message.parent_origin_id, message.role, message.text)
+            for message in tree.messages
+        )
+        candidates.append((tree, paths, content_hash(paths)))
+    known = _content_already_here(project, candidates)
+    fresh: list[ImportTree] = []
+    hashes: list[str] = []
+    for index, (tree, paths, digest) in enumerate(candidates):
+        nodes = [
+            (message.origin_id, message.parent_origin_id, message.role, message.text)
+            for message in tree.messages
+        ]
+        if (
+            digest in known.hashes
+            or any(
+                paths <= here for here in known.trees.get(text_digest(tree.messages[0].text), ())
+            )
+            or any(tree_within(nodes, here) for here in known.masked.get(index, ()))
+        ):
+            result.duplicate += 1
+            continue
+        known.hashes.add(digest)
+        known.trees.setdefault(text_digest(tree.messages[0].text), []).append(paths)
         fresh.append(tree)
+        hashes.append(digest)
     if not fresh:
         return result
     tree_rows = Tree.objects.bulk_create(
@@ -373,6 +476,13 @@ def _insert(project: Project, target_state: str, trees: list[ImportTree]) -> _Ch
     if dated:
         # bulk_update bypasses auto_now_add, which bulk_create applied.
         Message.objects.bulk_update(dated, ["created_at"], batch_size=500)
+    ImportedTreeHash.objects.bulk_create(
+        [
+            ImportedTreeHash(tree=tree_row, project=project, content_hash=digest)
+            for tree_row, digest in zip(tree_rows, hashes, strict=True)
+        ],
+        batch_size=1000,
+    )
     ImportedLabel.objects.bulk_create(labels, batch_size=1000)
     ImportedEmoji.objects.bulk_create(emojis, batch_size=1000)
     result.created = len(fresh)
@@ -503,7 +613,9 @@ def import_trees_run(
     if strict:
         _validate(open_file=open_file, format=format, default_lang=default_lang, report=report)
         if report.error_count:
-            report.imported_nothing = True
+            report.refuse(
+                f"strict import refused: {report.error_count} bad line(s), nothing imported"
+            )
             return report
         report.lines_read = 0
         with transaction.atomic():
@@ -512,7 +624,28 @@ def import_trees_run(
     else:
         _import_pass(**arguments)
         _schedule_lottery(project, target_state, langs)
+    _refuse_if_nothing_imported(report, format)
     return report
+
+
+def _first_error(report: ImportReport) -> str:
+    first = report.errors[0] if report.errors else {"line": "?", "reason": "unknown"}
+    return f"line {first['line']}: {first['reason']}"
+
+
+def _refuse_if_nothing_imported(report: ImportReport, format: str) -> None:
+    """A file from which not one tree could be read fails: every line bad (often a file
+    that is not the declared format) or no line at all. Trees skipped because they are
+    already here count as read: importing a file twice succeeds."""
+    if report.imported_nothing or report.trees_created or report.trees_duplicate:
+        return
+    if report.error_count:
+        report.refuse(
+            f"nothing imported: all {report.error_count} line(s) are bad — is this really"
+            f" a {format} file? (first: {_first_error(report)})"
+        )
+    else:
+        report.refuse("nothing imported: the file holds no conversations")
 
 
 def _schedule_lottery(project: Project, target_state: str, langs: set[str]) -> None:
@@ -720,9 +853,7 @@ def _finish(job_id: int, report: ImportReport | None, error: str) -> str:
             fields += [*report.counts(), "errors"]
             if report.imported_nothing:
                 job.state = JobState.FAILED
-                job.error = (
-                    f"strict import refused: {report.error_count} bad line(s), nothing imported"
-                )
+                job.error = report.failure[:2000]
             else:
                 job.state = JobState.SUCCEEDED
                 job.progress = 100
