@@ -25,6 +25,26 @@ def kind_title(kind: str) -> str | Promise:
     return spec.title if spec is not None and spec.title else kind
 
 
+# The look of each family of work (a colour and an icon, ``kind-<family>`` in app.css);
+# the kind's title is always written next to it, so colour is never the only cue.
+KIND_FAMILIES: dict[str, str] = {
+    "any": "any",
+    "initial_prompt": "prompt",
+    "prompter_reply": "user",
+    "assistant_reply": "assistant",
+}
+
+
+def kind_family(kind: str) -> str:
+    """``prompt``, ``user``, ``assistant``, ``review``, ``ranking`` or ``any``; a kind
+    from a plug-in is placed by the field its answer uses."""
+    if kind in KIND_FAMILIES:
+        return KIND_FAMILIES[kind]
+    spec = get_kind(kind)
+    payload = spec.payload_field if spec is not None else ""
+    return {"labels": "review", "ranking": "ranking"}.get(payload, "other")
+
+
 def kind_instruction(kind: str) -> str | Promise:
     if kind == "any":
         return ANY_INSTRUCTION

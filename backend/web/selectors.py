@@ -4,15 +4,18 @@ here decides anything the API would decide differently."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
-from django.db.models import Count, Q, QuerySet
+from django.db.models import Count, OuterRef, Q, QuerySet, Subquery
 from django.urls import reverse
+from django.utils import timezone
 
 from backend.accounts.models import User
 from backend.assignments.kinds import get_kind, kind_names
 from backend.assignments.models import Assignment, AssignmentState
 from backend.assignments.selectors import assignments_open_for, work_available_for
+from backend.community.formula import STREAK_GRACE
 from backend.community.stats import project_stats
 from backend.consensus.selectors import (
     agreement_history,
@@ -257,4 +260,38 @@ def project_stats_page(*, project: Project, history_limit: int = 30) -> dict[str
         "ranking_rows": ranking_rows,
         "history_labels": [(name, label_title(name)) for name in labels],
         "history_rows": history_rows,
+    }
+
+
+def task_progress(*, user: User, now: datetime | None = None) -> dict[str, int]:
+    """The task header's progress line: ``{today, streak_days}`` in one query.
+
+    ``today`` counts the person's submissions since midnight (the site's time zone);
+    the streak is the community app's stored one, shown as 0 once the last activity is
+    over its grace period (as ``user_community_summary`` does).
+    """
+    now = now or timezone.now()
+    midnight = timezone.localtime(now).replace(hour=0, minute=0, second=0, microsecond=0)
+    submitted_today = (
+        Assignment.objects.filter(
+            user=OuterRef("pk"), state=AssignmentState.SUBMITTED, finished_at__gte=midnight
+        )
+        .order_by()
+        .values("user")
+        .annotate(count=Count("pk"))
+        .values("count")
+    )
+    row = (
+        User.objects.filter(pk=user.pk)
+        .values("community_stats__streak_days", "community_stats__last_active_at")
+        .annotate(today=Subquery(submitted_today))
+        .first()
+    )
+    if row is None:
+        return {"today": 0, "streak_days": 0}
+    last_active = row["community_stats__last_active_at"]
+    alive = last_active is not None and now - last_active <= STREAK_GRACE
+    return {
+        "today": row["today"] or 0,
+        "streak_days": (row["community_stats__streak_days"] or 0) if alive else 0,
     }

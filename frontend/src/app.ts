@@ -133,6 +133,9 @@ class LabelRows {
     this.rows.forEach((row, index) => row.classList.toggle("is-current", index === this.current));
     const row = this.rows[this.current];
     if (focus && row) {
+      // Moving onto a folded-away optional question unfolds its group.
+      const group = row.closest("details");
+      if (group && !group.open) group.open = true;
       const input =
         row.querySelector<HTMLInputElement>("input:checked") ?? row.querySelector<HTMLInputElement>("input");
       input?.focus();
@@ -165,7 +168,10 @@ class LabelRows {
     if (!input) return false;
     input.checked = true;
     input.dispatchEvent(new Event("change", { bubbles: true }));
-    if (this.current < this.rows.length - 1) this.move(1);
+    const next = this.rows[this.current + 1];
+    // Answering goes on to the next question, but not into a folded optional group
+    // (j opens it): after the last required answer, the person can send.
+    if (next && !next.closest("details:not([open])")) this.move(1);
     else this.highlight(true);
     return true;
   }
@@ -316,6 +322,34 @@ class RankList {
   }
 }
 
+// --- Markdown preview (p, or the button): rendered and sanitised by the server -------------
+
+async function togglePreview(task: Element): Promise<boolean> {
+  const button = task.querySelector<HTMLButtonElement>("[data-preview-toggle]");
+  const preview = task.querySelector<HTMLElement>("[data-preview]");
+  const textarea = task.querySelector<HTMLTextAreaElement>("textarea[data-max-length]");
+  if (!button || !preview || !textarea) return false;
+  if (!preview.hidden) {
+    preview.hidden = true;
+    button.setAttribute("aria-expanded", "false");
+    return true;
+  }
+  const token = textarea.form?.querySelector<HTMLInputElement>("input[name=csrfmiddlewaretoken]")?.value ?? "";
+  const body = new URLSearchParams({ text: textarea.value });
+  const response = await fetch(button.dataset.previewUrl ?? "", {
+    method: "POST",
+    body,
+    headers: { "X-CSRFToken": token },
+    credentials: "same-origin",
+  });
+  if (!response.ok) return true;
+  // The server's markdown renderer sanitises (the same one as for published messages).
+  preview.innerHTML = await response.text();
+  preview.hidden = false;
+  button.setAttribute("aria-expanded", "true");
+  return true;
+}
+
 // --- Page state -------------------------------------------------------------------------
 
 let labelRows: LabelRows | null = null;
@@ -330,6 +364,8 @@ function initTask(root: Element): void {
   currentTask = task;
   const textarea = task.querySelector<HTMLTextAreaElement>("textarea[data-max-length]");
   if (textarea) initTextarea(textarea);
+  const previewButton = task.querySelector<HTMLButtonElement>("[data-preview-toggle]");
+  previewButton?.addEventListener("click", () => void togglePreview(task));
   const labels = new LabelRows(task);
   if (!labels.isEmpty) labelRows = labels;
   const list = task.querySelector<HTMLElement>("[data-rank-list]");
@@ -448,6 +484,9 @@ function onKeydown(event: KeyboardEvent): void {
   else if (key === "g") openDialog("guidelines-dialog");
   else if (key === "s" && document.getElementById("skip-dialog")) openDialog("skip-dialog");
   else if (key === "i") document.querySelector<HTMLElement>("[data-task] textarea")?.focus();
+  else if (key === "p" && currentTask?.querySelector("[data-preview-toggle]")) {
+    void togglePreview(currentTask);
+  }
   else if (key === "d" && document.body.dataset.dashboardUrl) {
     window.location.assign(document.body.dataset.dashboardUrl);
   } else if (key === "r") {

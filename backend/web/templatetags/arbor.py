@@ -15,12 +15,19 @@ from backend.web.labels import (
     TREE_STATES,
     WINDOW_NAMES,
     event_note,
+    kind_family,
     queue_detail_lines,
 )
 from backend.web.labels import kind_title as title_of_kind
 from backend.web.markdown import render_markdown
 
 register = template.Library()
+
+
+@register.filter
+def kind_class(kind: str) -> str:
+    """The CSS class giving a kind its colour and icon (``kind-review``, …)."""
+    return f"kind-{kind_family(kind)}"
 
 
 @register.filter

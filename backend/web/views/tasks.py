@@ -34,7 +34,7 @@ from backend.assignments.services import (
 )
 from backend.common.errors import ArborError
 from backend.common.page_errors import ShownErrors, shown_errors, web_status
-from backend.projects.models import Project
+from backend.projects.models import LabellingMode, Project
 from backend.projects.selectors import project_guidelines, project_kind_instruction
 from backend.web.forms import ClaimForm, SkipForm, is_valid_kind
 from backend.web.labels import (
@@ -44,7 +44,7 @@ from backend.web.labels import (
     kind_title,
     label_widget,
 )
-from backend.web.selectors import reaction_bars
+from backend.web.selectors import reaction_bars, task_progress
 
 SESSION_CHOICE = "arbor_work"
 # What a POST that found no work had to say, shown once by the page it redirects to.
@@ -128,6 +128,11 @@ def _task_context(
         "target": conversation[-1] if conversation else None,
         "candidates": candidates,
         "labels": labels,
+        # Required questions first; the optional ones below, folded away in simple mode.
+        "required_labels": [widget for widget in labels if widget.get("mandatory")],
+        "optional_labels": [widget for widget in labels if not widget.get("mandatory")],
+        "optional_labels_folded": project.labelling_mode == LabellingMode.SIMPLE
+        and not any(widget["error"] for widget in labels if not widget.get("mandatory")),
         "reactions": reaction_bars(message_ids=shown_ids, user=_user(request)),
         "values": values,
         "errors": errors,
@@ -139,6 +144,7 @@ def _task_context(
         "report_reasons": REPORT_REASONS,
         "max_length": project.max_message_length,
         "min_length": project.min_message_length,
+        "progress": task_progress(user=_user(request)),
     }
 
 
@@ -341,3 +347,16 @@ def task_skip(request: HttpRequest, assignment_id: int) -> HttpResponse:
         kind=kind if is_valid_kind(kind) else assignment.kind,
         notice=_("Skipped. You will not get this one again."),
     )
+
+
+# The longest text a preview renders (longer than any project's message limit).
+PREVIEW_MAX_CHARS = 20_000
+
+
+@require_POST
+@volunteer_page
+def markdown_preview(request: HttpRequest) -> HttpResponse:
+    """The text being written, rendered by the same sanitising markdown renderer as the
+    published message (the page shows it on ``p``)."""
+    text = request.POST.get("text", "")[:PREVIEW_MAX_CHARS]
+    return render(request, "web/_preview.html", {"text": text})
