@@ -92,12 +92,12 @@ def test_a_403_is_logged_as_one_line_without_a_traceback(capsys):
     client = Client(raise_request_exception=False)
     client.force_login(volunteer)
     handler = logging.getLogger().handlers[0]
-    records: list[str] = []
+    records: list[tuple[str, str]] = []
 
     class Keep(logging.Handler):
         def emit(self, record: logging.LogRecord) -> None:
             if all(f.filter(record) for f in handler.filters):
-                records.append(self.format(record))
+                records.append((record.getMessage(), self.format(record)))
 
     keep = Keep()
     keep.setFormatter(handler.formatter or logging.Formatter())
@@ -108,4 +108,7 @@ def test_a_403_is_logged_as_one_line_without_a_traceback(capsys):
         logging.getLogger("django.request").removeHandler(keep)
 
     assert response.status_code == 403
-    assert records == ["Forbidden (Permission denied): /moderation/"]
+    [(message, line)] = records
+    assert message == "Forbidden (Permission denied): /moderation/"
+    # One line (text or JSON, as the log format says), and no traceback in it.
+    assert "\n" not in line and "Traceback" not in line and "PermissionDenied" not in line
