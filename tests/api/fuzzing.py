@@ -62,8 +62,11 @@ FUZZ_PROJECT_SETTINGS: dict[str, Any] = {
 # assignment's kind (a text, labels or a ranking), an edit or a revert may not repeat
 # the current text (``unchanged``), an import's file must hold trees in its format.
 # An export's options have rules across fields: ``created_to`` after ``created_from``,
-# no ``gzip`` for Parquet. Everything else a schema-valid request gets is 2xx or a
-# documented 401/403/404/409/429.
+# no ``gzip`` for Parquet. A volunteer's own edit or suggestion may not repeat the text;
+# a project's slug must be new and its label schema keeps spam and the labels that have
+# votes; an eval set's file must hold prompts; a webhook's address must resolve to a
+# public host; deleting my account needs my password. Everything else a schema-valid
+# request gets is 2xx or a documented 401/403/404/409/429.
 RULES_BEYOND_THE_SCHEMA = (
     "v1_assignments_create",
     "v1_assignments_submit_create",
@@ -71,6 +74,14 @@ RULES_BEYOND_THE_SCHEMA = (
     "v1_messages_revert_create",
     "v1_imports_create",
     "v1_exports_create",
+    "v1_messages_partial_update",
+    "v1_messages_suggestions_create",
+    "v1_projects_create",
+    "v1_projects_partial_update",
+    "v1_projects_eval_sets_create",
+    "v1_projects_webhooks_create",
+    "v1_webhooks_partial_update",
+    "v1_users_me_delete_create",
 )
 ACCEPTED_OR_400 = ["2xx", "400", "401", "403", "404", "409", "429"]
 
