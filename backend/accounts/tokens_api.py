@@ -19,11 +19,12 @@ from rest_framework.views import APIView
 
 from backend.accounts.models import ApiToken, User
 from backend.accounts.tokens import MAX_EXPIRY_DAYS, token_create, token_revoke, tokens_of
+from backend.common.fields import StrictCharField, StrictIntegerField
 
 
 class TokenCreateInput(serializers.Serializer):
-    name = serializers.CharField(max_length=100)
-    expires_in_days = serializers.IntegerField(
+    name = StrictCharField(max_length=100)
+    expires_in_days = StrictIntegerField(
         required=False, allow_null=True, min_value=1, max_value=MAX_EXPIRY_DAYS
     )
 

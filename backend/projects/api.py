@@ -1,6 +1,7 @@
 """Projects over the API.
 
-- ``GET /api/v1/projects/`` (active ones) and ``GET /api/v1/projects/{slug}``: anyone.
+- ``GET /api/v1/projects/`` (active ones) and ``GET /api/v1/projects/{slug}``: anyone
+  signed in.
 - ``POST /api/v1/projects/`` → 201, researchers and admins; 400 with field errors.
 - ``PATCH /api/v1/projects/{slug}`` → 200, researchers and admins; every change audited.
 """
@@ -11,13 +12,14 @@ from typing import Any
 
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers
-from rest_framework.permissions import BasePermission
+from rest_framework.permissions import BasePermission, IsAuthenticated
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from backend.common.errors import NotFound
-from backend.common.permissions import has_role
+from backend.common.fields import StrictBooleanField, StrictCharField, StrictSlugField
+from backend.common.permissions import IsNotBanned, has_role
 from backend.projects.models import Project
 from backend.projects.selectors import project_settings
 from backend.projects.services import project_create, project_update
@@ -38,10 +40,10 @@ class ProjectSerializer(serializers.Serializer):
 
 
 class ProjectCreateInput(serializers.Serializer):
-    slug = serializers.SlugField(max_length=50)
-    name = serializers.CharField(max_length=200, required=False, allow_blank=True)
-    languages = serializers.ListField(child=serializers.CharField(max_length=16), required=False)
-    guidelines = serializers.CharField(required=False, allow_blank=True, max_length=50_000)
+    slug = StrictSlugField(max_length=50)
+    name = StrictCharField(max_length=200, required=False, allow_blank=True)
+    languages = serializers.ListField(child=StrictCharField(max_length=16), required=False)
+    guidelines = StrictCharField(required=False, allow_blank=True, max_length=50_000)
     guidelines_translations = serializers.DictField(required=False)
     kind_instructions = serializers.DictField(required=False)
     settings = serializers.DictField(required=False)
@@ -49,10 +51,10 @@ class ProjectCreateInput(serializers.Serializer):
 
 
 class ProjectPatchInput(serializers.Serializer):
-    name = serializers.CharField(max_length=200, required=False)
-    languages = serializers.ListField(child=serializers.CharField(max_length=16), required=False)
-    is_active = serializers.BooleanField(required=False)
-    guidelines = serializers.CharField(required=False, allow_blank=True, max_length=50_000)
+    name = StrictCharField(max_length=200, required=False)
+    languages = serializers.ListField(child=StrictCharField(max_length=16), required=False)
+    is_active = StrictBooleanField(required=False)
+    guidelines = StrictCharField(required=False, allow_blank=True, max_length=50_000)
     guidelines_translations = serializers.DictField(required=False)
     kind_instructions = serializers.DictField(required=False)
     settings = serializers.DictField(required=False)
@@ -91,8 +93,11 @@ def project_get(slug: str) -> Project:
     return project
 
 
+PERMISSIONS = [IsAuthenticated, IsNotBanned, IsResearcherForWrites]
+
+
 class ProjectListView(APIView):
-    permission_classes = [IsResearcherForWrites]
+    permission_classes = PERMISSIONS
 
     @extend_schema(responses=ProjectSerializer(many=True), summary="Projects collecting data")
     def get(self, request: Request) -> Response:
@@ -111,7 +116,7 @@ class ProjectListView(APIView):
 
 
 class ProjectDetailView(APIView):
-    permission_classes = [IsResearcherForWrites]
+    permission_classes = PERMISSIONS
 
     @extend_schema(responses=ProjectSerializer, summary="One project with its settings")
     def get(self, request: Request, slug: str) -> Response:
