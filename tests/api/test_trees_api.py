@@ -176,6 +176,8 @@ def test_trees_and_messages_are_read_only(world_at):
     before = db_snapshot()
     for method in ("post", "put", "patch", "delete"):
         for path in (f"/api/v1/trees/{world.tree.pk}", f"/api/v1/messages/{world.root.pk}"):
+            if method == "patch" and "/messages/" in path:
+                continue  # an author edits their own text (tests/moderation/test_own_edits.py)
             response = getattr(client, method)(path, {"state": "halted"}, format="json")
             assert response.status_code == 405
             assert response.json()["code"] == "method_not_allowed"

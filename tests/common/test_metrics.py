@@ -203,7 +203,7 @@ def test_every_request_is_timed_under_its_route_method_and_status_class(scraping
         ): 1.0,
         (
             "arbor_http_request_duration_seconds_count",
-            labels(view="unmatched", method="GET", status="4xx"),
+            labels(view="not-found", method="GET", status="4xx"),
         ): 1.0,
         # The scrape before this one.
         (

@@ -249,7 +249,7 @@ def test_the_acceptance_rule_and_vote_weighting_are_project_settings():
     with pytest.raises(ArborError) as refused:
         project_create(slug="wrong", settings={"acceptance_rule": "vibes"})
     assert refused.value.code == "invalid_project"
-    assert "acceptance_rule" in refused.value.fields
+    assert "settings.acceptance_rule" in refused.value.fields
     assert not Project.objects.filter(slug="wrong").exists()
 
 

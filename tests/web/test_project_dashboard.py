@@ -14,7 +14,7 @@ from django.test.utils import CaptureQueriesContext
 
 from backend.assignments.models import Assignment, AssignmentState
 from backend.community.stats import dashboard_figures
-from backend.moderation.models import QueueItem
+from backend.moderation.models import QueueItem, QueueItemReason
 from backend.trees.models import Message, Tree
 from tests.consensus.builders import Ballot, Vote, ready_tree, store_ballots, store_votes
 from tests.factories import people, small_project
@@ -83,10 +83,22 @@ def built_project():  # type: ignore[no-untyped-def]
     Assignment.objects.create(  # claimed, not submitted: no duration
         project=project, user=c, kind="initial_prompt", lang="en", expires_at=NOW
     )
-    for reason, state in (("report", "open"), ("red_flag", "claimed"), ("many_skips", "resolved")):
-        QueueItem.objects.create(
-            project=project, lang="en", reason=reason, tree=group.parent.tree, state=state
+    # One live item per subject: the report is about the message, the red flags' item
+    # stands for the tree here.
+    for reason, state, message in (
+        ("report", "open", group.parent),
+        ("red_flag", "claimed", None),
+        ("many_skips", "resolved", None),
+    ):
+        item = QueueItem.objects.create(
+            project=project,
+            lang="en",
+            reason=reason,
+            tree=group.parent.tree,
+            message=message,
+            state=state,
         )
+        QueueItemReason.objects.create(item=item, reason=reason)
     return project
 
 

@@ -57,7 +57,8 @@ def test_a_new_message_is_delivered_signed_with_its_delivery_id(httpserver, make
 
     prompt = write_prompt(project, author, text="What makes a good cup of tea?")
     assert Delivery.objects.filter(webhook=webhook).count() == 1
-    assert outbox_relay() == 1
+    _due_now()  # with a broker the commit hook would have sent it; here the relay does
+    assert outbox_relay() >= 1
 
     [(request, body)] = _received(httpserver)
     delivery = Delivery.objects.get(webhook=webhook)

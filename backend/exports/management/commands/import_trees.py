@@ -75,8 +75,3 @@ class Command(BaseCommand):
             why = "--strict: nothing imported" if options["strict"] else report.failure
             raise CommandError(f"{summary}; {why}")
         self.stdout.write(summary)
-        if report.trees_created:
-            self.stdout.write(
-                "quality signals: run `manage.py quality_rerun --project "
-                f"{options['project']}` to compute them for the imported messages"
-            )
