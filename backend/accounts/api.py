@@ -18,7 +18,7 @@ from backend.accounts.selfservice import (
     user_leaderboard_visibility_set,
 )
 from backend.accounts.serializers import UserSerializer, render_user
-from backend.common.fields import StrictCharField
+from backend.common.fields import StrictBooleanField, StrictCharField
 
 DATA_FILE_NAME = "arbor-my-data.json"
 
@@ -79,7 +79,7 @@ class MyAccountDeleteView(APIView):
 
 
 class LeaderboardChoiceSerializer(serializers.Serializer):
-    show_on_leaderboard = serializers.BooleanField()
+    show_on_leaderboard = StrictBooleanField()
 
 
 class MyLeaderboardView(APIView):

@@ -65,7 +65,8 @@ FUZZ_PROJECT_SETTINGS: dict[str, Any] = {
 # no ``gzip`` for Parquet. A volunteer's own edit or suggestion may not repeat the text;
 # a project's slug must be new and its label schema keeps spam and the labels that have
 # votes; an eval set's file must hold prompts; a webhook's address must resolve to a
-# public host; deleting my account needs my password. Everything else a schema-valid
+# public host; deleting my account needs my password; a moderator's reason may hold no
+# NUL character (DRF refuses them in text); a re-run names a known signal. Everything else a schema-valid
 # request gets is 2xx or a documented 401/403/404/409/429.
 RULES_BEYOND_THE_SCHEMA = (
     "v1_assignments_create",
@@ -82,6 +83,9 @@ RULES_BEYOND_THE_SCHEMA = (
     "v1_projects_webhooks_create",
     "v1_webhooks_partial_update",
     "v1_users_me_delete_create",
+    "v1_messages_undelete_create",
+    "v1_messages_delete_create",
+    "v1_projects_quality_rerun_create",
 )
 ACCEPTED_OR_400 = ["2xx", "400", "401", "403", "404", "409", "429"]
 
