@@ -66,8 +66,8 @@ FUZZ_PROJECT_SETTINGS: dict[str, Any] = {
 # a project's slug must be new and its label schema keeps spam and the labels that have
 # votes; an eval set's file must hold prompts; a webhook's address must resolve to a
 # public host; deleting my account needs my password; a moderator's reason may hold no
-# NUL character (DRF refuses them in text); a re-run names a known signal. Everything else a schema-valid
-# request gets is 2xx or a documented 401/403/404/409/429.
+# NUL character (DRF refuses them in text); a re-run names a known signal. Everything
+# else a schema-valid request gets is 2xx or a documented 401/403/404/409/429.
 RULES_BEYOND_THE_SCHEMA = (
     "v1_assignments_create",
     "v1_assignments_submit_create",
