@@ -15,6 +15,7 @@ from rest_framework.views import APIView
 from backend.accounts.models import User
 from backend.accounts.roles import MANAGED_ROLES, user_role_change
 from backend.common.errors import NotFound
+from backend.common.fields import StrictBooleanField
 from backend.common.permissions import has_role
 
 
@@ -27,7 +28,7 @@ class IsAdmin(BasePermission):
 
 class RoleChangeInput(serializers.Serializer):
     role = serializers.ChoiceField(choices=[str(role) for role in MANAGED_ROLES])
-    grant = serializers.BooleanField()
+    grant = StrictBooleanField()
 
 
 class RolesOutput(serializers.Serializer):
