@@ -34,8 +34,7 @@ def tokens_page(request: HttpRequest) -> HttpResponse:
             )
             status = 201
         except ArborError as error:
-            problems = [p["detail"] for ps in error.fields.values() for p in ps]
-            messages.error(request, " ".join(problems) or error.detail)
+            messages.error(request, " ".join(error.details()))
             status = 400
         except ValueError:
             messages.error(request, _("Enter a whole number of days."))

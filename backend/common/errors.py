@@ -30,6 +30,11 @@ class ArborError(Exception):
         self.fields = fields or {}
         self.extra = extra or {}
 
+    def details(self) -> list[str]:
+        """Every field problem's detail, or the error's own when none: what a page shows."""
+        found = [problem["detail"] for problems in self.fields.values() for problem in problems]
+        return found or [self.detail]
+
     def as_dict(self) -> dict[str, Any]:
         body: dict[str, Any] = {"code": self.code, "detail": self.detail}
         if self.fields:

@@ -20,8 +20,7 @@ from backend.webhooks.models import Webhook, WebhookEvent
 
 
 def _error_text(error: ArborError) -> str:
-    details = [problem["detail"] for problems in error.fields.values() for problem in problems]
-    return " ".join(details) or error.detail
+    return " ".join(error.details())
 
 
 @require_http_methods(["GET", "POST"])
