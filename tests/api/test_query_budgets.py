@@ -57,19 +57,19 @@ CASES = [
 # acceptance rule (consensus reads votes, gold labels, annotator weights and label
 # models) and moves the tree on; a reply writes the message with its review item and
 # re-derives the tree's needs; a ranking checks the candidates and the tree. Every
-# submit then credits its points at once (docs/community.md): the ledger entry, the
-# person's new total and their stats row, and for a review or a ranking the vote it
-# earned for (three to five statements). A new message (prompt, reply) also owes its
+# submit then credits its points at once (docs/community.md): on PostgreSQL one
+# statement finds the vote it earned for, inserts the ledger entry and updates the
+# person's total and level; on SQLite three to five. A new message (prompt, reply) also owes its
 # quality signals: one outbox row, inserted in the transaction and deleted by the
 # commit hook (the signals run in Celery).
 BUDGETS = {
     "postgresql": {
-        "prompt": (3, 18),
-        "review": (1, 13),
-        "last_review": (1, 28),
-        "reply": (1, 19),
-        "reply_review": (1, 12),
-        "ranking": (1, 22),
+        "prompt": (3, 14),
+        "review": (1, 9),
+        "last_review": (1, 24),
+        "reply": (1, 15),
+        "reply_review": (1, 9),
+        "ranking": (1, 18),
     },
     "sqlite": {
         "prompt": (3, 18),
