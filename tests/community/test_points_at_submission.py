@@ -5,9 +5,8 @@ then finds nothing to change for them (it stays the reconciler)."""
 from __future__ import annotations
 
 import pytest
-from rest_framework.test import APIClient
-
 from django.utils import timezone
+from rest_framework.test import APIClient
 
 from backend.community.formula import Reason
 from backend.community.models import PointsEntry, SourceType, UserStats
