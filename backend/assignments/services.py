@@ -38,6 +38,7 @@ from django.utils import timezone
 from backend.accounts.models import User
 from backend.assignments import claims
 from backend.assignments.claims import Turn
+from backend.assignments.gates import KindLocked, kinds_locked_for
 from backend.assignments.kinds import KindSpec, SubmitContext, all_kinds, get_kind
 from backend.assignments.metrics import claims_counted, submits_counted
 from backend.assignments.models import (
@@ -175,6 +176,13 @@ def assignment_claim(
         kinds = kinds_in_weighted_order(project.assignment_weights, rng or random.Random())
     else:
         kinds = [kind]
+    # Kinds a gate locks for this person (qualifications), decided in Python before
+    # the claim statement; free when the project locks nothing.
+    locked = kinds_locked_for(user=user, project=project, kinds=kinds)
+    if locked:
+        if kind != ANY_KIND:
+            raise KindLocked(kind)
+        kinds = [name for name in kinds if name not in locked]
     now = timezone.now()
     expires = now + timedelta(minutes=project.reservation_minutes)
     with transaction.atomic():

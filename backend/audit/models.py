@@ -77,6 +77,14 @@ class AuditAction(models.TextChoices):
     QUALITY_EVAL_SET_ADDED = "quality.eval_set_added"
     QUALITY_EVAL_SET_DELETED = "quality.eval_set_deleted"
     QUALITY_JOB_REQUESTED = "quality.job_requested"
+    TRAINING_ITEM_CREATED = "training_item.created"
+    TRAINING_ITEM_UPDATED = "training_item.updated"
+    TOUR_STARTED = "tour.started"
+    TOUR_FINISHED = "tour.finished"
+    TOUR_SKIPPED = "tour.skipped"
+    QUALIFICATION_STARTED = "qualification.started"
+    QUALIFICATION_PASSED = "qualification.passed"
+    QUALIFICATION_FAILED = "qualification.failed"
 
 
 class AuditEvent(models.Model):

@@ -23,6 +23,7 @@ from backend.exports.urls import api_urlpatterns as exports_api
 from backend.exports.views import exports_page, imports_page
 from backend.moderation.suggestions_api import MessageDetailEditView
 from backend.moderation.urls import api_urlpatterns as moderation_api
+from backend.onboarding.urls import api_urlpatterns as onboarding_api
 from backend.projects.api import ProjectDetailView, ProjectListView
 from backend.quality.urls import api_urlpatterns as quality_api
 from backend.trees.api import MessageReactionView
@@ -71,6 +72,7 @@ api_v1 = [
     *consensus_api,
     *webhooks_api,
     *quality_api,
+    *onboarding_api,
 ]
 
 urlpatterns = [

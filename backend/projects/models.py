@@ -168,6 +168,11 @@ class Project(models.Model):
         default=0.9, validators=[MinValueValidator(0.0), MaxValueValidator(1.0)]
     )
 
+    # Kinds a volunteer must qualify for first: {kind: {"items": N, "min_accuracy": x}}
+    # — answer N of the project's gold items of that kind, at least x of them right
+    # (docs/onboarding.md). Kinds not named are open to everyone.
+    qualification = models.JSONField(default=dict, blank=True)
+
     label_schema = models.JSONField(default=default_label_schema)
     labelling_mode = models.CharField(
         max_length=16, choices=LabellingMode.choices, default=LabellingMode.FULL
@@ -218,4 +223,5 @@ TREE_SETTING_NAMES = (
     "quality_near_duplicate_threshold",
     "quality_leakage_threshold",
     "quality_lang_min_confidence",
+    "qualification",
 )

@@ -1,0 +1,15 @@
+from django.apps import AppConfig
+
+
+class OnboardingConfig(AppConfig):
+    name = "backend.onboarding"
+    label = "onboarding"
+    verbose_name = "Onboarding"
+
+    def ready(self) -> None:
+        # The engine asks, before a claim, which kinds this person may not take yet
+        # (qualifications); it never imports this app.
+        from backend.assignments.gates import claim_gate_register
+        from backend.onboarding.selectors import kinds_locked
+
+        claim_gate_register(kinds_locked)
