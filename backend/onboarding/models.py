@@ -104,6 +104,9 @@ class PracticeRecord(models.Model):
             models.UniqueConstraint(fields=["user", "item"], name="practicerecord_once_per_item")
         ]
 
+    def __str__(self) -> str:
+        return f"practice {self.item_id} by {self.user_id}: {self.is_correct}"
+
 
 class QualificationAttempt(models.Model):
     """One go at a kind's qualification: the person answers the project's number of gold
@@ -139,6 +142,9 @@ class QualificationAttempt(models.Model):
         ]
         indexes = [models.Index(fields=["user", "project", "kind", "is_passed"])]
 
+    def __str__(self) -> str:
+        return f"qualification {self.kind} of {self.user_id}: {self.correct}/{self.answered}"
+
 
 class GoldResult(models.Model):
     """One answer of a person to a gold item, scored against the known answer."""
@@ -162,3 +168,6 @@ class GoldResult(models.Model):
     class Meta:
         ordering = ["id"]
         indexes = [models.Index(fields=["user", "project", "kind", "created_at"])]
+
+    def __str__(self) -> str:
+        return f"gold {self.item_id} by {self.user_id}: {self.is_correct}"

@@ -54,7 +54,9 @@ def has_practice(*, project: Project, lang: str) -> bool:
     ).exists()
 
 
-def practice_next(*, user: User, project: Project, lang: str) -> tuple[TrainingItem | None, int, int]:
+def practice_next(
+    *, user: User, project: Project, lang: str
+) -> tuple[TrainingItem | None, int, int]:
     """The next practice item this person has not answered, with how many they have
     answered and how many there are."""
     items = practice_items(project=project, lang=lang)

@@ -197,9 +197,7 @@ def _clean(project: Project, data: Mapping[str, Any]) -> dict[str, Any]:
             )
         except ValidationFailed as error:
             field = next(iter(error.fields), "labels")
-            raise ValidationFailed(
-                "answer_" + field, error.code, error.detail
-            ) from None
+            raise ValidationFailed("answer_" + field, error.code, error.detail) from None
         cleaned["answer_labels"] = values
     return cleaned
 
@@ -300,9 +298,7 @@ class Outcome:
     score: scoring.Score
 
 
-def _score(
-    *, user: User, item: TrainingItem, payload: Mapping[str, Any]
-) -> scoring.Score:
+def _score(*, user: User, item: TrainingItem, payload: Mapping[str, Any]) -> scoring.Score:
     """The answer checked by the kind's rules (a 400 as a real submit would give) and
     compared with the known answer."""
     spec = _spec(item.kind)

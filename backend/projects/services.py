@@ -141,9 +141,7 @@ def _clean_qualification(value: Any, known_kinds: set[str]) -> dict[str, dict[st
             or not isinstance(accuracy, int | float)
             or not 0.0 <= accuracy <= 1.0
         ):
-            raise ValidationFailed(
-                f"{path}.{kind}.min_accuracy", "invalid", "A share from 0 to 1."
-            )
+            raise ValidationFailed(f"{path}.{kind}.min_accuracy", "invalid", "A share from 0 to 1.")
         cleaned[kind] = {"items": items, "min_accuracy": float(accuracy)}
     return cleaned
 

@@ -45,7 +45,9 @@ def test_a_researcher_adds_a_review_item_and_reads_it_back(make_project, researc
     assert event.after == {"kind": "label_assistant_reply", "lang": "en", "use": "practice"}
 
 
-def test_a_ranking_item_gets_its_candidates_role_from_the_kind(make_project, researcher, client_for):
+def test_a_ranking_item_gets_its_candidates_role_from_the_kind(
+    make_project, researcher, client_for
+):
     make_project("train")
     response = client_for(researcher).post(
         "/api/v1/projects/train/training-items", {**RANKING_ITEM, "use": "both"}, format="json"
@@ -115,9 +117,9 @@ def test_a_ranking_item_needs_a_full_ranking_of_two_or_more_replies(
 def test_patch_changes_an_item_and_audits_before_and_after(make_project, researcher, client_for):
     make_project("train")
     api = client_for(researcher)
-    item_id = api.post(
-        "/api/v1/projects/train/training-items", REVIEW_ITEM, format="json"
-    ).json()["id"]
+    item_id = api.post("/api/v1/projects/train/training-items", REVIEW_ITEM, format="json").json()[
+        "id"
+    ]
 
     response = api.patch(
         f"/api/v1/training-items/{item_id}", {"use": "gold", "is_active": False}, format="json"

@@ -208,6 +208,11 @@ def _next_task(
         try:
             assignment = assignment_claim_next(user=user, project=project, lang=lang, kind=kind)
         except ArborError as error:
+            if error.code == "kind_locked" and not is_htmx(request):
+                # Not this person's yet: the page that says why, and how to unlock it.
+                return redirect(
+                    reverse("web:qualification", args=[project.slug, kind]) + f"?lang={lang}"
+                )
             return _render_no_work(
                 request, project=project, lang=lang, kind=kind, notice=notice,
                 error=shown_errors(error).general,
