@@ -314,3 +314,52 @@ def test_the_page_shows_what_is_wrong_and_saves_nothing(make_user, project):
 
 def test_volunteers_do_not_get_the_training_page(web: Client, project):
     assert web.get("/projects/web/training/").status_code == 403
+
+
+SPAM_ONLY = {
+    "label-count": "1",
+    "label-0-name": "spam",
+    "label-0-kind": "flag",
+    "label-0-mandatory": "on",
+}
+
+
+def test_the_project_page_sets_a_kinds_qualification(make_user, project):
+    researcher = make_user("researcher")
+    client = Client()
+    client.force_login(researcher)
+    form = client.get("/projects/web/edit/").content.decode()
+    assert 'name="qualify-items-rank_assistant_replies"' in form
+
+    response = client.post(
+        "/projects/web/edit/",
+        {
+            "name": "Web project",
+            "languages": "en, de",
+            "is_active": "on",
+            "qualification-form": "1",
+            "qualify-items-rank_assistant_replies": "5",
+            "qualify-accuracy-rank_assistant_replies": "0.8",
+            **SPAM_ONLY,
+        },
+    )
+
+    assert response.status_code == 302, response.content.decode()[:2000]
+    project.refresh_from_db()
+    assert project.qualification == {"rank_assistant_replies": {"items": 5, "min_accuracy": 0.8}}
+    event = AuditEvent.objects.filter(action="project.updated").last()
+    assert event.after["settings"]["qualification"] == project.qualification
+    refused = client.post(
+        "/projects/web/edit/",
+        {
+            "name": "Web project",
+            "languages": "en, de",
+            "is_active": "on",
+            "qualification-form": "1",
+            "qualify-items-rank_assistant_replies": "0",
+            **SPAM_ONLY,
+        },
+    )
+    assert refused.status_code == 400
+    project.refresh_from_db()
+    assert project.qualification == {"rank_assistant_replies": {"items": 5, "min_accuracy": 0.8}}
