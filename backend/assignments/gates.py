@@ -1,4 +1,5 @@
-"""Claim gates: which task kinds a person may not be handed yet.
+"""Claim gates (which task kinds a person may not be handed yet) and substitutes (work
+handed out in place of real work).
 
 Apps above the engine (onboarding's qualifications) register a gate in their
 ``AppConfig.ready()``; the claim asks the gates in Python before its statement, so the
@@ -9,9 +10,15 @@ locks nothing (read the project's settings first; it is cached).
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+import random
+from collections.abc import Callable, Iterable, Mapping
+from datetime import datetime
+from typing import Any, Protocol
 
 from backend.accounts.models import User
+from backend.assignments.claims import Turn
+from backend.assignments.models import Assignment
+from backend.assignments.registry import KindSpec, SubmitContext, get_kind
 from backend.common.errors import ArborError
 from backend.projects.models import Project
 
@@ -50,3 +57,74 @@ def kinds_locked_for(*, user: User, project: Project, kinds: Iterable[str]) -> s
     for gate in _gates:
         locked |= gate(user, project, wanted)
     return locked & set(wanted)
+
+
+# --- Substitutes ----------------------------------------------------------------------
+
+
+class Substitute(Protocol):
+    """Work handed out in place of real work (onboarding's gold items): an assignment
+    with no work item, of a kind that normally has one.
+
+    ``pick`` runs on every claim before the claim statement and must decide in Python
+    (a dice roll against a project setting) so that an ordinary claim costs nothing;
+    only when it picks does ``create`` write the assignment. ``shown`` draws what the
+    assignment shows; ``submit`` checks and records an answer instead of the kind's
+    ``apply`` (no votes, no messages).
+    """
+
+    def pick(
+        self, *, user: User, project: Project, lang: str, kinds: list[str], rng: random.Random
+    ) -> Any | None: ...
+
+    def create(
+        self, *, picked: Any, user: User, project: Project, lang: str, expires: datetime
+    ) -> tuple[Assignment, list[Turn], list[Turn]]: ...
+
+    def shown(self, assignment: Assignment) -> tuple[list[Turn], list[Turn]]: ...
+
+    def submit(
+        self, context: SubmitContext, spec: KindSpec, payload: Mapping[str, Any]
+    ) -> None: ...
+
+
+_substitutes: list[Substitute] = []
+
+
+def substitute_register(substitute: Substitute) -> None:
+    if substitute not in _substitutes:
+        _substitutes.append(substitute)
+
+
+def substitute_unregister(substitute: Substitute) -> None:
+    if substitute in _substitutes:
+        _substitutes.remove(substitute)
+
+
+def substitutes() -> list[Substitute]:
+    return list(_substitutes)
+
+
+def is_substituted(assignment: Assignment) -> bool:
+    """An assignment of a work-item kind without a work item came from a substitute
+    (no query)."""
+    spec = get_kind(assignment.kind)
+    return (
+        spec is not None
+        and spec.uses_work_item
+        and assignment.work_item_id is None
+        and bool(_substitutes)
+    )
+
+
+def substituted_shown(assignment: Assignment) -> tuple[list[Turn], list[Turn]]:
+    for substitute in _substitutes:
+        return substitute.shown(assignment)
+    return [], []
+
+
+def substituted_submit(context: SubmitContext, spec: KindSpec, payload: Mapping[str, Any]) -> None:
+    for substitute in _substitutes:
+        substitute.submit(context, spec, payload)
+        return
+    raise ArborError("work_item_closed", "This work is no longer needed.", status_code=409)

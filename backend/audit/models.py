@@ -85,6 +85,8 @@ class AuditAction(models.TextChoices):
     QUALIFICATION_STARTED = "qualification.started"
     QUALIFICATION_PASSED = "qualification.passed"
     QUALIFICATION_FAILED = "qualification.failed"
+    GOLD_PAUSED = "gold.paused"
+    GOLD_PAUSE_LIFTED = "gold.pause_lifted"
 
 
 class AuditEvent(models.Model):

@@ -9,7 +9,10 @@ class OnboardingConfig(AppConfig):
     def ready(self) -> None:
         # The engine asks, before a claim, which kinds this person may not take yet
         # (qualifications); it never imports this app.
-        from backend.assignments.gates import claim_gate_register
+        from backend.assignments.gates import claim_gate_register, substitute_register
         from backend.onboarding.selectors import kinds_locked
+        from backend.onboarding.stream import GoldStream
 
         claim_gate_register(kinds_locked)
+        # Gold items in the stream, handed out in place of real work.
+        substitute_register(GoldStream())

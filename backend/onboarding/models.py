@@ -162,6 +162,14 @@ class GoldResult(models.Model):
         on_delete=models.CASCADE,
         related_name="results",
     )
+    # A gold item in the stream: the assignment that carried it (None in a qualification).
+    assignment = models.OneToOneField(
+        "assignments.Assignment",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
     is_correct = models.BooleanField()
     created_at = models.DateTimeField()
 
@@ -171,3 +179,43 @@ class GoldResult(models.Model):
 
     def __str__(self) -> str:
         return f"gold {self.item_id} by {self.user_id}: {self.is_correct}"
+
+
+class GoldAssignment(models.Model):
+    """An assignment that is a gold item in the stream: handed out by the claim like
+    real work, answered through the same submit, scored against ``item``."""
+
+    assignment = models.OneToOneField(
+        "assignments.Assignment", on_delete=models.CASCADE, related_name="gold"
+    )
+    item = models.ForeignKey(TrainingItem, on_delete=models.CASCADE, related_name="+")
+
+    def __str__(self) -> str:
+        return f"gold item {self.item_id} as assignment {self.assignment_id}"
+
+
+class GoldPause(models.Model):
+    """A person paused from a kind because their recent gold answers fell below the
+    project's ``gold_min_accuracy``; lifted when they finish the practice again."""
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="gold_pauses"
+    )
+    project = models.ForeignKey("projects.Project", on_delete=models.CASCADE, related_name="+")
+    kind = models.CharField(max_length=64)
+    accuracy = models.FloatField()
+    paused_at = models.DateTimeField()
+    lifted_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["user", "project", "kind"],
+                condition=Q(lifted_at__isnull=True),
+                name="goldpause_one_active",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user_id} paused from {self.kind}"

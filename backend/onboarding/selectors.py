@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import threading
+import time
 from typing import Any
 
 from django.db.models import QuerySet
@@ -11,6 +13,7 @@ from backend.assignments.kinds import KindSpec, all_kinds, get_kind
 from backend.onboarding.models import (
     GOLD_USES,
     PRACTICE_USES,
+    GoldPause,
     PracticeRecord,
     QualificationAttempt,
     TourProgress,
@@ -82,19 +85,63 @@ def qualification_rule(project: Project, kind: str) -> dict[str, Any] | None:
     return dict(rule) if isinstance(rule, dict) else None
 
 
-def kinds_locked(user: User, project: Project, kinds: list[str]) -> set[str]:
-    """The claim gate: of ``kinds``, those the project requires a qualification for that
-    ``user`` has not passed. No query when the project requires none of them."""
-    rules = project.qualification or {}
-    wanted = [kind for kind in kinds if kind in rules]
-    if not wanted:
-        return set()
-    passed = set(
+# A person's passed qualifications and pauses, per project, kept by each process for a
+# few seconds (the claim asks on every request; a change made in this process is seen at
+# once, another process sees it within ``PERSON_GATES_SECONDS``, as with projects).
+PERSON_GATES_SECONDS = 5.0
+PERSON_GATES_MAX = 20_000
+_person_gates: dict[tuple[int, int], tuple[float, frozenset[str], frozenset[str]]] = {}
+_gates_lock = threading.Lock()
+
+
+def person_gates(*, user_id: int, project_id: int) -> tuple[frozenset[str], frozenset[str]]:
+    """(kinds qualified for, kinds paused from) of a person in a project."""
+    now = time.monotonic()
+    hit = _person_gates.get((user_id, project_id))
+    if hit is not None and hit[0] > now:
+        return hit[1], hit[2]
+    passed = frozenset(
         QualificationAttempt.objects.filter(
-            user=user, project=project, kind__in=wanted, is_passed=True
+            user_id=user_id, project_id=project_id, is_passed=True
         ).values_list("kind", flat=True)
     )
-    return set(wanted) - passed
+    paused = frozenset(
+        GoldPause.objects.filter(
+            user_id=user_id, project_id=project_id, lifted_at__isnull=True
+        ).values_list("kind", flat=True)
+    )
+    with _gates_lock:
+        if len(_person_gates) >= PERSON_GATES_MAX:
+            _person_gates.clear()
+        _person_gates[(user_id, project_id)] = (now + PERSON_GATES_SECONDS, passed, paused)
+    return passed, paused
+
+
+def person_gates_forget(*, user_id: int | None = None) -> None:
+    with _gates_lock:
+        if user_id is None:
+            _person_gates.clear()
+        else:
+            for key in [key for key in _person_gates if key[0] == user_id]:
+                del _person_gates[key]
+
+
+def kinds_locked(user: User, project: Project, kinds: list[str]) -> set[str]:
+    """The claim gate: of ``kinds``, those the project requires a qualification for that
+    ``user`` has not passed, and those they are paused from (low gold accuracy). Read
+    from this process's short-lived cache of the person's gates (no statement while it
+    is fresh)."""
+    if not kinds:
+        return set()
+    passed, paused = person_gates(user_id=user.pk, project_id=project.pk)
+    rules = project.qualification or {}
+    return {kind for kind in kinds if (kind in rules and kind not in passed) or kind in paused}
+
+
+def gold_pause_of(*, user: User, project: Project, kind: str) -> GoldPause | None:
+    return GoldPause.objects.filter(
+        user=user, project=project, kind=kind, lifted_at__isnull=True
+    ).first()
 
 
 def qualification_open_attempt(

@@ -25,6 +25,7 @@ from backend.onboarding import scoring
 from backend.onboarding.models import (
     GOLD_USES,
     PRACTICE_USES,
+    GoldPause,
     GoldResult,
     PracticeRecord,
     QualificationAttempt,
@@ -36,6 +37,7 @@ from backend.onboarding.models import (
 from backend.onboarding.selectors import (
     GRADEABLE_FIELDS,
     gold_items,
+    person_gates_forget,
     qualification_next_item,
     qualification_open_attempt,
     qualification_rule,
@@ -359,7 +361,27 @@ def tour_skip(*, user: User) -> TourProgress:
 
 
 def tour_finish(*, user: User) -> TourProgress:
-    return _tour_end(user=user, state=TourState.FINISHED, action=AuditAction.TOUR_FINISHED)
+    """The practice is done: any pause from a kind (low gold accuracy) is lifted."""
+    with transaction.atomic():
+        progress = _tour_end(user=user, state=TourState.FINISHED, action=AuditAction.TOUR_FINISHED)
+        now = timezone.now()
+        for pause in GoldPause.objects.select_for_update().filter(
+            user=user, lifted_at__isnull=True
+        ):
+            pause.lifted_at = now
+            pause.save(update_fields=["lifted_at"])
+            audit_record(
+                action=AuditAction.GOLD_PAUSE_LIFTED,
+                target_type="user",
+                target_id=user.pk,
+                actor_id=user.pk,
+                project_id=pause.project_id,
+                after={"kind": pause.kind},
+            )
+        # Now (this transaction's own reads) and after the commit (others').
+        person_gates_forget(user_id=user.pk)
+        transaction.on_commit(lambda: person_gates_forget(user_id=user.pk))
+    return progress
 
 
 def practice_answer(*, user: User, item_id: int, payload: Mapping[str, Any]) -> Outcome:
@@ -490,6 +512,10 @@ def qualification_answer(
                 },
             )
         attempt.save(update_fields=fields)
+        if attempt.is_passed:
+            # Now (this transaction's own reads) and after the commit (others').
+            person_gates_forget(user_id=user.pk)
+            transaction.on_commit(lambda: person_gates_forget(user_id=user.pk))
     return attempt
 
 

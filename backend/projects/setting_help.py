@@ -38,6 +38,10 @@ SETTING_HELP: dict[str, Promise] = {
     "qualification": _(
         "Kinds a volunteer must qualify for first: this many gold items, this share right."
     ),
+    "gold_rate": _("Share of review and ranking tasks that are gold items (0–1)."),
+    "gold_min_accuracy": _(
+        "Below this share right on recent gold items, a volunteer is paused from the kind."
+    ),
 }
 
 SETTING_TITLES: dict[str, Promise] = {
@@ -65,4 +69,6 @@ SETTING_TITLES: dict[str, Promise] = {
     "acceptance_rule": _("Acceptance rule"),
     "vote_weighting": _("Vote weighting"),
     "qualification": _("Qualification"),
+    "gold_rate": _("Gold item rate"),
+    "gold_min_accuracy": _("Gold accuracy to keep working"),
 }

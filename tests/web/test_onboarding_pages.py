@@ -55,7 +55,7 @@ def test_practice_looks_like_a_task_explains_the_answer_and_stores_no_data(
     first = web.get("/tour/practice/?project=web&lang=en")
     html = first.content.decode()
     assert first.status_code == 200
-    assert 'data-practice="%d"' % practice[0].pk in html
+    assert f'data-practice="{practice[0].pk}"' in html
     assert "Buy cheap watches at example.com!!!" in html
     assert 'name="label-spam"' in html  # the review's own form
 
@@ -67,7 +67,7 @@ def test_practice_looks_like_a_task_explains_the_answer_and_stores_no_data(
     assert "The reply is an advertisement, not an answer: spam." in html
     assert "you answered no" in html
     second = web.get("/tour/practice/?project=web&lang=en").content.decode()
-    assert 'data-practice="%d"' % practice[1].pk in second
+    assert f'data-practice="{practice[1].pk}"' in second
     ranked = web.post(f"/tour/practice/{practice[1].pk}/answer", {"ranking": "2,1,3"})
     assert 'data-practice-result="correct"' in ranked.content.decode()
     done = web.get("/tour/practice/?project=web&lang=en")
@@ -91,7 +91,7 @@ def test_a_malformed_practice_answer_is_shown_again_with_its_error(web: Client, 
     response = web.post(f"/tour/practice/{practice[1].pk}/answer", {"ranking": "1,2"})
 
     assert response.status_code == 422  # as the task page answers a refused submit
-    assert 'data-practice="%d"' % practice[1].pk in response.content.decode()
+    assert f'data-practice="{practice[1].pk}"' in response.content.decode()
     assert not PracticeRecord.objects.exists()
 
 
@@ -153,7 +153,7 @@ def _gold_reviews(project: Any, count: int) -> list[TrainingItem]:
 @pytest.fixture
 def reply_to_review(project: Any) -> Message:
     author, reviewer = people(2)
-    tree, root = growing_tree(
+    _tree, root = growing_tree(
         project, author, [reviewer] * SMALL_TREE["num_reviews_initial_prompt"]
     )
     return write_reply(root, reviewer)
@@ -189,7 +189,7 @@ def test_passing_the_qualification_unlocks_the_kind(
     web.post("/qualify/web/label_assistant_reply/start", {"lang": "en"})
     attempt = QualificationAttempt.objects.get(user=volunteer)
     first = web.get("/qualify/web/label_assistant_reply/?lang=en").content.decode()
-    assert 'data-qualification="%d"' % gold[0].pk in first
+    assert f'data-qualification="{gold[0].pk}"' in first
     assert "Qualification 1 of 2" in first
 
     web.post(

@@ -29,6 +29,7 @@ from backend.onboarding.models import QualificationAttempt, TourState, TrainingI
 from backend.onboarding.scoring import Score
 from backend.onboarding.selectors import (
     gold_items,
+    gold_pause_of,
     has_practice,
     kinds_locked,
     practice_next,
@@ -351,6 +352,8 @@ def qualification(request: HttpRequest, slug: str, kind: str) -> HttpResponse:
         "rule": rule,
         "min_percent": round(100 * float(rule["min_accuracy"])) if rule else 0,
         "is_locked": bool(kinds_locked(user, project, [kind])),
+        "pause": gold_pause_of(user=user, project=project, kind=kind),
+        "pause_percent": round(100 * project.gold_min_accuracy),
         "last": last,
         "gold_available": gold_items(project=project, lang=lang, kind=kind).count(),
     }
