@@ -37,7 +37,7 @@ class IsResearcher(BasePermission):
 PERMISSIONS = [IsAuthenticated, IsNotBanned, IsResearcher]
 
 
-class TurnSerializer(serializers.Serializer):
+class TrainingTurnSerializer(serializers.Serializer):
     role = serializers.ChoiceField(choices=ROLE_CHOICES, required=False)
     text = StrictCharField(max_length=20_000)
 
@@ -46,8 +46,12 @@ class TrainingItemInput(serializers.Serializer):
     kind = StrictCharField(max_length=64, help_text="a review or ranking kind")
     lang = StrictCharField(max_length=16)
     use = serializers.ChoiceField(choices=TrainingUse.choices, required=False)
-    conversation = TurnSerializer(many=True, help_text="root first; a review asks about the last")
-    candidates = TurnSerializer(many=True, required=False, help_text="rankings: the replies")
+    conversation = TrainingTurnSerializer(
+        many=True, help_text="root first; a review asks about the last"
+    )
+    candidates = TrainingTurnSerializer(
+        many=True, required=False, help_text="rankings: the replies"
+    )
     answer_labels = serializers.DictField(
         child=serializers.FloatField(min_value=0, max_value=1),
         required=False,
@@ -67,7 +71,7 @@ class TrainingItemInput(serializers.Serializer):
 class TrainingItemPatchInput(TrainingItemInput):
     kind = StrictCharField(max_length=64, required=False)
     lang = StrictCharField(max_length=16, required=False)
-    conversation = TurnSerializer(many=True, required=False)
+    conversation = TrainingTurnSerializer(many=True, required=False)
 
 
 class TrainingItemOutput(serializers.Serializer):
@@ -76,8 +80,8 @@ class TrainingItemOutput(serializers.Serializer):
     kind = serializers.CharField()
     lang = serializers.CharField()
     use = serializers.ChoiceField(choices=TrainingUse.choices)
-    conversation = TurnSerializer(many=True)
-    candidates = TurnSerializer(many=True)
+    conversation = TrainingTurnSerializer(many=True)
+    candidates = TrainingTurnSerializer(many=True)
     answer_labels = serializers.DictField(child=serializers.FloatField())
     answer_ranking = serializers.ListField(child=serializers.IntegerField())
     explanation = serializers.CharField()
