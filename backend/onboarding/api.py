@@ -150,19 +150,19 @@ class TrainingItemDetailView(APIView):
     permission_classes = PERMISSIONS
 
     @extend_schema(responses=TrainingItemOutput, summary="One training item")
-    def get(self, request: Request, item_id: int) -> Response:
-        return Response(render_item(_item(item_id)))
+    def get(self, request: Request, training_item_id: int) -> Response:
+        return Response(render_item(_item(training_item_id)))
 
     @extend_schema(
         request=TrainingItemPatchInput,
         responses=TrainingItemOutput,
         summary="Change or retire a training item",
     )
-    def patch(self, request: Request, item_id: int) -> Response:
-        _item(item_id)
+    def patch(self, request: Request, training_item_id: int) -> Response:
+        _item(training_item_id)
         data = TrainingItemPatchInput(data=request.data, partial=True)
         data.is_valid(raise_exception=True)
         services.training_item_update(
-            item_id=item_id, changes=data.validated_data, actor_id=request.user.pk
+            item_id=training_item_id, changes=data.validated_data, actor_id=request.user.pk
         )
-        return Response(render_item(_item(item_id)))
+        return Response(render_item(_item(training_item_id)))

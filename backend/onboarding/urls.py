@@ -11,7 +11,7 @@ api_urlpatterns = [
         name="project-training-items",
     ),
     path(
-        "training-items/<int:item_id>",
+        "training-items/<int:training_item_id>",
         api.TrainingItemDetailView.as_view(),
         name="training-item-detail",
     ),

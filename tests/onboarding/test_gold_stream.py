@@ -48,7 +48,7 @@ def test_a_gold_review_looks_like_work_is_scored_and_is_never_a_vote(
 
     assert claimed.status_code == 201, claimed.content
     body = claimed.json()
-    assert CLAIM_KEYS <= set(body)
+    assert set(body) >= CLAIM_KEYS
     assert body["kind"] == "label_assistant_reply"
     assert [(turn["role"], turn["text"]) for turn in body["conversation"]] == [
         ("prompter", "What is the capital of France?"),
