@@ -87,6 +87,8 @@ class Substitute(Protocol):
         self, context: SubmitContext, spec: KindSpec, payload: Mapping[str, Any]
     ) -> None: ...
 
+    def undo(self, assignment: Assignment) -> None: ...
+
 
 _substitutes: list[Substitute] = []
 
@@ -128,3 +130,9 @@ def substituted_submit(context: SubmitContext, spec: KindSpec, payload: Mapping[
         substitute.submit(context, spec, payload)
         return
     raise ArborError("work_item_closed", "This work is no longer needed.", status_code=409)
+
+
+def substituted_undo(assignment: Assignment) -> None:
+    for substitute in _substitutes:
+        substitute.undo(assignment)
+        return

@@ -12,6 +12,7 @@ class AuditAction(models.TextChoices):
     ASSIGNMENT_SUBMITTED = "assignment.submitted"
     ASSIGNMENT_SKIPPED = "assignment.skipped"
     ASSIGNMENT_EXPIRED = "assignment.expired"
+    ASSIGNMENT_UNDONE = "assignment.undone"
     TREE_CREATED = "tree.created"
     TREE_PROMPT_REVIEW = "tree.prompt_review"
     TREE_BACKLOG = "tree.backlog"

@@ -11,6 +11,7 @@ from backend.assignments.api import (
     AssignmentListCreateView,
     AssignmentSkipView,
     AssignmentSubmitView,
+    AssignmentUndoView,
 )
 from backend.common.health import healthz
 from backend.common.metrics import metrics_view
@@ -50,6 +51,9 @@ api_v1 = [
     ),
     path(
         "assignments/<int:assignment_id>/skip", AssignmentSkipView.as_view(), name="assignment-skip"
+    ),
+    path(
+        "assignments/<int:assignment_id>/undo", AssignmentUndoView.as_view(), name="assignment-undo"
     ),
     path("trees/<int:tree_id>", TreeDetailView.as_view(), name="tree-detail"),
     path("messages/<int:message_id>", MessageDetailEditView.as_view(), name="message-detail"),

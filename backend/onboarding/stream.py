@@ -193,6 +193,11 @@ class GoldStream:
             now=context.now,
         )
 
+    def undo(self, assignment: Assignment) -> None:
+        """The answer is taken back (undo): its result goes. A pause it caused stays
+        (lifted by the practice)."""
+        GoldResult.objects.filter(assignment=assignment).delete()
+
 
 def rolling_gold(*, user_id: int, project_id: int, kind: str) -> tuple[int, int]:
     """(right, answered) over the person's last ``ROLLING_WINDOW`` gold items of the

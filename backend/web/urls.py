@@ -24,6 +24,7 @@ urlpatterns = [
     path("task/<int:assignment_id>/", tasks.task_page, name="task"),
     path("task/<int:assignment_id>/submit", tasks.task_submit, name="task-submit"),
     path("task/<int:assignment_id>/skip", tasks.task_skip, name="task-skip"),
+    path("task/<int:assignment_id>/undo", tasks.task_undo, name="task-undo"),
     path("task/preview", tasks.markdown_preview, name="markdown-preview"),
     path("messages/<int:message_id>/react", messages.message_reaction, name="message-react"),
     path("messages/<int:message_id>/report", messages.message_report, name="message-report"),
