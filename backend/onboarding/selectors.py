@@ -6,7 +6,7 @@ import threading
 import time
 from typing import Any
 
-from django.db.models import QuerySet
+from django.db.models import QuerySet, Value
 
 from backend.accounts.models import User
 from backend.assignments.kinds import KindSpec, all_kinds, get_kind
@@ -100,16 +100,22 @@ def person_gates(*, user_id: int, project_id: int) -> tuple[frozenset[str], froz
     hit = _person_gates.get((user_id, project_id))
     if hit is not None and hit[0] > now:
         return hit[1], hit[2]
-    passed = frozenset(
-        QualificationAttempt.objects.filter(
-            user_id=user_id, project_id=project_id, is_passed=True
-        ).values_list("kind", flat=True)
+    # One statement: the kinds passed, and the kinds paused.
+    rows = (
+        QualificationAttempt.objects.filter(user_id=user_id, project_id=project_id, is_passed=True)
+        .annotate(is_pause=Value(False))
+        .order_by()
+        .values_list("kind", "is_pause")
+        .union(
+            GoldPause.objects.filter(user_id=user_id, project_id=project_id, lifted_at__isnull=True)
+            .annotate(is_pause=Value(True))
+            .order_by()
+            .values_list("kind", "is_pause")
+        )
     )
-    paused = frozenset(
-        GoldPause.objects.filter(
-            user_id=user_id, project_id=project_id, lifted_at__isnull=True
-        ).values_list("kind", flat=True)
-    )
+    found = list(rows)
+    passed = frozenset(kind for kind, is_pause in found if not is_pause)
+    paused = frozenset(kind for kind, is_pause in found if is_pause)
     with _gates_lock:
         if len(_person_gates) >= PERSON_GATES_MAX:
             _person_gates.clear()
