@@ -77,7 +77,13 @@ def assignment_undo(*, user: User, assignment_id: int) -> Assignment:
         if is_substituted(assignment):
             substituted_undo(assignment)
         else:
-            item = WorkItem.objects.select_for_update(no_key=True).get(pk=assignment.work_item_id)
+            item = (
+                WorkItem.objects.select_for_update(no_key=True)
+                .filter(pk=assignment.work_item_id or 0)
+                .first()
+            )
+            if item is None:
+                raise _refuse("This work is no longer needed.")
             if item.state != WorkItemState.OPEN:
                 raise _refuse("Others already build on this answer; it cannot be undone.")
             if spec.payload_field == "labels":

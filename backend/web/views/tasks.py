@@ -27,13 +27,13 @@ from backend.assignments.api import render_submit
 from backend.assignments.kinds import KindSpec, get_kind
 from backend.assignments.models import Assignment, AssignmentState
 from backend.assignments.selectors import assignment_context, assignments_open_for
-from backend.assignments.undo import UNDO_SECONDS, UNDOABLE_FIELDS, assignment_undo
 from backend.assignments.services import (
     ANY_KIND,
     assignment_claim_next,
     assignment_skip,
     assignment_submit,
 )
+from backend.assignments.undo import UNDO_SECONDS, UNDOABLE_FIELDS, assignment_undo
 from backend.common.errors import ArborError
 from backend.common.page_errors import ShownErrors, shown_errors, web_status
 from backend.projects.models import LabellingMode, Project
