@@ -363,3 +363,17 @@ def test_the_project_page_sets_a_kinds_qualification(make_user, project):
     assert refused.status_code == 400
     project.refresh_from_db()
     assert project.qualification == {"rank_assistant_replies": {"items": 5, "min_accuracy": 0.8}}
+
+
+def test_the_tour_is_reachable_from_the_profile_and_my_data_lists_practice(
+    web: Client, volunteer, project, practice
+):
+    assert 'href="/tour/" data-tour-link' in web.get("/me/").content.decode()
+    web.post(f"/tour/practice/{practice[0].pk}/answer", {"label-spam": "1", "label-quality": "0"})
+
+    data = web.get("/api/v1/users/me/data").json()
+
+    assert [(row["item_id"], row["is_correct"]) for row in data["onboarding"]["practice"]] == [
+        (practice[0].pk, True)
+    ]
+    assert data["onboarding"]["qualifications"] == []
