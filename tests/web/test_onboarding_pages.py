@@ -377,3 +377,20 @@ def test_the_tour_is_reachable_from_the_profile_and_my_data_lists_practice(
         (practice[0].pk, True)
     ]
     assert data["onboarding"]["qualifications"] == []
+
+
+def test_a_malformed_qualification_answer_is_refused_without_an_error_page(
+    web: Client, volunteer, project
+):
+    _require(project, items=1, accuracy=1.0)
+    _gold_reviews(project, 1)
+    web.post("/qualify/web/label_assistant_reply/start", {"lang": "en"})
+
+    response = web.post(
+        "/qualify/web/label_assistant_reply/answer", {"item": "x1", "label-spam": "1"}
+    )
+
+    assert response.status_code == 302
+    assert response["Location"] == "/qualify/web/label_assistant_reply/?lang=en"
+    assert not GoldResult.objects.exists()
+    assert QualificationAttempt.objects.get(user=volunteer).answered == 0

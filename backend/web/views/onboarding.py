@@ -381,7 +381,8 @@ def qualification_submit(request: HttpRequest, slug: str, kind: str) -> HttpResp
     attempt = qualification_open_attempt(user=user, project=project, kind=kind)
     if spec is None or attempt is None:
         return redirect(_qualification_url(project, kind, request.POST.get("lang", "")))
-    item_id = int(request.POST.get("item", "0") or 0)
+    raw_item = str(request.POST.get("item", ""))
+    item_id = int(raw_item) if raw_item.isdigit() and len(raw_item) < 19 else 0
     values: dict[str, Any] = {}
     try:
         payload, values = spec.from_form(request.POST)
