@@ -118,6 +118,8 @@ class GoldStream:
             for kind in kinds
             if (spec := get_kind(kind)) is not None and spec.payload_field in GRADEABLE_FIELDS
         ]
+        if not gradeable:
+            return None
         by_kind = gold_item_ids(project.pk, lang)
         offered = [kind for kind in gradeable if by_kind.get(kind)]
         if not offered:

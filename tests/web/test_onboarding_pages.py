@@ -41,6 +41,8 @@ def test_a_first_visit_to_the_dashboard_starts_the_tour(web: Client, project, pr
     html = page.content.decode()
     assert "data-tour-start" in html and "data-tour-skip" in html
     assert "2 practice tasks" in html
+    # Shown once: the dashboard does not send the person back to it.
+    assert web.get("/dashboard/").status_code == 200
 
 
 def test_a_project_without_practice_goes_straight_to_the_dashboard(web: Client, project):

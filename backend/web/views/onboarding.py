@@ -159,6 +159,9 @@ def _known_answer(item: TrainingItem, spec: KindSpec, score: Score) -> dict[str,
 def tour(request: HttpRequest) -> HttpResponse:
     """The tour's first page: what each kind of task asks, and the way to practise."""
     place = tour_place(request)
+    if tour_progress(user=_user(request)) is None:
+        # Shown once by itself: going back to the dashboard does not bring it back.
+        tour_start(user=_user(request))
     context: dict[str, Any] = {
         "kinds": [
             {
