@@ -12,6 +12,7 @@ class AuditAction(models.TextChoices):
     ASSIGNMENT_SUBMITTED = "assignment.submitted"
     ASSIGNMENT_SKIPPED = "assignment.skipped"
     ASSIGNMENT_EXPIRED = "assignment.expired"
+    ASSIGNMENT_UNDONE = "assignment.undone"
     TREE_CREATED = "tree.created"
     TREE_PROMPT_REVIEW = "tree.prompt_review"
     TREE_BACKLOG = "tree.backlog"
@@ -77,6 +78,16 @@ class AuditAction(models.TextChoices):
     QUALITY_EVAL_SET_ADDED = "quality.eval_set_added"
     QUALITY_EVAL_SET_DELETED = "quality.eval_set_deleted"
     QUALITY_JOB_REQUESTED = "quality.job_requested"
+    TRAINING_ITEM_CREATED = "training_item.created"
+    TRAINING_ITEM_UPDATED = "training_item.updated"
+    TOUR_STARTED = "tour.started"
+    TOUR_FINISHED = "tour.finished"
+    TOUR_SKIPPED = "tour.skipped"
+    QUALIFICATION_STARTED = "qualification.started"
+    QUALIFICATION_PASSED = "qualification.passed"
+    QUALIFICATION_FAILED = "qualification.failed"
+    GOLD_PAUSED = "gold.paused"
+    GOLD_PAUSE_LIFTED = "gold.pause_lifted"
 
 
 class AuditEvent(models.Model):

@@ -647,6 +647,30 @@ def _credit_in_one_statement(
         cursor.execute(sql, parameters)
 
 
+def points_for_undo(
+    *,
+    user_id: int,
+    kind: str,
+    message_id: int | None,
+    ranking_vote_id: int | None,
+    now: datetime | None = None,
+) -> None:
+    """Take back what an undone review or ranking earned, and the person's total."""
+    now = now or timezone.now()
+    if kind.startswith("label_") and message_id is not None:
+        source = (SourceType.REVIEW, message_id)
+    elif kind.startswith("rank_") and ranking_vote_id is not None:
+        source = (SourceType.RANKING_VOTE, ranking_vote_id)
+    else:
+        return
+    PointsEntry.objects.filter(user_id=user_id, source_type=source[0], source_id=source[1]).delete()
+    total = PointsEntry.objects.filter(user_id=user_id).aggregate(total=Sum("points"))["total"]
+    total = total or 0
+    UserStats.objects.filter(user_id=user_id).update(
+        updated_at=now, points=total, level=level_for(total)
+    )
+
+
 # --- Per-person totals ----------------------------------------------------------------
 
 

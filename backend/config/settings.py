@@ -112,6 +112,7 @@ INSTALLED_APPS = [
     "backend.trees",
     "backend.quality",
     "backend.assignments",
+    "backend.onboarding",
     "backend.consensus",
     "backend.realtime",
     "backend.exports",

@@ -11,6 +11,7 @@ from backend.assignments.api import (
     AssignmentListCreateView,
     AssignmentSkipView,
     AssignmentSubmitView,
+    AssignmentUndoView,
 )
 from backend.common.health import healthz
 from backend.common.metrics import metrics_view
@@ -23,6 +24,7 @@ from backend.exports.urls import api_urlpatterns as exports_api
 from backend.exports.views import exports_page, imports_page
 from backend.moderation.suggestions_api import MessageDetailEditView
 from backend.moderation.urls import api_urlpatterns as moderation_api
+from backend.onboarding.urls import api_urlpatterns as onboarding_api
 from backend.projects.api import ProjectDetailView, ProjectListView
 from backend.quality.urls import api_urlpatterns as quality_api
 from backend.trees.api import MessageReactionView
@@ -50,6 +52,9 @@ api_v1 = [
     path(
         "assignments/<int:assignment_id>/skip", AssignmentSkipView.as_view(), name="assignment-skip"
     ),
+    path(
+        "assignments/<int:assignment_id>/undo", AssignmentUndoView.as_view(), name="assignment-undo"
+    ),
     path("trees/<int:tree_id>", TreeDetailView.as_view(), name="tree-detail"),
     path("messages/<int:message_id>", MessageDetailEditView.as_view(), name="message-detail"),
     path(
@@ -71,6 +76,7 @@ api_v1 = [
     *consensus_api,
     *webhooks_api,
     *quality_api,
+    *onboarding_api,
 ]
 
 urlpatterns = [

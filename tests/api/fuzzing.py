@@ -34,10 +34,12 @@ from backend.accounts.models import Role, User
 from backend.accounts.services import user_create, user_token
 from backend.moderation.models import QueueItem
 from backend.moderation.services import report_create, user_note_add
+from backend.onboarding.services import training_item_create
 from backend.projects.models import Project
 from backend.projects.services import project_create
 from backend.trees.models import Message, Tree
 from tests.factories import growing_tree, rank, review, write_reply
+from tests.onboarding.helpers import REVIEW_ITEM
 
 ROLES = (Role.VOLUNTEER, Role.MODERATOR, Role.RESEARCHER, Role.ADMIN)
 SEED = 20260401
@@ -66,7 +68,8 @@ FUZZ_PROJECT_SETTINGS: dict[str, Any] = {
 # a project's slug must be new and its label schema keeps spam and the labels that have
 # votes; an eval set's file must hold prompts; a webhook's address must resolve to a
 # public host; deleting my account needs my password; a moderator's reason may hold no
-# NUL character (DRF refuses them in text); a re-run names a known signal. Everything
+# NUL character (DRF refuses them in text); a re-run names a known signal; a training
+# item's known answer must fit its kind (labels it asks, a ranking of every reply). Everything
 # else a schema-valid request gets is 2xx or a documented 401/403/404/409/429.
 RULES_BEYOND_THE_SCHEMA = (
     "v1_assignments_create",
@@ -86,6 +89,8 @@ RULES_BEYOND_THE_SCHEMA = (
     "v1_messages_undelete_create",
     "v1_messages_delete_create",
     "v1_projects_quality_rerun_create",
+    "v1_projects_training_items_create",
+    "v1_training_items_partial_update",
 )
 ACCEPTED_OR_400 = ["2xx", "400", "401", "403", "404", "409", "429"]
 
@@ -99,6 +104,7 @@ class FuzzWorld:
     root: Message
     replies: list[Message]
     queue_item_id: int
+    training_item_id: int
 
 
 def seed_fuzz_world() -> FuzzWorld:
@@ -121,6 +127,7 @@ def seed_fuzz_world() -> FuzzWorld:
     )
     user_note_add(user_id=writers[1].pk, author_id=users[Role.MODERATOR].pk, text="watch")
     item = QueueItem.objects.filter(message_id=report.message_id).order_by("pk").first()
+    training_item = training_item_create(project=project, data=REVIEW_ITEM, actor_id=None)
     return FuzzWorld(
         project=project,
         tokens={role: user_token(user=user) for role, user in users.items()},
@@ -129,6 +136,7 @@ def seed_fuzz_world() -> FuzzWorld:
         root=root,
         replies=replies,
         queue_item_id=item.pk if item is not None else 1,
+        training_item_id=training_item.pk,
     )
 
 
@@ -149,6 +157,7 @@ def with_examples(document: dict[str, Any], world: FuzzWorld) -> dict[str, Any]:
         "item_id": world.queue_item_id,
         "assignment_id": 1,
         "job_id": 1,
+        "training_item_id": world.training_item_id,
     }
     document = copy.deepcopy(document)
     for item in document["paths"].values():

@@ -17,6 +17,8 @@ from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
 from backend.common import outbox
+from backend.onboarding.selectors import person_gates
+from backend.onboarding.stream import gold_item_ids
 from backend.projects.selectors import project_cached
 from backend.webhooks.selectors import active_webhooks_for
 from tests.api.scenario import World
@@ -125,6 +127,9 @@ def test_a_claim_and_a_submit_stay_within_their_budgets(
     client.get("/api/v1/users/me")  # this process now knows the token …
     project_cached(slug=world.project.slug)  # … and the project …
     active_webhooks_for(project_id=world.project.pk, event="message.created")  # … its webhooks
+    person_gates(user_id=getattr(world, who).pk, project_id=world.project.pk)  # … their gates
+    gold_item_ids(world.project.pk, "en")  # … and its gold items (none: a claim rolling gold
+    # finds none without a statement)
     vendor = connection.vendor
 
     claimed, claim_queries = counted(
