@@ -157,6 +157,10 @@ class SubmitInputSerializer(serializers.Serializer):
 class SubmitOutputSerializer(serializers.Serializer):
     assignment = AssignmentOutputSerializer()
     message = MessageSerializer(allow_null=True)
+    outcome = serializers.DictField(
+        required=False,
+        help_text="what the kind reveals once the answer is in (arena battles: the models)",
+    )
 
 
 def render_submit(result: SubmitResult) -> bytes:
@@ -164,14 +168,15 @@ def render_submit(result: SubmitResult) -> bytes:
     assignment = result.assignment
     shown = result.shown or Shown(tree_id=None)
     message = MessageSerializer(result.message).data if result.message is not None else None
-    return orjson.dumps(
-        {
-            "assignment": render_shown(
-                assignment, project_cached(project_id=assignment.project_id), shown
-            ),
-            "message": message,
-        }
-    )
+    body: dict[str, Any] = {
+        "assignment": render_shown(
+            assignment, project_cached(project_id=assignment.project_id), shown
+        ),
+        "message": message,
+    }
+    if result.outcome is not None:
+        body["outcome"] = result.outcome
+    return orjson.dumps(body)
 
 
 class AssignmentSubmitView(APIView):

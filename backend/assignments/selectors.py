@@ -40,7 +40,7 @@ def conversation_for(message: Message) -> list[Message]:
 def assignment_context(assignment: Assignment) -> dict[str, Any]:
     """What a person needs to do the assignment: conversation, candidates, labels."""
     conversation: list[Message] = []
-    candidates: list[Message] = []
+    candidates: list[Any] = []  # messages, or a kind's own candidates (turns)
     tree_id = None
     item: WorkItem | None = assignment.work_item
     if item is not None:
@@ -53,6 +53,8 @@ def assignment_context(assignment: Assignment) -> dict[str, Any]:
             }
             candidates = [by_id[pk] for pk in assignment.candidate_ids if pk in by_id]
     spec = get_kind(assignment.kind)
+    if spec is not None and spec.has_own_candidates and item is not None:
+        candidates = list(spec.own_candidates(work_item_id=item.pk))
     labels = spec.labels(assignment.project) if spec is not None else []
     return {
         "tree_id": tree_id,

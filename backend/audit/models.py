@@ -77,6 +77,11 @@ class AuditAction(models.TextChoices):
     QUALITY_EVAL_SET_ADDED = "quality.eval_set_added"
     QUALITY_EVAL_SET_DELETED = "quality.eval_set_deleted"
     QUALITY_JOB_REQUESTED = "quality.job_requested"
+    MODEL_CREATED = "model.created"
+    MODEL_UPDATED = "model.updated"
+    MODEL_BREAKER_OPENED = "model.breaker_opened"
+    MODEL_BREAKER_CLOSED = "model.breaker_closed"
+    ARENA_SETTINGS_UPDATED = "arena.settings_updated"
 
 
 class AuditEvent(models.Model):

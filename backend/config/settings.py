@@ -118,6 +118,7 @@ INSTALLED_APPS = [
     "backend.community",
     "backend.moderation",
     "backend.webhooks",
+    "backend.arena",
     "backend.web",
 ]
 
@@ -509,3 +510,15 @@ METRICS_ALLOWED_NETWORKS = [
 ]
 for _network in METRICS_ALLOWED_NETWORKS:
     ipaddress.ip_network(_network, strict=False)  # a typo fails at start, not per scrape
+
+# Models in the loop (docs/arena.md): retries of a failed model call (with backoff
+# doubling from the base), and the circuit breaker that pauses a model after this many
+# failed calls in a row, trying again after the cool-down.
+ARBOR_MODEL_RETRIES = int(os.environ.get("ARBOR_MODEL_RETRIES", "2"))
+ARBOR_MODEL_BACKOFF_SECONDS = float(os.environ.get("ARBOR_MODEL_BACKOFF_SECONDS", "1.0"))
+ARBOR_MODEL_BREAKER_FAILURES = int(os.environ.get("ARBOR_MODEL_BREAKER_FAILURES", "3"))
+ARBOR_MODEL_BREAKER_COOLDOWN_SECONDS = float(
+    os.environ.get("ARBOR_MODEL_BREAKER_COOLDOWN_SECONDS", "60")
+)
+# Encrypts the API keys of models at rest; Django's SECRET_KEY when unset.
+ARBOR_SECRETS_KEY = os.environ.get("ARBOR_SECRETS_KEY", "")

@@ -295,7 +295,7 @@ def task_submit(request: HttpRequest, assignment_id: int) -> HttpResponse:
     key = (request.POST.get("idempotency_key") or "")[:200] or None
     try:
         payload, values = _payload_from_form(assignment, request.POST)
-        assignment_submit(
+        result = assignment_submit(
             user=_user(request),
             assignment_id=assignment.pk,
             payload=payload,
@@ -322,7 +322,8 @@ def task_submit(request: HttpRequest, assignment_id: int) -> HttpResponse:
         project=assignment.project,
         lang=assignment.lang,
         kind=kind if is_valid_kind(kind) else assignment.kind,
-        notice=_("Thank you! Saved."),
+        # A kind may reveal something once the answer is in (the arena: the models).
+        notice=str((result.outcome or {}).get("summary") or _("Thank you! Saved.")),
     )
 
 
