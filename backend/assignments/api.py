@@ -152,6 +152,9 @@ class SubmitInputSerializer(serializers.Serializer):
         child=StrictFloatField(allow_null=True), required=False, allow_empty=False
     )
     ranking = serializers.ListField(child=StrictIntegerField(), required=False)
+    # A choice between the candidates (the arena's compare_model_replies: "a", "b",
+    # "tie", "both_bad"); the kind checks the value.
+    preference = StrictCharField(required=False, max_length=32)
 
 
 class SubmitOutputSerializer(serializers.Serializer):
@@ -191,7 +194,7 @@ class AssignmentSubmitView(APIView):
                 description="Retries with the same key return the first answer.",
             )
         ],
-        summary="Submit a text, labels or a ranking",
+        summary="Submit a text, labels, a ranking or a preference",
     )
     def post(self, request: Request, assignment_id: int) -> HttpResponse:
         data = SubmitInputSerializer(data=request.data)
