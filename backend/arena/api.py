@@ -189,9 +189,7 @@ def _project(slug: str) -> Project:
 class ArenaSettingsInput(serializers.Serializer):
     arena_models = serializers.ListField(child=StrictCharField(max_length=64), required=False)
     arena_pool_size = StrictIntegerField(required=False, min_value=0, max_value=100)
-    model_reply_models = serializers.ListField(
-        child=StrictCharField(max_length=64), required=False
-    )
+    model_reply_models = serializers.ListField(child=StrictCharField(max_length=64), required=False)
     model_replies_per_parent = StrictIntegerField(required=False, min_value=0, max_value=10)
     leaderboard_sources = serializers.ListField(
         child=serializers.ChoiceField(choices=list(services.LEADERBOARD_SOURCES)), required=False
@@ -223,9 +221,7 @@ class ArenaSettingsView(APIView):
     def get(self, request: Request, slug: str) -> Response:
         return Response(render_arena_settings(_project(slug)))
 
-    @extend_schema(
-        request=ArenaSettingsInput, responses=ArenaSettingsOutput, summary="Change them"
-    )
+    @extend_schema(request=ArenaSettingsInput, responses=ArenaSettingsOutput, summary="Change them")
     def patch(self, request: Request, slug: str) -> Response:
         project = _project(slug)
         data = ArenaSettingsInput(data=request.data)
@@ -301,5 +297,7 @@ class ArenaBattlesExportView(APIView):
         project = _project(slug)
         lines = exporting.arena_battle_lines(project=project, lang=lang_param(request, project))
         response = StreamingHttpResponse(lines, content_type="application/jsonl")
-        response["Content-Disposition"] = f'attachment; filename="{project.slug}-arena-battles.jsonl"'
+        response["Content-Disposition"] = (
+            f'attachment; filename="{project.slug}-arena-battles.jsonl"'
+        )
         return response

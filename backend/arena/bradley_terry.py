@@ -180,4 +180,6 @@ def pair_matrices(
         ]
         for i in range(model_count)
     ]
-    return rates, [[int(round(games[i, j])) for j in range(model_count)] for i in range(model_count)]
+    return rates, [
+        [round(float(games[i, j])) for j in range(model_count)] for i in range(model_count)
+    ]

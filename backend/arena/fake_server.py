@@ -15,6 +15,7 @@ The requested ``model`` picks the behaviour (anything after the mode is a label)
 
 from __future__ import annotations
 
+import contextlib
 import json
 import threading
 import time
@@ -86,10 +87,8 @@ class _Handler(BaseHTTPRequestHandler):
         self.send_header("Content-Type", content_type)
         self.send_header("Content-Length", str(len(body)))
         self.end_headers()
-        try:
+        with contextlib.suppress(BrokenPipeError, ConnectionResetError):
             self.wfile.write(body)
-        except (BrokenPipeError, ConnectionResetError):
-            pass
 
     def do_GET(self) -> None:
         if self.path.rstrip("/").endswith("/v1/models"):

@@ -50,7 +50,7 @@ def ranking_pairs(*, project: Project, lang: str | None) -> Iterable[tuple[str, 
     for parent_id, model_name, rank in replies.values_list(
         "parent_id", "model_name", "rank"
     ).order_by("parent_id", "rank", "pk"):
-        groups[parent_id].append((model_name, rank))
+        groups[parent_id].append((model_name, rank or 0))
     for group in groups.values():
         for position, (name_a, rank_a) in enumerate(group):
             for name_b, rank_b in group[position + 1 :]:

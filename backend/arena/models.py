@@ -63,7 +63,9 @@ class ModelEndpoint(models.Model):
     class Meta:
         ordering = ["name"]
         constraints = [
-            models.CheckConstraint(condition=Q(in_flight__gte=0), name="model_in_flight_nonnegative")
+            models.CheckConstraint(
+                condition=Q(in_flight__gte=0), name="model_in_flight_nonnegative"
+            )
         ]
 
     def __str__(self) -> str:
@@ -160,6 +162,9 @@ class BattleReply(models.Model):
             models.UniqueConstraint(fields=["battle", "side"], name="battle_reply_one_per_side")
         ]
 
+    def __str__(self) -> str:
+        return f"reply {self.side.upper()} of battle {self.battle_id}"
+
 
 class ModelReplyState(models.TextChoices):
     PENDING = "pending", _("Asked")
@@ -189,3 +194,6 @@ class ModelReplyRequest(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["parent", "slot"], name="model_reply_one_per_slot")
         ]
+
+    def __str__(self) -> str:
+        return f"model reply {self.slot} to message {self.parent_id} ({self.state})"

@@ -491,4 +491,6 @@ def battles_prune(*, project_id: int, lang: str) -> int:
 
 class BattleNotReady(ArborError):
     def __init__(self) -> None:
-        super().__init__("battle_not_ready", "This battle is not waiting for a vote.", status_code=409)
+        super().__init__(
+            "battle_not_ready", "This battle is not waiting for a vote.", status_code=409
+        )

@@ -20,10 +20,9 @@ def model_leaderboard_page(request: HttpRequest, slug: str) -> HttpResponse:
         lang = None
     configured = services.arena_settings_of(project).leaderboard_sources
     source = request.GET.get("sources", "")
-    sources = (
-        tuple(part for part in source.split(",") if part in services.LEADERBOARD_SOURCES)
-        or tuple(configured or services.LEADERBOARD_SOURCES)
-    )
+    sources = tuple(
+        part for part in source.split(",") if part in services.LEADERBOARD_SOURCES
+    ) or tuple(configured or services.LEADERBOARD_SOURCES)
     board = leaderboard.model_leaderboard(project=project, lang=lang, sources=sources)
     matrix = [
         {

@@ -65,9 +65,9 @@ def test_a_volunteer_votes_and_learns_the_names(fake_models, make_user, client_f
         {"id": replies["b"].pk, "role": "assistant", "text": replies["b"].text},
     ]
     # Nothing in the assignment names the models.
-    assert "fast-alpha" not in claimed.content.decode().replace(
-        replies["a"].text, ""
-    ).replace(replies["b"].text, "")
+    assert "fast-alpha" not in claimed.content.decode().replace(replies["a"].text, "").replace(
+        replies["b"].text, ""
+    )
 
     refused = submit(client, assignment["id"], {"preference": "c"})
     assert refused.status_code == 400

@@ -45,4 +45,6 @@ class Command(BaseCommand):
             )
         except ArborError as error:
             raise CommandError("; ".join(error.details())) from error
-        self.stdout.write(f"Registered model {endpoint.name} ({endpoint.model} at {endpoint.base_url})")
+        self.stdout.write(
+            f"Registered model {endpoint.name} ({endpoint.model} at {endpoint.base_url})"
+        )
