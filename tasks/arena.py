@@ -31,3 +31,19 @@ def fill_all_pools() -> int:
         battles_prune(project_id=project_id, lang=lang)
         started += battle_pool_fill(project_id=project_id, lang=lang)
     return started
+
+
+@app.task(name="tasks.arena.request_model_replies")
+def request_model_replies() -> int:
+    """Beat: owe model replies to the prompter messages that wait for replies."""
+    from backend.arena.model_replies import model_replies_request
+
+    return model_replies_request()
+
+
+@app.task(name="tasks.arena.generate_model_reply")
+def generate_model_reply(request_id: int) -> str:
+    """Ask a model for one reply in a tree and store it as a sibling."""
+    from backend.arena.model_replies import model_reply_generate
+
+    return str(model_reply_generate(request_id=request_id))

@@ -39,6 +39,11 @@ app.conf.beat_schedule = {
         "task": "tasks.arena.fill_all_pools",
         "schedule": float(os.environ.get("ARBOR_ARENA_FILL_SECONDS", "30")),
     },
+    # Asks the configured models for replies to prompter messages waiting for some.
+    "arena-model-replies": {
+        "task": "tasks.arena.request_model_replies",
+        "schedule": float(os.environ.get("ARBOR_ARENA_FILL_SECONDS", "30")),
+    },
     # Follow-up work the broker could not take when it was owed (it was down) is sent
     # within seconds of its return (backend.common.outbox).
     "outbox-relay": {

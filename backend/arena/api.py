@@ -46,7 +46,7 @@ class IsResearcher(BasePermission):
 PERMISSIONS = [IsAuthenticated, IsNotBanned, IsResearcher]
 
 
-class ParamsInput(serializers.Serializer):
+class ModelParamsInput(serializers.Serializer):
     temperature = StrictFloatField(required=False, min_value=0, max_value=2)
     max_tokens = StrictIntegerField(required=False, min_value=1, max_value=32768)
     system_prompt = StrictCharField(
@@ -70,13 +70,13 @@ class ModelInput(serializers.Serializer):
         max_length=100,
         help_text="or: the environment variable that holds the key",
     )
-    params = ParamsInput(required=False)
+    params = ModelParamsInput(required=False)
     enabled = StrictBooleanField(required=False, default=True)
 
 
 class ModelPatchInput(serializers.Serializer):
     enabled = StrictBooleanField(required=False)
-    params = ParamsInput(required=False)
+    params = ModelParamsInput(required=False)
     reset_breaker = StrictBooleanField(required=False, default=False)
 
 
@@ -232,7 +232,7 @@ class ArenaSettingsView(APIView):
         return Response(render_arena_settings(project))
 
 
-class LeaderboardRow(serializers.Serializer):
+class ModelLeaderboardRow(serializers.Serializer):
     model = serializers.CharField()
     score = serializers.FloatField()
     ci_low = serializers.FloatField()
@@ -272,7 +272,7 @@ class ModelLeaderboardView(APIView):
                 "sources", OpenApiTypes.STR, required=False, description="arena,rankings"
             ),
         ],
-        responses=LeaderboardRow(many=True),
+        responses=ModelLeaderboardRow(many=True),
         summary="Models ranked by Bradley–Terry with 95 % bootstrap intervals",
     )
     def get(self, request: Request, slug: str) -> Response:
