@@ -1,6 +1,39 @@
-"""What the arena plugs into the engine when the app starts: its task kind."""
+"""What the arena plugs into the engine when the app starts: its task kind, and the
+hold on model replies that a quality signal flagged.
+
+A flagged model reply is held out of tasks (its live work items paused) until a
+moderator resolves its queue item: deleting it closes them (curation does that), any
+other resolution opens them again.
+"""
 
 from __future__ import annotations
+
+from backend.common.events import MessageQualityFlagged, ModerationResolved, subscribe
+
+
+def on_message_quality_flagged(event: MessageQualityFlagged) -> None:
+    from backend.assignments.models import WorkItem, WorkItemState
+    from backend.trees.models import Message
+
+    if Message.objects.filter(pk=event.message_id, synthetic=True).exists():
+        WorkItem.objects.filter(target_id=event.message_id, state=WorkItemState.OPEN).update(
+            state=WorkItemState.PAUSED
+        )
+
+
+def on_moderation_resolved(event: ModerationResolved) -> None:
+    from backend.assignments.models import WorkItem, WorkItemState
+    from backend.trees.models import Message, TreeState
+
+    if event.message_id is None or event.action == "delete_message":
+        return
+    held = Message.objects.filter(pk=event.message_id, synthetic=True, is_deleted=False).exclude(
+        tree__state=TreeState.HALTED
+    )
+    if held.exists():
+        WorkItem.objects.filter(target_id=event.message_id, state=WorkItemState.PAUSED).update(
+            state=WorkItemState.OPEN
+        )
 
 
 def connect() -> None:
@@ -8,3 +41,5 @@ def connect() -> None:
     from backend.assignments.registry import register
 
     register(COMPARE)
+    subscribe(MessageQualityFlagged, on_message_quality_flagged)
+    subscribe(ModerationResolved, on_moderation_resolved)

@@ -112,3 +112,39 @@ def test_no_reply_is_stored_once_volunteers_filled_the_places(fake_models) -> No
     request = ModelReplyRequest.objects.get()
     assert model_reply_generate(request_id=request.pk) == "skipped"
     assert not Message.objects.filter(parent=root).exists()
+
+
+def test_a_model_reply_flagged_by_quality_signals_is_held_until_moderated(fake_models) -> None:
+    from backend.assignments.lottery import trees_activate_waiting
+    from backend.moderation.models import QueueItem
+    from backend.moderation.services import queue_item_resolve
+    from tests.factories import write_prompt
+
+    project = small_project()
+    author, reviewer = people(2)
+    root = write_prompt(
+        project, author, text="Please write to alice.liddell@example.org about the tea party."
+    )
+    review(root, [reviewer])
+    trees_activate_waiting(project_id=project.pk, lang="en")
+    model_endpoint_create(name="fast-echo", base_url=fake_models.base_url, model="fast-echo")
+    arena_settings_update(
+        project=project,
+        changes={"model_reply_models": ["fast-echo"], "model_replies_per_parent": 1},
+        actor_id=None,
+    )
+    with committed():
+        assert model_replies_request() == 1
+    reply = Message.objects.get(parent=root)
+    assert reply.synthetic is True
+    assert "alice.liddell@example.org" in reply.text  # the fake model echoes the prompt
+    review_item = WorkItem.objects.get(target=reply)
+    assert review_item.state == "paused"  # held out of tasks
+    queue_item = QueueItem.objects.get(message=reply)
+    moderator = people(1)[0]
+    moderator.is_staff = True
+    moderator.save()
+    with committed():
+        queue_item_resolve(item_id=queue_item.pk, moderator_id=moderator.pk, action="dismiss")
+    review_item.refresh_from_db()
+    assert review_item.state == "open"
