@@ -41,7 +41,7 @@ def test_off_by_default(fake_models) -> None:
 
 
 def test_model_replies_become_ranked_siblings(fake_models, make_user, client_for) -> None:
-    project, tree, root = model_reply_project(fake_models, ["fast-m1", "fast-m2"], 2)
+    project, _tree, root = model_reply_project(fake_models, ["fast-m1", "fast-m2"], 2)
     item = WorkItem.objects.get(target=root, kind="assistant_reply")
     assert item.required == 2
     with committed():
@@ -94,7 +94,7 @@ def test_model_replies_become_ranked_siblings(fake_models, make_user, client_for
 
 
 def test_a_failing_model_leaves_the_place_to_volunteers(fake_models) -> None:
-    project, tree, root = model_reply_project(fake_models, ["error-m"], 1)
+    _project, _tree, root = model_reply_project(fake_models, ["error-m"], 1)
     with committed():
         assert model_replies_request() == 1
     request = ModelReplyRequest.objects.get()
@@ -106,7 +106,7 @@ def test_a_failing_model_leaves_the_place_to_volunteers(fake_models) -> None:
 
 
 def test_no_reply_is_stored_once_volunteers_filled_the_places(fake_models) -> None:
-    project, tree, root = model_reply_project(fake_models, ["fast-late"], 1)
+    _project, _tree, root = model_reply_project(fake_models, ["fast-late"], 1)
     assert model_replies_request() == 1  # owed, not yet generated (no commit)
     WorkItem.objects.filter(target=root, kind="assistant_reply").update(open_slots=0)
     request = ModelReplyRequest.objects.get()
