@@ -20,7 +20,7 @@ from backend.assignments.models import Assignment
 from backend.assignments.needs import work_item_complete
 from backend.assignments.registry import KindSpec, SubmitContext
 from backend.common.errors import Conflict, ValidationFailed
-from backend.common.outbox import enqueue
+from backend.common.outbox import enqueue_at
 
 FILL_POOL_TASK = "tasks.arena.fill_battle_pool"
 WINNERS = {
@@ -72,8 +72,10 @@ class CompareModelReplies(KindSpec):
             voted_at=context.now or timezone.now(),
         )
         work_item_complete(item.pk)
-        # The pool stays full: a new battle takes this one's place.
-        enqueue(FILL_POOL_TASK, battle.project_id, battle.lang)
+        # The pool stays full: a new battle takes this one's place. Sent by the outbox
+        # relay, not the commit hook, so that no model is ever asked inside this web
+        # request, even in the embedded mode where Celery runs in-process.
+        enqueue_at(FILL_POOL_TASK, timezone.now(), battle.project_id, battle.lang)
 
     def outcome(self, assignment: Assignment) -> dict[str, Any] | None:
         battle = (

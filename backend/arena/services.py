@@ -308,8 +308,10 @@ def arena_settings_update(
             after=cleaned,
         )
         if len(row.arena_models) >= 2:
+            # By the outbox relay, not the commit hook: the request never waits on a
+            # model, even with Celery in-process (embedded mode).
             for lang in project.languages:
-                enqueue(FILL_POOL_TASK, project.pk, lang)
+                enqueue_at(FILL_POOL_TASK, timezone.now(), project.pk, lang)
     return row
 
 

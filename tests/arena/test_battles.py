@@ -11,6 +11,7 @@ from backend.accounts.models import Role
 from backend.arena.models import Battle, BattleReply, ModelEndpoint
 from backend.arena.services import battle_generate, battle_pool_fill, model_endpoint_create
 from backend.assignments.models import WorkItem
+from backend.common.outbox import outbox_relay
 from tests.factories import committed, growing_tree, people, small_project
 from tests.helpers import claim, submit
 
@@ -30,7 +31,15 @@ def arena_project(fake_models, client, *, models=("fast-alpha", "fast-beta"), pr
             format="json",
         )
     assert response.status_code == 200, response.content
+    assert fake_models.calls == {}  # no model was asked inside the request
+    relay()
     return project, roots
+
+
+def relay() -> None:
+    """What the outbox relay does on its next beat tick (Celery runs eagerly)."""
+    with committed():
+        outbox_relay()
 
 
 def test_battles_are_ready_before_anyone_asks(fake_models, make_user, client_for) -> None:
@@ -78,6 +87,8 @@ def test_a_volunteer_votes_and_learns_the_names(fake_models, make_user, client_f
     with committed():
         answer = submit(client, assignment["id"], {"preference": "a"})
     assert answer.status_code == 200, answer.content
+    assert sum(fake_models.calls.values()) == 4  # the vote asked no model
+    relay()
     outcome = answer.json()["outcome"]
     assert outcome["preference"] == "a"
     assert outcome["winner"] == "model_a"
