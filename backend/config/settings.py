@@ -520,5 +520,11 @@ ARBOR_MODEL_BREAKER_FAILURES = int(os.environ.get("ARBOR_MODEL_BREAKER_FAILURES"
 ARBOR_MODEL_BREAKER_COOLDOWN_SECONDS = float(
     os.environ.get("ARBOR_MODEL_BREAKER_COOLDOWN_SECONDS", "60")
 )
+# Where `make run` serves its two demo models (manage.py fake_models_serve: canned text);
+# ARBOR_DEMO_MODELS_PORT=0 starts no fake server.
+ARBOR_DEMO_MODELS_PORT = int(os.environ.get("ARBOR_DEMO_MODELS_PORT", "8099"))
+ARBOR_DEMO_MODELS_URL = os.environ.get(
+    "ARBOR_DEMO_MODELS_URL", f"http://127.0.0.1:{ARBOR_DEMO_MODELS_PORT}/v1"
+)
 # Encrypts the API keys of models at rest; Django's SECRET_KEY when unset.
 ARBOR_SECRETS_KEY = os.environ.get("ARBOR_SECRETS_KEY", "")

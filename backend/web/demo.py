@@ -9,8 +9,12 @@ from __future__ import annotations
 import random
 from dataclasses import dataclass
 
+from django.conf import settings
+
 from backend.accounts.models import Role, User
 from backend.accounts.services import user_create, user_token
+from backend.arena.models import ModelEndpoint
+from backend.arena.services import arena_settings_update, model_endpoint_create
 from backend.assignments.selectors import assignment_context
 from backend.assignments.services import assignment_claim_next, assignment_submit
 from backend.common.errors import ArborError
@@ -180,6 +184,34 @@ def _quality_examples(project: Project, bots: list[User], researcher: User) -> N
             continue
 
 
+# The two demo models: canned, templated text from the fake OpenAI-compatible server
+# that ``manage.py serve`` starts (``fake_models_serve``); never a real model.
+DEMO_MODELS = (("demo-canned-a", "fast-demo-canned-a"), ("demo-canned-b", "fast-demo-canned-b"))
+
+
+def _arena_demo(project: Project) -> None:
+    """Two clearly labelled demo models, battling in the arena and replying in trees."""
+    for name, model in DEMO_MODELS:
+        if not ModelEndpoint.objects.filter(name=name).exists():
+            model_endpoint_create(
+                name=name,
+                base_url=settings.ARBOR_DEMO_MODELS_URL,
+                model=model,
+                params={"system_prompt": "Demo model: canned replies, not a real model."},
+            )
+    names = [name for name, _ in DEMO_MODELS]
+    arena_settings_update(
+        project=project,
+        changes={
+            "arena_models": names,
+            "arena_pool_size": 3,
+            "model_reply_models": names,
+            "model_replies_per_parent": 1,
+        },
+        actor_id=None,
+    )
+
+
 def seed_demo(*, rng_seed: int = 7) -> tuple[Project, list[DemoLogin], bool]:
     """Create the demo (once) and return it with the log-ins; the flag says if it was new."""
     logins = []
@@ -219,6 +251,7 @@ def seed_demo(*, rng_seed: int = 7) -> tuple[Project, list[DemoLogin], bool]:
     _drive(project, bots, rounds=60, rng=random.Random(rng_seed))
     _moderation_examples(project, bots)
     _quality_examples(project, bots, User.objects.get(username=Role.RESEARCHER))
+    _arena_demo(project)
     project.replies_per_minute = 6
     project.requests_per_minute = 60
     project.duplicate_text_window_hours = 24
