@@ -18,6 +18,7 @@ from __future__ import annotations
 import contextlib
 import json
 import threading
+import zlib
 import time
 from collections import Counter
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -34,14 +35,21 @@ def mode_of(model: str) -> str:
 
 
 def reply_text(model: str, messages: list[dict[str, Any]]) -> str:
-    """A templated reply that names the model (this is a demo, not a model)."""
+    """A templated reply that says it is canned. It never names the model (arena
+    replies are anonymous), but each model keeps one style, so votes can prefer one."""
     last = next(
         (str(m.get("content", "")) for m in reversed(messages) if m.get("role") == "user"), ""
     )
     topic = " ".join(last.split()[:12])
+    if zlib.crc32(model.encode()) % 2:
+        return (
+            f"[Canned demo reply, not a real model] You asked: “{topic}”. In short: a "
+            "real model would answer that here."
+        )
     return (
-        f"[demo model {model}] This is a canned reply, not a real model. You asked: "
-        f"“{topic}”. A real model would answer that here."
+        f"[Canned demo reply, not a real model] You asked: “{topic}”. Here is a longer "
+        "answer in three steps: first, restate the question; second, give the facts that "
+        "matter; third, say what remains uncertain. A real model would fill these in."
     )
 
 

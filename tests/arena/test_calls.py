@@ -31,7 +31,7 @@ def endpoint(server, model: str, **params) -> ModelEndpoint:
 def test_a_fast_model_answers_and_is_healthy(fake_models) -> None:
     model = endpoint(fake_models, "fast-one", system_prompt="Be brief.")
     completion = model_call(endpoint_id=model.pk, messages=ASK)
-    assert completion.text.startswith("[demo model fast-one]")
+    assert completion.text.startswith("[Canned demo reply, not a real model]")
     assert "Why is the sky blue?" in completion.text
     assert fake_models.requests[0]["messages"][0] == {"role": "system", "content": "Be brief."}
     model.refresh_from_db()
@@ -55,7 +55,7 @@ def test_an_error_is_retried_then_counted_once(fake_models) -> None:
 def test_a_flaky_model_succeeds_on_its_retry(fake_models) -> None:
     model = endpoint(fake_models, "flaky-one")
     completion = model_call(endpoint_id=model.pk, messages=ASK)
-    assert completion.text.startswith("[demo model flaky-one]")
+    assert completion.text.startswith("[Canned demo reply, not a real model]")
     assert fake_models.calls["flaky-one"] == 2
     model.refresh_from_db()
     assert (model.calls_succeeded, model.calls_failed, model.consecutive_failures) == (1, 0, 0)
@@ -99,7 +99,8 @@ def test_the_breaker_opens_after_failures_and_closes_after_a_trial(fake_models) 
         model="fast-fixed", breaker_opened_at=timezone.now() - timedelta(seconds=61)
     )
     completion = model_call(endpoint_id=model.pk, messages=ASK)
-    assert completion.text.startswith("[demo model fast-fixed]")
+    assert completion.text.startswith("[Canned demo reply, not a real model]")
+    assert fake_models.requests[-1]["model"] == "fast-fixed"
     model.refresh_from_db()
     assert (model.breaker_state, model.breaker_reason, model.consecutive_failures) == (
         "closed",

@@ -51,7 +51,7 @@ def test_model_replies_become_ranked_siblings(fake_models, make_user, client_for
         (True, "fast-m1", None, "assistant"),
         (True, "fast-m2", None, "assistant"),
     ]
-    assert replies[0].text.startswith("[demo model fast-m1]")
+    assert replies[0].text.startswith("[Canned demo reply, not a real model]")
     assert fake_models.requests[0]["messages"] == [{"role": "user", "content": root.text}]
     item.refresh_from_db()
     assert (item.state, item.completed_count, item.open_slots) == ("closed", 2, 0)

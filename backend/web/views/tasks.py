@@ -36,6 +36,7 @@ from backend.common.errors import ArborError
 from backend.common.page_errors import ShownErrors, shown_errors, web_status
 from backend.projects.models import LabellingMode, Project
 from backend.projects.selectors import project_guidelines, project_kind_instruction
+from backend.trees.models import Message
 from backend.web.forms import ClaimForm, SkipForm, is_valid_kind
 from backend.web.labels import (
     REPORT_REASONS,
@@ -105,7 +106,10 @@ def _task_context(
         # Show the order the person had made, not the original one.
         position = {pk: index for index, pk in enumerate(posted_ranking)}
         candidates = sorted(candidates, key=lambda message: position.get(message.pk, len(position)))
-    shown_ids = [message.pk for message in conversation] + [message.pk for message in candidates]
+    # A kind's own candidates (the arena's model replies) are not messages: no reactions.
+    shown_ids = [message.pk for message in conversation] + [
+        message.pk for message in candidates if isinstance(message, Message)
+    ]
     errors = errors or ShownErrors()
     labels = [label_widget(spec) for spec in context["labels"]]
     for widget in labels:
