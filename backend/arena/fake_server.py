@@ -18,8 +18,8 @@ from __future__ import annotations
 import contextlib
 import json
 import threading
-import zlib
 import time
+import zlib
 from collections import Counter
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
