@@ -29,7 +29,7 @@ from backend.trees.lifecycle import tree_lock
 from backend.trees.models import Message, Role, TreeState
 
 GENERATE_TASK = "tasks.arena.generate_model_reply"
-CHAT_ROLES = {Role.PROMPTER: "user", Role.ASSISTANT: "assistant"}
+CHAT_ROLES: dict[str, str] = {Role.PROMPTER.value: "user", Role.ASSISTANT.value: "assistant"}
 
 
 def model_replies_request(*, batch: int = 200) -> int:
