@@ -292,6 +292,7 @@ class ArenaBattlesExportView(APIView):
         parameters=[OpenApiParameter("lang", OpenApiTypes.STR, required=False)],
         responses={(200, "application/jsonl"): OpenApiTypes.STR},
         summary="The voted battles as JSON lines (Chatbot Arena's fields)",
+        operation_id="v1_projects_arena_battles_export",
     )
     def get(self, request: Request, slug: str) -> StreamingHttpResponse:
         project = _project(slug)

@@ -23,5 +23,6 @@ api_urlpatterns = [
 
 app_name = "arena"
 urlpatterns = [
+    path("models/", views.models_page, name="models"),
     path("projects/<slug:slug>/models/", views.model_leaderboard_page, name="leaderboard"),
 ]

@@ -1,12 +1,21 @@
-"""The model leaderboard page: the table, a win-rate matrix and a battle-count matrix."""
+"""The arena's pages: the model leaderboard (the table, a win-rate matrix and a
+battle-count matrix) and the models page (researchers and admins)."""
 
 from __future__ import annotations
 
-from django.contrib.auth.decorators import login_required
-from django.http import Http404, HttpRequest, HttpResponse
-from django.shortcuts import render
+from typing import Any
 
-from backend.arena import leaderboard, services
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
+from django.shortcuts import render
+from django.urls import reverse
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_http_methods
+
+from backend.accounts.page_permissions import role_page
+from backend.arena import leaderboard, selectors, services
+from backend.common.errors import ArborError, ValidationFailed
 from backend.projects.models import Project
 
 
@@ -52,3 +61,55 @@ def model_leaderboard_page(request: HttpRequest, slug: str) -> HttpResponse:
             "matrix": matrix,
         },
     )
+
+
+@require_http_methods(["GET", "POST"])
+@role_page("researcher")
+def models_page(request: HttpRequest) -> HttpResponse:
+    """Every registered model with its health, breaker and last error; a form to add
+    one (an OpenAI-compatible endpoint), and switches. Post/redirect/get; the changes go
+    through the same services as the API, so each is audited."""
+    here = reverse("arena:models")
+    if request.method == "POST":
+        action = request.POST.get("action", "add")
+        try:
+            if action == "add":
+                params: dict[str, Any] = {}
+                for field, cast in (("temperature", float), ("max_tokens", int)):
+                    raw = request.POST.get(field, "").strip()
+                    if raw:
+                        try:
+                            params[field] = cast(raw)
+                        except ValueError:
+                            raise ValidationFailed(
+                                f"params.{field}", "invalid", _("Not a number.")
+                            ) from None
+                system_prompt = request.POST.get("system_prompt", "")
+                if system_prompt:
+                    params["system_prompt"] = system_prompt
+                endpoint = services.model_endpoint_create(
+                    name=request.POST.get("name", "").strip(),
+                    base_url=request.POST.get("base_url", "").strip(),
+                    model=request.POST.get("model", "").strip(),
+                    api_key=request.POST.get("api_key", ""),
+                    api_key_env=request.POST.get("api_key_env", "").strip(),
+                    params=params,
+                    actor_id=request.user.pk,
+                )
+                messages.success(request, _("Model %(name)s added.") % {"name": endpoint.name})
+            elif action in ("enable", "disable", "reset"):
+                services.model_endpoint_update(
+                    name=request.POST.get("name", ""),
+                    actor_id=request.user.pk,
+                    enabled={"enable": True, "disable": False}.get(action),
+                    reset_breaker=action == "reset",
+                )
+                messages.success(request, _("Saved."))
+        except ArborError as error:
+            messages.error(request, " ".join(error.details()))
+        return HttpResponseRedirect(here)
+    models = [
+        {"endpoint": endpoint, "health": selectors.model_health(endpoint)}
+        for endpoint in selectors.models_list()
+    ]
+    return render(request, "arena/models.html", {"models": models})

@@ -109,3 +109,35 @@ def test_model_add_command_names_the_key_variable(db) -> None:
     assert endpoint.api_key_encrypted == ""
     assert endpoint.base_url == "http://127.0.0.1:11434/v1"
     assert "Registered model local-llama" in out.getvalue()
+
+
+def test_the_models_page_adds_and_lists(make_user, client) -> None:
+    client.force_login(make_user(Role.RESEARCHER))
+    response = client.post(
+        "/models/",
+        {
+            "action": "add",
+            "name": "page-model",
+            "base_url": "http://127.0.0.1:11434/v1",
+            "model": "llama3.1",
+            "temperature": "0.3",
+        },
+    )
+    assert response.status_code == 302
+    endpoint = ModelEndpoint.objects.get(name="page-model")
+    assert (endpoint.model, endpoint.temperature) == ("llama3.1", 0.3)
+    page = client.get("/models/").content.decode()
+    assert 'data-model-row="page-model"' in page
+    bad = client.post(
+        "/models/", {"action": "add", "name": "x", "base_url": "nope", "model": "m"}, follow=True
+    )
+    assert "An http(s) address" in bad.content.decode()
+    assert ModelEndpoint.objects.count() == 1
+    client.post("/models/", {"action": "disable", "name": "page-model"})
+    endpoint.refresh_from_db()
+    assert endpoint.is_enabled is False
+
+
+def test_volunteers_do_not_get_the_models_page(make_user, client) -> None:
+    client.force_login(make_user(Role.VOLUNTEER))
+    assert client.get("/models/").status_code == 403
