@@ -80,3 +80,15 @@ def arena_battle_records(*, project: Project, lang: str | None) -> Iterator[dict
 def arena_battle_lines(*, project: Project, lang: str | None) -> Iterator[bytes]:
     for record in arena_battle_records(project=project, lang=lang):
         yield orjson.dumps(record) + b"\n"
+
+
+def arena_battle_records_of(
+    project_id: int, languages: tuple[str, ...]
+) -> Iterator[dict[str, Any]]:
+    """The ``arena-battles`` export format's records (``exports.formats.registry``)."""
+    project = Project.objects.get(pk=project_id)
+    if not languages:
+        yield from arena_battle_records(project=project, lang=None)
+        return
+    for lang in languages:
+        yield from arena_battle_records(project=project, lang=lang)

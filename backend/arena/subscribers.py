@@ -1,4 +1,4 @@
-"""What the arena plugs into the engine when the app starts: its task kind, and the
+"""What the arena plugs in when the app starts: its task kind, its export format, and the
 hold on model replies that a quality signal flagged.
 
 A flagged model reply is held out of tasks (its live work items paused) until a
@@ -37,9 +37,23 @@ def on_moderation_resolved(event: ModerationResolved) -> None:
 
 
 def connect() -> None:
+    from django.utils.translation import gettext_lazy as _
+
+    from backend.arena.exporting import arena_battle_records_of
     from backend.arena.kind import COMPARE
     from backend.assignments.registry import register
+    from backend.exports.formats.registry import RecordFormat, record_format_register
 
     register(COMPARE)
+    record_format_register(
+        RecordFormat(
+            name="arena-battles",
+            label=_("Arena battles (JSONL)"),
+            description=_(
+                "One voted battle of two models per line, in Chatbot Arena's field names."
+            ),
+            records=arena_battle_records_of,
+        )
+    )
     subscribe(MessageQualityFlagged, on_message_quality_flagged)
     subscribe(ModerationResolved, on_moderation_resolved)

@@ -135,3 +135,34 @@ def test_volunteers_may_not_export(arena, make_user, client_for) -> None:
     project, _, _ = arena
     response = client_for(make_user()).get(f"/api/v1/projects/{project.slug}/arena-battles.jsonl")
     assert response.status_code == 403
+
+
+def test_the_export_format_registry_runs_arena_battles_as_a_job(
+    arena, make_user, client_for, django_capture_on_commit_callbacks, settings, tmp_path
+) -> None:
+    settings.MEDIA_ROOT = tmp_path / "media"  # the export file lands in this test's own
+    project, _, judge = arena
+    client = client_for(make_user(Role.RESEARCHER))
+    with django_capture_on_commit_callbacks(execute=True):
+        created = client.post(
+            "/api/v1/exports/",
+            {"project": project.slug, "format": "arena-battles", "languages": ["en"]},
+            format="json",
+        )
+    assert created.status_code == 202, created.content
+    body = client.get(f"/api/v1/exports/{created.json()['id']}").json()
+    assert body["state"] == "succeeded", body
+    assert (body["row_count"], body["tree_count"]) == (30, 0)
+    assert body["file_name"].endswith(f"-arena-battles-{created.json()['id']}.jsonl")
+    download = client.get(body["download_url"])
+    lines = b"".join(download.streaming_content).decode().splitlines()
+    streamed = client.get(f"/api/v1/projects/{project.slug}/arena-battles.jsonl")
+    assert lines == b"".join(streamed.streaming_content).decode().splitlines()
+    assert json.loads(lines[0])["judge"] == judge_name(judge.pk)
+
+
+def test_the_exports_page_offers_arena_battles(make_user, client) -> None:
+    client.force_login(make_user(Role.RESEARCHER))
+    page = client.get("/exports/")
+    assert page.status_code == 200
+    assert 'value="arena-battles"' in page.content.decode()
