@@ -46,15 +46,24 @@ class IsResearcher(BasePermission):
 PERMISSIONS = [IsAuthenticated, IsNotBanned, IsResearcher]
 
 
+class NumberField(StrictFloatField):
+    """A JSON number, never a boolean (a temperature of ``false`` is a mistake)."""
+
+    def to_internal_value(self, data: Any) -> float:
+        if isinstance(data, bool):
+            self.fail("invalid")
+        return super().to_internal_value(data)
+
+
 class ModelParamsInput(serializers.Serializer):
-    temperature = StrictFloatField(required=False, min_value=0, max_value=2)
+    temperature = NumberField(required=False, min_value=0, max_value=2)
     max_tokens = StrictIntegerField(required=False, min_value=1, max_value=32768)
     system_prompt = StrictCharField(
         required=False, allow_blank=True, max_length=10000, trim_whitespace=False
     )
     max_concurrency = StrictIntegerField(required=False, min_value=1, max_value=1000)
     requests_per_minute = StrictIntegerField(required=False, min_value=1, max_value=100000)
-    timeout_seconds = StrictFloatField(required=False, min_value=0.1, max_value=600)
+    timeout_seconds = NumberField(required=False, min_value=0.1, max_value=600)
 
 
 class ModelInput(serializers.Serializer):
