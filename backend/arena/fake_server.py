@@ -19,7 +19,6 @@ import contextlib
 import json
 import threading
 import time
-import zlib
 from collections import Counter
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
@@ -41,7 +40,7 @@ def reply_text(model: str, messages: list[dict[str, Any]]) -> str:
         (str(m.get("content", "")) for m in reversed(messages) if m.get("role") == "user"), ""
     )
     topic = " ".join(last.split()[:12])
-    if zlib.crc32(model.encode()) % 2:
+    if sum(model.encode()) % 2:  # "…-a" and "…-b" differ
         return (
             f"[Canned demo reply, not a real model] You asked: “{topic}”. In short: a "
             "real model would answer that here."

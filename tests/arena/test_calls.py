@@ -161,3 +161,16 @@ def test_a_model_turned_off_is_not_asked(fake_models) -> None:
     with pytest.raises(ModelUnavailable):
         model_call(endpoint_id=model.pk, messages=ASK)
     assert fake_models.calls["fast-off"] == 0
+
+
+def test_the_two_demo_models_answer_in_different_styles() -> None:
+    from backend.arena.fake_server import reply_text
+    from backend.web.demo import DEMO_MODELS
+
+    ask = [{"role": "user", "content": "How do tides work?"}]
+    (_, model_a), (_, model_b) = DEMO_MODELS
+    text_a, text_b = reply_text(model_a, ask), reply_text(model_b, ask)
+    assert text_a != text_b
+    for text in (text_a, text_b):
+        assert text.startswith("[Canned demo reply, not a real model] You asked: “How do tides")
+        assert "demo-canned" not in text
