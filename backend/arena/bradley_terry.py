@@ -57,12 +57,12 @@ class Score:
     ties: int
 
 
-def win_matrix(model_count: int, battles: Sequence[Battle]) -> np.ndarray:
+def win_matrix(model_count: int, battles: Sequence[Battle] | np.ndarray) -> np.ndarray:
     """W[i, j]: the wins of i over j, a tie counting half for each."""
     wins = np.zeros((model_count, model_count))
-    if not battles:
+    data = np.asarray(battles, dtype=float).reshape(-1, 3)
+    if not len(data):
         return wins
-    data = np.asarray(battles, dtype=float)
     a = data[:, 0].astype(int)
     b = data[:, 1].astype(int)
     outcome = data[:, 2]
@@ -128,10 +128,7 @@ def leaderboard(
         samples = np.empty((rounds, model_count))
         for round_index in range(rounds):
             drawn = data[rng.integers(0, len(data), size=len(data))]
-            resampled = [(int(a), int(b), float(o)) for a, b, o in drawn]
-            samples[round_index] = to_scale(
-                fit(win_matrix(model_count, resampled), penalty=penalty)
-            )
+            samples[round_index] = to_scale(fit(win_matrix(model_count, drawn), penalty=penalty))
         low = np.percentile(samples, 2.5, axis=0)
         high = np.percentile(samples, 97.5, axis=0)
     else:

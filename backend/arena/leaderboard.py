@@ -3,10 +3,13 @@ rankings of trees that hold model replies, scored by ``bradley_terry``."""
 
 from __future__ import annotations
 
+import hashlib
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, cast
+
+from django.core.cache import cache
 
 from backend.arena import bradley_terry
 from backend.arena.models import Battle, BattleState, Preference
@@ -66,6 +69,18 @@ def model_leaderboard(
         pairs.extend(arena_pairs(project=project, lang=lang))
     if "rankings" in sources:
         pairs.extend(ranking_pairs(project=project, lang=lang))
+    # The bootstrap costs CPU: the same battles give the same board, so it is kept
+    # until a vote or a ranking changes them.
+    key = "arena-board:" + hashlib.sha256(repr((rounds, pairs)).encode()).hexdigest()
+    cached = cache.get(key)
+    if cached is not None:
+        return cast(Board, cached)
+    board = _board(pairs, rounds=rounds)
+    cache.set(key, board, timeout=3600)
+    return board
+
+
+def _board(pairs: list[tuple[str, str, float]], *, rounds: int) -> Board:
     names = sorted({name for a, b, _ in pairs for name in (a, b)})
     index = {name: position for position, name in enumerate(names)}
     battles = [(index[a], index[b], outcome) for a, b, outcome in pairs]
