@@ -6,7 +6,7 @@ from typing import Any
 
 from django.db.models import QuerySet
 
-from backend.arena.models import ArenaSettings, Battle, BattleState, ModelEndpoint
+from backend.arena.models import ArenaSettings, Battle, ModelEndpoint
 
 
 def models_list() -> QuerySet[ModelEndpoint]:
@@ -36,13 +36,6 @@ def arena_project_languages() -> list[tuple[int, str]]:
         if len(row.arena_models) >= 2:
             pairs.extend((row.project_id, lang) for lang in row.project.languages)
     return pairs
-
-
-def voted_battles(*, project_id: int, lang: str | None = None) -> QuerySet[Battle]:
-    battles = Battle.objects.filter(project_id=project_id, state=BattleState.VOTED)
-    if lang:
-        battles = battles.filter(lang=lang)
-    return battles.select_related("model_a", "model_b", "prompt").order_by("voted_at", "pk")
 
 
 def battle_pool_counts(*, project_id: int) -> dict[str, Any]:

@@ -31,7 +31,7 @@ from backend.assignments.models import WorkItemState
 from backend.assignments.needs import work_item_create
 from backend.audit.models import AuditAction
 from backend.audit.services import audit_record
-from backend.common.errors import ArborError, NotFound, ValidationFailed
+from backend.common.errors import NotFound, ValidationFailed
 from backend.common.outbox import enqueue, enqueue_at
 from backend.projects.models import Project
 from backend.trees.lifecycle import tree_lock
@@ -489,10 +489,3 @@ def battles_prune(*, project_id: int, lang: str) -> int:
         .filter(Q(work_item__isnull=True) | Q(work_item__state=WorkItemState.CLOSED))
         .update(state=BattleState.FAILED, failure_reason="its work item was closed")
     )
-
-
-class BattleNotReady(ArborError):
-    def __init__(self) -> None:
-        super().__init__(
-            "battle_not_ready", "This battle is not waiting for a vote.", status_code=409
-        )
