@@ -14,11 +14,12 @@ from django.conf import settings
 from backend.accounts.models import Role, User
 from backend.accounts.services import user_create, user_token
 from backend.arena.models import ModelEndpoint
+from backend.arena.services import COMPARE_KIND as ARENA_KIND
 from backend.arena.services import arena_settings_update, model_endpoint_create
 from backend.assignments.selectors import assignment_context
 from backend.assignments.services import assignment_claim_next, assignment_submit
 from backend.common.errors import ArborError
-from backend.projects.models import Project
+from backend.projects.models import Project, default_kind_weights
 from backend.projects.services import project_create
 from backend.trees.models import Tree, TreeState
 
@@ -200,6 +201,8 @@ def _arena_demo(project: Project) -> None:
                 params={"system_prompt": "Demo model: canned replies, not a real model."},
             )
     names = [name for name, _ in DEMO_MODELS]
+    project.assignment_weights = {**project.assignment_weights, ARENA_KIND: 0.5}
+    project.save(update_fields=["assignment_weights"])
     arena_settings_update(
         project=project,
         changes={
@@ -245,6 +248,9 @@ def seed_demo(*, rng_seed: int = 7) -> tuple[Project, list[DemoLogin], bool]:
             "replies_per_minute": 1000,
             "requests_per_minute": 1000,
             "duplicate_text_window_hours": 0,
+            # The bots below leave the arena alone (and draw the same work as before it
+            # existed); ``_arena_demo`` weighs it in for people afterwards.
+            "assignment_weights": {**default_kind_weights(), ARENA_KIND: 0.0},
         },
     )
     bots = [_ensure_user(Role.VOLUNTEER, f"demo-bot-{index}")[0] for index in range(1, 6)]
