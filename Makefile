@@ -3,6 +3,8 @@ SHELL := /bin/bash
 PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV ?= .venv
 PY := $(VENV)/bin/python
+# The slowest tests are listed after each run, so that the suite's time stays visible.
+PYTEST_ARGS ?= --durations=30
 STAMP := $(VENV)/.installed-$(shell sha1sum requirements.txt | cut -c1-12)
 
 .PHONY: install frontend messages run test test-fast lint bench clean

@@ -89,9 +89,10 @@ NO_WORK_PAUSE_SECONDS = 0.05
 class Stack:
     """Private PostgreSQL and Redis, and Arbor's processes on top of them."""
 
-    def __init__(self, *, workers: int, pool_size: int) -> None:
+    def __init__(self, *, workers: int, pool_size: int, web_concurrency: int | None = None) -> None:
         self.workers = workers
         self.pool_size = pool_size
+        self.web_concurrency = web_concurrency
         self.directory = Path(tempfile.mkdtemp(prefix="arbor-drill-"))
         self.postgres = PrivatePostgres()
         self.redis = PrivateRedis()
@@ -113,6 +114,11 @@ class Stack:
             ARBOR_SWEEP_INTERVAL_SECONDS=str(SWEEP_SECONDS),
             ARBOR_OUTBOX_RELAY_SECONDS=str(RELAY_SECONDS),
             ARBOR_COUNT_QUERIES="0",
+            **(
+                {}
+                if self.web_concurrency is None
+                else {"ARBOR_WEB_CONCURRENCY": str(self.web_concurrency)}
+            ),
         )
 
     def start_servers(self) -> None:
@@ -631,6 +637,12 @@ def parse_arguments(argv: list[str] | None = None) -> argparse.Namespace:
     )
     parser.add_argument("--workers", type=int, default=2, help="ASGI worker processes")
     parser.add_argument("--pool-size", type=int, default=8, help="DB connections per worker")
+    parser.add_argument(
+        "--web-concurrency",
+        type=int,
+        default=None,
+        help="requests a worker admits at once (default: the pool size; 0: no gate)",
+    )
     parser.add_argument("--prompts", type=int, default=300, help="prompts seeded for review")
     parser.add_argument("--json", type=Path, help="also write the figures here as JSON")
     parser.add_argument(
@@ -667,7 +679,11 @@ def main(argv: list[str] | None = None) -> int:
         phases = ["calm", *FAULTS, "after"]
         seconds = arguments.phase_seconds
         rss_every = 0.0
-    stack = Stack(workers=arguments.workers, pool_size=arguments.pool_size)
+    stack = Stack(
+        workers=arguments.workers,
+        pool_size=arguments.pool_size,
+        web_concurrency=arguments.web_concurrency,
+    )
     run = Run()
     try:
         print("starting private PostgreSQL and Redis, migrating, seeding …", flush=True)

@@ -69,11 +69,15 @@ def client_for() -> Callable[[User | None], APIClient]:
 def _fresh_process_caches() -> None:
     """Each test starts as a new process would: no cached projects or tokens."""
     from backend.accounts.authentication import token_cache_clear
+    from backend.onboarding.selectors import person_gates_forget
+    from backend.onboarding.stream import gold_items_forget
     from backend.projects.selectors import project_cache_clear
     from backend.webhooks.selectors import forget_cached_webhooks
 
     project_cache_clear()
     forget_cached_webhooks()
+    person_gates_forget()
+    gold_items_forget()
     token_cache_clear()
     indexes = sys.modules.get("backend.quality.indexes")  # only once something computed
     if indexes is not None:

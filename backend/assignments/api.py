@@ -25,6 +25,7 @@ from backend.assignments.services import (
     assignment_skip,
     assignment_submit,
 )
+from backend.assignments.undo import assignment_undo
 from backend.common.errors import NotFound
 from backend.common.fields import (
     StrictCharField,
@@ -228,5 +229,19 @@ class AssignmentSkipView(APIView):
             user=request.user,  # type: ignore[arg-type]
             assignment_id=assignment_id,
             reason=data.validated_data["reason"],
+        )
+        return Response(render_assignment(assignment))
+
+
+class AssignmentUndoView(APIView):
+    @extend_schema(
+        request=None,
+        responses=AssignmentOutputSerializer,
+        summary="Undo my submission (reviews and rankings, within 30 s)",
+    )
+    def post(self, request: Request, assignment_id: int) -> Response:
+        assignment = assignment_undo(
+            user=request.user,  # type: ignore[arg-type]
+            assignment_id=assignment_id,
         )
         return Response(render_assignment(assignment))

@@ -1,11 +1,13 @@
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 from django.db.models import QuerySet
 from django.utils import timezone
 
 from backend.accounts.models import User
+from backend.assignments.gates import is_substituted, substituted_shown
 from backend.assignments.kinds import all_kinds, get_kind
 from backend.assignments.models import (
     Assignment,
@@ -37,13 +39,25 @@ def conversation_for(message: Message) -> list[Message]:
     return list(reversed(path))
 
 
+@dataclass(frozen=True)
+class _ShownMessage:
+    pk: int
+    role: str
+    text: str
+
+
 def assignment_context(assignment: Assignment) -> dict[str, Any]:
     """What a person needs to do the assignment: conversation, candidates, labels."""
-    conversation: list[Message] = []
+    conversation: list[Any] = []
     candidates: list[Any] = []  # messages, or a kind's own candidates (turns)
     tree_id = None
     item: WorkItem | None = assignment.work_item
-    if item is not None:
+    if item is None and is_substituted(assignment):
+        # A gold item: drawn like the messages of real work (``pk``, ``role``, ``text``).
+        shown_conversation, shown_candidates = substituted_shown(assignment)
+        conversation = [_ShownMessage(turn.id, turn.role, turn.text) for turn in shown_conversation]
+        candidates = [_ShownMessage(turn.id, turn.role, turn.text) for turn in shown_candidates]
+    elif item is not None:
         tree_id = item.tree_id
         conversation = conversation_for(item.target)
         if assignment.candidate_ids:

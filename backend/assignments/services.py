@@ -38,6 +38,14 @@ from django.utils import timezone
 from backend.accounts.models import User
 from backend.assignments import claims
 from backend.assignments.claims import Turn
+from backend.assignments.gates import (
+    KindLocked,
+    is_substituted,
+    kinds_locked_for,
+    substituted_shown,
+    substituted_submit,
+    substitutes,
+)
 from backend.assignments.kinds import KindSpec, SubmitContext, all_kinds, get_kind
 from backend.assignments.metrics import claims_counted, submits_counted
 from backend.assignments.models import (
@@ -171,12 +179,31 @@ def assignment_claim(
         raise ValidationFailed("kind", "invalid_kind", f"Unknown kind {kind!r}.")
     if not project.is_active:
         raise Conflict("project_inactive", f"{project.slug} is not collecting data.")
-    if kind == ANY_KIND:
-        kinds = kinds_in_weighted_order(project.assignment_weights, rng or random.Random())
-    else:
-        kinds = [kind]
+    rng = rng or random.Random()
+    kinds = kinds_in_weighted_order(project.assignment_weights, rng) if kind == ANY_KIND else [kind]
+    # Kinds a gate locks for this person (qualifications), decided in Python before
+    # the claim statement; free when the project locks nothing.
+    locked = kinds_locked_for(user=user, project=project, kinds=kinds)
+    if locked:
+        if kind != ANY_KIND:
+            raise KindLocked(kind)
+        kinds = [name for name in kinds if name not in locked]
     now = timezone.now()
     expires = now + timedelta(minutes=project.reservation_minutes)
+    # Work handed out in place of real work (gold items), decided in Python before the
+    # claim statement: an ordinary claim does not pay for it.
+    for substitute in substitutes():
+        picked = substitute.pick(user=user, project=project, lang=lang, kinds=kinds, rng=rng)
+        if picked is None:
+            continue
+        if user.is_banned:
+            raise Forbidden("banned", "Your account is banned.")
+        with transaction.atomic():
+            _limits_check(user=user, project=project, now=now)
+            assignment, conversation, candidates = substitute.create(
+                picked=picked, user=user, project=project, lang=lang, expires=expires
+            )
+        return ClaimResult(assignment, Shown(None, conversation, candidates))
     with transaction.atomic():
         limits_checked = False
         item_kinds: list[str] = []
@@ -443,14 +470,19 @@ def assignment_submit(
         if spec is None:
             raise ValidationFailed("kind", "invalid_kind", f"Unknown kind {assignment.kind!r}.")
         item = assignment.work_item
-        if spec.uses_work_item:
+        substituted = is_substituted(assignment)
+        if spec.uses_work_item and not substituted:
             assert tree is not None and item is not None
             if item.state == WorkItemState.CLOSED or tree.state == TreeState.HALTED:
                 raise Conflict("work_item_closed", "This work is no longer needed.")
         context = SubmitContext(
             user=user, assignment=assignment, project=project, tree=tree, item=item, now=now
         )
-        message = spec.apply(context, spec.validate(context, payload))
+        message: Message | None = None
+        if substituted:  # a gold item: scored by its substitute, never stored as a vote
+            substituted_submit(context, spec, payload)
+        else:
+            message = spec.apply(context, spec.validate(context, payload))
         Assignment.objects.filter(pk=assignment.pk).update(
             state=AssignmentState.SUBMITTED, finished_at=now, result_message=message
         )
@@ -627,6 +659,9 @@ def assignment_shown(assignment: Assignment) -> Shown:
     yet (its tree is in the message)."""
     item = assignment.work_item
     if item is None:
+        if is_substituted(assignment):
+            conversation, candidates = substituted_shown(assignment)
+            return Shown(tree_id=None, conversation=conversation, candidates=candidates)
         return Shown(tree_id=None)
     shown = Shown(
         tree_id=item.tree_id,

@@ -121,6 +121,20 @@ class ModerationResolved:
 
 
 @dataclass(frozen=True)
+class AssignmentUndone:
+    """A person took back a submission within the undo window (nothing depended on it
+    yet): its votes are gone and the assignment is open again. ``message_id`` is the
+    message a review labelled, ``ranking_vote_id`` the ranking vote removed."""
+
+    assignment_id: int
+    user_id: int
+    project_id: int
+    kind: str
+    message_id: int | None = None
+    ranking_vote_id: int | None = None
+
+
+@dataclass(frozen=True)
 class ExportFinished:
     """An export job ended: ``state`` is ``succeeded`` or ``failed``."""
 

@@ -40,6 +40,17 @@ def _messages() -> dict[str, str]:
         "project_inactive": _("This project is not collecting data right now."),
         "invalid_language": _("This project does not collect that language."),
         "invalid_kind": _("Unknown kind of task."),
+        "kind_locked": _(
+            "This kind of task is locked for you: its card on the dashboard says how to unlock it."
+        ),
+        "undo_not_possible": _(
+            "This answer cannot be taken back any more: the 30 seconds are over or others "
+            "already build on it."
+        ),
+        "qualification_unavailable": _(
+            "This qualification has too few known tasks yet; please come back later."
+        ),
+        "already_qualified": _("You have passed this qualification already."),
         "already_reported": _("You reported this message already."),
         "message_not_found": _("This message does not exist any more."),
         "idempotency_key_in_use": _("This was just sent; wait a moment."),

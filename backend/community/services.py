@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any, TypeVar
 
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import Count, Exists, Max, Min, OuterRef, Q, Sum
 from django.db.models.functions import TruncDate
 from django.utils import timezone
@@ -35,6 +35,7 @@ from backend.assignments.models import LabelVote, RankingVote
 from backend.audit.models import AuditAction, AuditEvent
 from backend.community.formula import (
     CONTRIBUTION_REASONS,
+    LEVEL_THRESHOLDS,
     POINTS,
     STREAK_GRACE,
     WINDOW_LENGTHS,
@@ -479,49 +480,66 @@ def points_for_submission(
 ) -> None:
     """Credit what a submission earns at once (a prompt or reply written, a review, a
     ranking: fixed points) and the submitter's new total and level, in the submit's own
-    transaction, so the points show on the next page. A handful of statements: the
-    ledger entry is inserted unless it exists (its unique key makes a retry or a race
-    harmless) and the total is summed from the ledger, never incremented.
+    transaction, so the points show on the next page. The ledger entry is inserted
+    unless it exists (its unique key makes a retry or a race harmless), and the total
+    grows by exactly what was inserted — nothing when the entry was there already.
+
+    On PostgreSQL that is one statement (the source looked up, the entry inserted, the
+    total, level and last activity updated, in data-modifying CTEs). Elsewhere it takes
+    a few ORM statements and the total is summed from the ledger.
 
     The periodic pass stays the reconciler: it evaluates the same sources with the same
-    formula (and credits what comes later: acceptance, rank and agreement bonuses), and
-    keeps streaks.
+    formula, recomputes totals from the ledger (and credits what comes later:
+    acceptance, rank and agreement bonuses), and keeps streaks.
     """
     now = now or timezone.now()
-    entry: PointsEntry | None = None
-    if message_id is not None:
-        reason = Reason.PROMPT_WRITTEN if kind == "initial_prompt" else Reason.REPLY_WRITTEN
-        entry = PointsEntry(source_type=SourceType.MESSAGE, source_id=message_id, reason=reason)
-    elif kind.startswith("label_"):
-        labelled = (
-            LabelVote.objects.filter(assignment_id=assignment_id)
+    credit = _submission_credit(kind=kind, message_id=message_id, assignment_id=assignment_id)
+    if credit is None:
+        return
+    source_type, reason, source_sql, source_parameter = credit
+    if connection.vendor == "postgresql":
+        _credit_in_one_statement(
+            source_type=source_type,
+            reason=reason,
+            source_sql=source_sql,
+            source_parameter=source_parameter,
+            user_id=user_id,
+            project_id=project_id,
+            now=now,
+        )
+        return
+    source_id: int | None
+    if source_sql is None:
+        source_id = source_parameter
+    elif reason == Reason.REVIEW_SUBMITTED:
+        source_id = (
+            LabelVote.objects.filter(assignment_id=source_parameter)
             .values_list("message_id", flat=True)
             .first()
         )
-        if labelled is not None:
-            entry = PointsEntry(
-                source_type=SourceType.REVIEW, source_id=labelled, reason=Reason.REVIEW_SUBMITTED
-            )
-    elif kind.startswith("rank_"):
-        vote = (
-            RankingVote.objects.filter(assignment_id=assignment_id)
+    else:
+        source_id = (
+            RankingVote.objects.filter(assignment_id=source_parameter)
             .values_list("pk", flat=True)
             .first()
         )
-        if vote is not None:
-            entry = PointsEntry(
-                source_type=SourceType.RANKING_VOTE,
-                source_id=vote,
-                reason=Reason.RANKING_SUBMITTED,
-            )
-    if entry is None:
+    if source_id is None:
         return
-    entry.user_id = user_id
-    entry.project_id = project_id
-    entry.points = POINTS[Reason(entry.reason)]
-    entry.earned_at = now
-    entry.detail = {}
-    PointsEntry.objects.bulk_create([entry], ignore_conflicts=True)
+    PointsEntry.objects.bulk_create(
+        [
+            PointsEntry(
+                source_type=source_type,
+                source_id=source_id,
+                reason=reason,
+                user_id=user_id,
+                project_id=project_id,
+                points=POINTS[reason],
+                earned_at=now,
+                detail={},
+            )
+        ],
+        ignore_conflicts=True,
+    )
     total = PointsEntry.objects.filter(user_id=user_id).aggregate(total=Sum("points"))["total"]
     total = total or 0
     values = {"points": total, "level": level_for(total), "last_active_at": now}
@@ -529,6 +547,128 @@ def points_for_submission(
         UserStats.objects.bulk_create(
             [UserStats(user_id=user_id, streak_days=1, **values)], ignore_conflicts=True
         )
+
+
+def _submission_credit(
+    *, kind: str, message_id: int | None, assignment_id: int
+) -> tuple[str, Reason, str | None, int] | None:
+    """What a submission of ``kind`` is credited for: the source type, the reason, and
+    how its source id is found — the message written (its id, no query), or the vote
+    the assignment made (a query, with the assignment's id as its parameter)."""
+    if message_id is not None:
+        reason = Reason.PROMPT_WRITTEN if kind == "initial_prompt" else Reason.REPLY_WRITTEN
+        return SourceType.MESSAGE, reason, None, message_id
+    if kind.startswith("label_"):
+        table = LabelVote._meta.db_table
+        return (
+            SourceType.REVIEW,
+            Reason.REVIEW_SUBMITTED,
+            f"SELECT message_id AS id FROM {table} WHERE assignment_id = %s LIMIT 1",
+            assignment_id,
+        )
+    if kind.startswith("rank_"):
+        table = RankingVote._meta.db_table
+        return (
+            SourceType.RANKING_VOTE,
+            Reason.RANKING_SUBMITTED,
+            f"SELECT id FROM {table} WHERE assignment_id = %s LIMIT 1",
+            assignment_id,
+        )
+    return None
+
+
+def _level_sql(points: str) -> str:
+    """``level_for`` as an SQL expression of the points expression ``points``."""
+    cases = " ".join(
+        f"WHEN {points} >= {needed} THEN {level}"
+        for level, needed in sorted(LEVEL_THRESHOLDS, key=lambda pair: -pair[1])
+    )
+    return f"CASE {cases} ELSE {LEVEL_THRESHOLDS[0][0]} END"
+
+
+def _credit_in_one_statement(
+    *,
+    source_type: str,
+    reason: Reason,
+    source_sql: str | None,
+    source_parameter: int,
+    user_id: int,
+    project_id: int,
+    now: datetime,
+) -> None:
+    """The PostgreSQL path. A person without a totals row gets one holding the whole
+    ledger (the sum is only read then); everyone else's total grows by what was
+    inserted. Two first submissions of one person at the same moment may count the
+    first entry twice until the next ledger pass recomputes the total."""
+    entries = PointsEntry._meta.db_table
+    stats = UserStats._meta.db_table
+    source = "SELECT %s::bigint AS id" if source_sql is None else source_sql
+    new_points = f"{stats}.points + EXCLUDED.points"
+    sql = f"""
+        WITH source AS ({source}),
+        inserted AS (
+            INSERT INTO {entries}
+                (source_type, source_id, reason, user_id, project_id, points, earned_at, detail,
+                 created_at, updated_at)
+            SELECT %s, source.id, %s, %s, %s, %s, %s, '{{}}'::jsonb, %s, %s FROM source
+            WHERE source.id IS NOT NULL
+            ON CONFLICT (source_type, source_id, user_id, reason) DO NOTHING
+            RETURNING points
+        ),
+        total AS (
+            SELECT (SELECT COALESCE(SUM(points), 0) FROM inserted) + CASE
+                WHEN EXISTS (SELECT 1 FROM {stats} WHERE user_id = %s) THEN 0
+                ELSE (SELECT COALESCE(SUM(points), 0) FROM {entries} WHERE user_id = %s)
+            END AS points
+        )
+        INSERT INTO {stats} (user_id, points, level, streak_days, last_active_at, updated_at)
+        SELECT %s, total.points, {_level_sql("total.points")}, 1, %s, %s FROM total
+        ON CONFLICT (user_id) DO UPDATE
+        SET points = {new_points}, level = {_level_sql(new_points)},
+            last_active_at = EXCLUDED.last_active_at, updated_at = EXCLUDED.updated_at
+    """
+    parameters: list[Any] = [
+        source_parameter,
+        source_type,
+        reason.value,
+        user_id,
+        project_id,
+        POINTS[reason],
+        now,
+        now,
+        now,
+        user_id,
+        user_id,
+        user_id,
+        now,
+        now,
+    ]
+    with connection.cursor() as cursor:
+        cursor.execute(sql, parameters)
+
+
+def points_for_undo(
+    *,
+    user_id: int,
+    kind: str,
+    message_id: int | None,
+    ranking_vote_id: int | None,
+    now: datetime | None = None,
+) -> None:
+    """Take back what an undone review or ranking earned, and the person's total."""
+    now = now or timezone.now()
+    if kind.startswith("label_") and message_id is not None:
+        source = (SourceType.REVIEW, message_id)
+    elif kind.startswith("rank_") and ranking_vote_id is not None:
+        source = (SourceType.RANKING_VOTE, ranking_vote_id)
+    else:
+        return
+    PointsEntry.objects.filter(user_id=user_id, source_type=source[0], source_id=source[1]).delete()
+    total = PointsEntry.objects.filter(user_id=user_id).aggregate(total=Sum("points"))["total"]
+    total = total or 0
+    UserStats.objects.filter(user_id=user_id).update(
+        updated_at=now, points=total, level=level_for(total)
+    )
 
 
 # --- Per-person totals ----------------------------------------------------------------

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from backend.common.events import AssignmentSubmitted, subscribe
+from backend.common.events import AssignmentSubmitted, AssignmentUndone, subscribe
 from backend.community import services
 
 
@@ -16,5 +16,15 @@ def on_assignment_submitted(event: AssignmentSubmitted) -> None:
     )
 
 
+def on_assignment_undone(event: AssignmentUndone) -> None:
+    services.points_for_undo(
+        user_id=event.user_id,
+        kind=event.kind,
+        message_id=event.message_id,
+        ranking_vote_id=event.ranking_vote_id,
+    )
+
+
 def connect() -> None:
     subscribe(AssignmentSubmitted, on_assignment_submitted)
+    subscribe(AssignmentUndone, on_assignment_undone)

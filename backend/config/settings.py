@@ -112,6 +112,7 @@ INSTALLED_APPS = [
     "backend.trees",
     "backend.quality",
     "backend.assignments",
+    "backend.onboarding",
     "backend.consensus",
     "backend.realtime",
     "backend.exports",
@@ -226,6 +227,16 @@ IS_POSTGRESQL = DATABASES["default"]["ENGINE"].endswith("postgresql")
 # process: its in-memory channel layer exists only inside that process.
 WEB_WORKERS = int(os.environ.get("ARBOR_WEB_WORKERS", "0"))
 WEB_SERVER = os.environ.get("ARBOR_WEB_SERVER", "uvicorn")
+# Requests a web process works on at once (backend/common/admission.py); the rest wait
+# in the event loop, up to ARBOR_WEB_QUEUE_SECONDS, then get 503 "overloaded". By
+# default as many as the process has pooled database connections; 0: no gate.
+WEB_CONCURRENCY = int(
+    os.environ.get(
+        "ARBOR_WEB_CONCURRENCY",
+        str(DATABASES["default"].get("OPTIONS", {}).get("pool", {}).get("max_size", 0)),
+    )
+)
+WEB_QUEUE_SECONDS = float(os.environ.get("ARBOR_WEB_QUEUE_SECONDS", "30"))
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 AUTH_USER_MODEL = "accounts.User"

@@ -12,6 +12,7 @@ from backend.assignments.api import (
     AssignmentListCreateView,
     AssignmentSkipView,
     AssignmentSubmitView,
+    AssignmentUndoView,
 )
 from backend.common.health import healthz
 from backend.common.metrics import metrics_view
@@ -24,6 +25,7 @@ from backend.exports.urls import api_urlpatterns as exports_api
 from backend.exports.views import exports_page, imports_page
 from backend.moderation.suggestions_api import MessageDetailEditView
 from backend.moderation.urls import api_urlpatterns as moderation_api
+from backend.onboarding.urls import api_urlpatterns as onboarding_api
 from backend.projects.api import ProjectDetailView, ProjectListView
 from backend.quality.urls import api_urlpatterns as quality_api
 from backend.trees.api import MessageReactionView
@@ -51,6 +53,9 @@ api_v1 = [
     path(
         "assignments/<int:assignment_id>/skip", AssignmentSkipView.as_view(), name="assignment-skip"
     ),
+    path(
+        "assignments/<int:assignment_id>/undo", AssignmentUndoView.as_view(), name="assignment-undo"
+    ),
     path("trees/<int:tree_id>", TreeDetailView.as_view(), name="tree-detail"),
     path("messages/<int:message_id>", MessageDetailEditView.as_view(), name="message-detail"),
     path(
@@ -72,6 +77,7 @@ api_v1 = [
     *consensus_api,
     *webhooks_api,
     *quality_api,
+    *onboarding_api,
     *arena_api,
 ]
 

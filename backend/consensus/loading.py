@@ -16,10 +16,12 @@ from typing import Any
 
 import numpy as np
 from django.db import connection
+from django.db.models import Count, Q
 
 from backend.assignments.models import LabelVote, RankingVote
 from backend.consensus.algorithms.batched import PAD, BallotArrays
 from backend.consensus.models import GoldLabel
+from backend.onboarding.models import GoldResult
 from backend.projects.models import Project
 from backend.trees.models import Role
 
@@ -336,6 +338,17 @@ def load_gold(
         (message, label): value
         for message, label, value in gold.values_list("message_id", "label", "value")
     }
+
+
+def load_gold_results(*, project_id: int) -> dict[int, tuple[int, int]]:
+    """Each person's answers to the project's gold items (qualifications and gold items
+    in the stream): {user id: (right, answered)}."""
+    rows = (
+        GoldResult.objects.filter(project_id=project_id)
+        .values("user_id")
+        .annotate(right=Count("pk", filter=Q(is_correct=True)), answered=Count("pk"))
+    )
+    return {row["user_id"]: (row["right"], row["answered"]) for row in rows}
 
 
 def label_kinds(project: Project, label_names: Iterable[str], votes: LabelVotes) -> dict[str, str]:

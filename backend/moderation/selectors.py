@@ -14,6 +14,7 @@ from backend.assignments.models import LabelVote
 from backend.audit.models import AuditEvent
 from backend.consensus.models import AnnotatorQuality
 from backend.moderation.models import QueueItem, QueueItemState
+from backend.onboarding.models import GoldPause
 from backend.projects.models import DEFAULT_FLAGS
 from backend.trees.models import Emoji, Reaction, Tree, TreeState
 
@@ -145,6 +146,14 @@ def trollboard(
         # A flag counts once per person, in however many projects it was raised.
         held = quality_flags.get(user_id, 0)
         quality_flags[user_id] = max(held, int(is_random) + int(is_position_biased))
+    # People paused from a kind for poor answers to gold items (docs/onboarding.md) are
+    # listed too, the pause counting as one more quality flag.
+    pauses = GoldPause.objects.filter(lifted_at__isnull=True)
+    if project_slug:
+        pauses = pauses.filter(project__slug=project_slug)
+    for user_id in sorted(set(pauses.values_list("user_id", flat=True))):
+        row(user_id)
+        quality_flags[user_id] = quality_flags.get(user_id, 0) + 1
     ordered = sorted(
         rows.values(),
         key=lambda entry: (

@@ -168,6 +168,21 @@ class Project(models.Model):
         default=0.9, validators=[MinValueValidator(0.0), MaxValueValidator(1.0)]
     )
 
+    # Kinds a volunteer must qualify for first: {kind: {"items": N, "min_accuracy": x}}
+    # — answer N of the project's gold items of that kind, at least x of them right
+    # (docs/onboarding.md). Kinds not named are open to everyone.
+    qualification = models.JSONField(default=dict, blank=True)
+    # Gold items in the stream: this share of label and ranking claims is answered with
+    # one of the project's gold items instead (it looks like real work); a person whose
+    # recent gold answers of a kind fall below ``gold_min_accuracy`` is paused from that
+    # kind until they redo the practice (docs/onboarding.md).
+    gold_rate = models.FloatField(
+        default=0.05, validators=[MinValueValidator(0.0), MaxValueValidator(1.0)]
+    )
+    gold_min_accuracy = models.FloatField(
+        default=0.5, validators=[MinValueValidator(0.0), MaxValueValidator(1.0)]
+    )
+
     label_schema = models.JSONField(default=default_label_schema)
     labelling_mode = models.CharField(
         max_length=16, choices=LabellingMode.choices, default=LabellingMode.FULL
@@ -218,4 +233,7 @@ TREE_SETTING_NAMES = (
     "quality_near_duplicate_threshold",
     "quality_leakage_threshold",
     "quality_lang_min_confidence",
+    "qualification",
+    "gold_rate",
+    "gold_min_accuracy",
 )

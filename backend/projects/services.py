@@ -110,6 +110,42 @@ def _clean_weights(weights: Any) -> dict[str, float]:
     return {kind: float(weight) for kind, weight in weights.items()}
 
 
+QUALIFICATION_MAX_ITEMS = 50
+
+
+def _clean_qualification(value: Any, known_kinds: set[str]) -> dict[str, dict[str, Any]]:
+    """{kind: {"items": 1–50, "min_accuracy": 0–1}} for known kinds."""
+    path = "settings.qualification"
+    if not isinstance(value, dict):
+        raise ValidationFailed(path, "invalid", "Kind to {items, min_accuracy}.")
+    cleaned: dict[str, dict[str, Any]] = {}
+    for kind, rule in value.items():
+        if kind not in known_kinds:
+            raise ValidationFailed(f"{path}.{kind}", "invalid_kind", f"Unknown kind {kind!r}.")
+        if not isinstance(rule, dict) or set(rule) - {"items", "min_accuracy"}:
+            raise ValidationFailed(f"{path}.{kind}", "invalid", "{items, min_accuracy}.")
+        items = rule.get("items")
+        if (
+            isinstance(items, bool)
+            or not isinstance(items, int)
+            or not 1 <= items <= QUALIFICATION_MAX_ITEMS
+        ):
+            raise ValidationFailed(
+                f"{path}.{kind}.items",
+                "invalid",
+                f"A whole number of items from 1 to {QUALIFICATION_MAX_ITEMS}.",
+            )
+        accuracy = rule.get("min_accuracy", 0.8)
+        if (
+            isinstance(accuracy, bool)
+            or not isinstance(accuracy, int | float)
+            or not 0.0 <= accuracy <= 1.0
+        ):
+            raise ValidationFailed(f"{path}.{kind}.min_accuracy", "invalid", "A share from 0 to 1.")
+        cleaned[kind] = {"items": items, "min_accuracy": float(accuracy)}
+    return cleaned
+
+
 def _state(project: Project) -> dict[str, Any]:
     return {
         "name": project.name,
@@ -141,6 +177,10 @@ def project_create(
     _validate_settings(overrides)
     if "assignment_weights" in overrides:
         overrides["assignment_weights"] = _clean_weights(overrides["assignment_weights"])
+    if "qualification" in overrides:
+        overrides["qualification"] = _clean_qualification(
+            overrides["qualification"], known_kinds or set(task_kinds())
+        )
     if Project.objects.filter(slug=slug).exists():
         raise ValidationFailed("slug", "unique", f"A project {slug!r} exists already.")
     project = Project(slug=slug, name=name or slug, guidelines=guidelines, **overrides)
@@ -196,6 +236,10 @@ def project_update(
         _validate_settings(overrides)
         if "assignment_weights" in overrides:
             overrides["assignment_weights"] = _clean_weights(overrides["assignment_weights"])
+        if "qualification" in overrides:
+            overrides["qualification"] = _clean_qualification(
+                overrides["qualification"], known_kinds or set(task_kinds())
+            )
         for name, value in overrides.items():
             setattr(project, name, value)
         if "name" in changes:

@@ -35,6 +35,13 @@ SETTING_HELP: dict[str, Promise] = {
     "queue_reply_skips": _("Skipped replies that put a tree in the moderation queue."),
     "acceptance_rule": _("How review votes decide acceptance: plain means or Dawid–Skene."),
     "vote_weighting": _("Whether label means weight votes by each reviewer's reliability."),
+    "qualification": _(
+        "Kinds a volunteer must qualify for first: this many gold items, this share right."
+    ),
+    "gold_rate": _("Share of review and ranking tasks that are gold items (0–1)."),
+    "gold_min_accuracy": _(
+        "Below this share right on recent gold items, a volunteer is paused from the kind."
+    ),
 }
 
 SETTING_TITLES: dict[str, Promise] = {
@@ -61,4 +68,7 @@ SETTING_TITLES: dict[str, Promise] = {
     "queue_reply_skips": _("Skips to queue a tree"),
     "acceptance_rule": _("Acceptance rule"),
     "vote_weighting": _("Vote weighting"),
+    "qualification": _("Qualification"),
+    "gold_rate": _("Gold item rate"),
+    "gold_min_accuracy": _("Gold accuracy to keep working"),
 }

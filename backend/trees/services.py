@@ -15,7 +15,14 @@ from backend.audit.models import AuditAction
 from backend.audit.services import audit_record
 from backend.common.errors import NotFound, ValidationFailed
 from backend.common.events import MessageEdited, MessageReacted, emit
-from backend.trees.models import Emoji, Message, MessageRevision, Reaction, text_digest
+from backend.trees.models import (
+    Emoji,
+    Message,
+    MessageRevision,
+    Reaction,
+    Tree,
+    text_digest,
+)
 
 
 def message_text_clean(*, text: object, max_length: int) -> str:
@@ -80,6 +87,12 @@ def message_react(*, message_id: int, user_id: int, emoji: str) -> tuple[Message
         message = Message.objects.select_related("tree").filter(pk=message_id).first()
         if message is None:
             raise NotFound("message_not_found", "No such message.")
+        if emoji == Emoji.RED_FLAG:
+            # Red flags count towards automatic deletion: one at a time per tree, so
+            # that each one counts those before it. Without the lock, flags arriving
+            # together each counted only themselves and none reached the threshold.
+            # The tree, not the message: moderation locks the tree first too.
+            Tree.objects.select_for_update().filter(pk=message.tree_id).first()
         _, created = Reaction.objects.get_or_create(message=message, user_id=user_id, emoji=emoji)
         if created:
             audit_record(

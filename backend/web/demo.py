@@ -19,6 +19,7 @@ from backend.arena.services import arena_settings_update, model_endpoint_create
 from backend.assignments.selectors import assignment_context
 from backend.assignments.services import assignment_claim_next, assignment_submit
 from backend.common.errors import ArborError
+from backend.onboarding.services import training_item_create
 from backend.projects.models import Project, default_kind_weights
 from backend.projects.services import project_create
 from backend.trees.models import Tree, TreeState
@@ -215,6 +216,62 @@ def _arena_demo(project: Project) -> None:
     )
 
 
+def _onboarding_examples(project: Project, researcher: User) -> None:
+    """Practice items for the tour (a review and a ranking) and gold items of both
+    kinds, so a new volunteer meets the tour and, now and then, a gold item."""
+    review = {
+        "kind": "label_assistant_reply",
+        "lang": "en",
+        "conversation": [
+            {"role": "prompter", "text": "What is the boiling point of water at sea level?"},
+            {"role": "assistant", "text": "Great deals on kettles at example.shop!"},
+        ],
+        "answer_labels": {"spam": 1},
+    }
+    ranking = {
+        "kind": "rank_assistant_replies",
+        "lang": "en",
+        "conversation": [{"role": "prompter", "text": "Why is the sky blue?"}],
+        "candidates": [
+            {"text": "Air scatters blue light more than red light (Rayleigh scattering)."},
+            {"text": "Because it reflects the sea."},
+            {"text": "Scattering."},
+        ],
+        "answer_ranking": [1, 3, 2],
+    }
+    training_item_create(
+        project=project,
+        data={
+            **review,
+            "use": "practice",
+            "explanation": "An advertisement instead of an answer is **spam**: say yes.",
+        },
+        actor_id=researcher.pk,
+    )
+    training_item_create(
+        project=project,
+        data={
+            **ranking,
+            "use": "both",
+            "explanation": "The correct, explained answer first; the short correct one next; "
+            "the wrong one last.",
+        },
+        actor_id=researcher.pk,
+    )
+    training_item_create(
+        project=project,
+        data={
+            **review,
+            "use": "gold",
+            "conversation": [
+                {"role": "prompter", "text": "How many days are in a leap year?"},
+                {"role": "assistant", "text": "Click here to win a free phone!"},
+            ],
+        },
+        actor_id=researcher.pk,
+    )
+
+
 def seed_demo(*, rng_seed: int = 7) -> tuple[Project, list[DemoLogin], bool]:
     """Create the demo (once) and return it with the log-ins; the flag says if it was new."""
     logins = []
@@ -257,6 +314,7 @@ def seed_demo(*, rng_seed: int = 7) -> tuple[Project, list[DemoLogin], bool]:
     _drive(project, bots, rounds=60, rng=random.Random(rng_seed))
     _moderation_examples(project, bots)
     _quality_examples(project, bots, User.objects.get(username=Role.RESEARCHER))
+    _onboarding_examples(project, User.objects.get(username=Role.RESEARCHER))
     _arena_demo(project)
     project.replies_per_minute = 6
     project.requests_per_minute = 60

@@ -12,6 +12,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from backend.accounts.models import User
+from backend.assignments.gates import kinds_locked_for
 from backend.assignments.kinds import get_kind, kind_names
 from backend.assignments.models import Assignment, AssignmentState
 from backend.assignments.selectors import assignments_open_for, work_available_for
@@ -49,7 +50,12 @@ def dashboard_work(*, project: Project, lang: str, user: User) -> list[dict[str,
     """One row per kind (and "any") with the work this person could claim now (the
     claim's own rules: see ``work_available_for``)."""
     counts: dict[str, Any] = dict(work_available_for(user=user, project=project, lang=lang))
-    prompt_open = initial_prompt_open(project=project, lang=lang)
+    # Kinds this person has not qualified for yet are not theirs to take: no count, and
+    # the card leads to the page that says how to unlock them.
+    locked = kinds_locked_for(user=user, project=project, kinds=kind_names())
+    for kind in locked:
+        counts.pop(kind, None)
+    prompt_open = initial_prompt_open(project=project, lang=lang) and "initial_prompt" not in locked
     total = sum(counts.values()) + (1 if prompt_open else 0)
     rows = []
     for kind in ["any", *kind_names()]:
@@ -57,6 +63,8 @@ def dashboard_work(*, project: Project, lang: str, user: User) -> list[dict[str,
         if kind == "any":
             count: int | None = sum(counts.values())
             available = total > 0
+        elif kind in locked:
+            count, available = 0, False
         elif spec is not None and not spec.uses_work_item:
             count, available = None, prompt_open
         else:
@@ -69,6 +77,7 @@ def dashboard_work(*, project: Project, lang: str, user: User) -> list[dict[str,
                 "instruction": kind_instruction(kind),
                 "count": count,
                 "available": available,
+                "locked": kind in locked,
             }
         )
     return rows

@@ -104,6 +104,7 @@ def test_download_holds_my_data_in_exact_sections(world):
         "generated_at",
         "label_votes",
         "messages",
+        "onboarding",
         "points",
         "ranking_votes",
         "reactions",

@@ -35,10 +35,12 @@ from backend.accounts.services import user_create, user_token
 from backend.arena.services import model_endpoint_create
 from backend.moderation.models import QueueItem
 from backend.moderation.services import report_create, user_note_add
+from backend.onboarding.services import training_item_create
 from backend.projects.models import Project
 from backend.projects.services import project_create
 from backend.trees.models import Message, Tree
 from tests.factories import growing_tree, rank, review, write_reply
+from tests.onboarding.helpers import REVIEW_ITEM
 
 ROLES = (Role.VOLUNTEER, Role.MODERATOR, Role.RESEARCHER, Role.ADMIN)
 SEED = 20260401
@@ -67,10 +69,11 @@ FUZZ_PROJECT_SETTINGS: dict[str, Any] = {
 # a project's slug must be new and its label schema keeps spam and the labels that have
 # votes; an eval set's file must hold prompts; a webhook's address must resolve to a
 # public host; deleting my account needs my password; a moderator's reason may hold no
-# NUL character (DRF refuses them in text); a re-run names a known signal; a model's
-# name is a slug that must be new, with a key or its variable but not both, and a
-# project's arena names registered models; the model leaderboard and the battle export
-# take only a language the project collects. Everything
+# NUL character (DRF refuses them in text); a re-run names a known signal; a training
+# item's known answer must fit its kind (labels it asks, a ranking of every reply); a
+# model's name is a slug that must be new, with a key or its variable but not both, and
+# a project's arena names registered models; the model leaderboard and the battle
+# export take only a language the project collects. Everything
 # else a schema-valid request gets is 2xx or a documented 401/403/404/409/429.
 RULES_BEYOND_THE_SCHEMA = (
     "v1_assignments_create",
@@ -90,6 +93,8 @@ RULES_BEYOND_THE_SCHEMA = (
     "v1_messages_undelete_create",
     "v1_messages_delete_create",
     "v1_projects_quality_rerun_create",
+    "v1_projects_training_items_create",
+    "v1_training_items_partial_update",
     "v1_models_create",
     "v1_models_partial_update",
     "v1_projects_arena_partial_update",
@@ -108,6 +113,7 @@ class FuzzWorld:
     root: Message
     replies: list[Message]
     queue_item_id: int
+    training_item_id: int
 
 
 def seed_fuzz_world() -> FuzzWorld:
@@ -130,6 +136,7 @@ def seed_fuzz_world() -> FuzzWorld:
     )
     user_note_add(user_id=writers[1].pk, author_id=users[Role.MODERATOR].pk, text="watch")
     item = QueueItem.objects.filter(message_id=report.message_id).order_by("pk").first()
+    training_item = training_item_create(project=project, data=REVIEW_ITEM, actor_id=None)
     model_endpoint_create(name="fuzz-model", base_url="http://127.0.0.1:9/v1", model="m")
     return FuzzWorld(
         project=project,
@@ -139,6 +146,7 @@ def seed_fuzz_world() -> FuzzWorld:
         root=root,
         replies=replies,
         queue_item_id=item.pk if item is not None else 1,
+        training_item_id=training_item.pk,
     )
 
 
@@ -159,6 +167,7 @@ def with_examples(document: dict[str, Any], world: FuzzWorld) -> dict[str, Any]:
         "item_id": world.queue_item_id,
         "assignment_id": 1,
         "job_id": 1,
+        "training_item_id": world.training_item_id,
         "name": "fuzz-model",
     }
     document = copy.deepcopy(document)

@@ -50,6 +50,9 @@ DEFAULT_SETTINGS = {
     "quality_toxicity_threshold": 0.8,
     "quality_near_duplicate_threshold": 0.8,
     "quality_leakage_threshold": 20.0,
+    "qualification": {},
+    "gold_rate": 0.05,
+    "gold_min_accuracy": 0.5,
     "quality_lang_min_confidence": 0.9,
 }
 DEFAULT_LABEL_SCHEMA = [

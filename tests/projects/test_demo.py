@@ -46,3 +46,15 @@ def test_seeding_again_changes_nothing():
     assert not created
     assert len(logins) == 4
     assert (Message.objects.count(), QueueItem.objects.count()) == (messages, items)
+
+
+def test_the_demo_has_practice_and_gold_items():
+    from backend.onboarding.models import TrainingItem
+
+    project, _logins, _created = seed_demo()
+
+    assert sorted(TrainingItem.objects.filter(project=project).values_list("kind", "use")) == [
+        ("label_assistant_reply", "gold"),
+        ("label_assistant_reply", "practice"),
+        ("rank_assistant_replies", "both"),
+    ]

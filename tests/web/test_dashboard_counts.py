@@ -100,6 +100,7 @@ def test_the_dashboard_reads_a_bounded_number_of_queries(project):
             assert client.get("/dashboard/").status_code == 200
         return len(captured.captured_queries)
 
+    queries()  # the first request fills this process's caches (the person's gates)
     write_prompt(project, author)
     few = queries()
     for _ in range(3):

@@ -27,6 +27,10 @@ POSITION_BIAS_MIN_RANKINGS = 5
 # others, agreement beyond chance is not shown at this level.
 RANDOM_MIN_RANKINGS = 10
 RANDOM_P = 0.05
+# Answers to gold items (docs/onboarding.md) cap a person's vote weights once they have
+# answered this many: the cap is 2a − 1 clipped to [0, 1] for their share right a, the
+# same rule as a flag's Dawid–Skene weight.
+GOLD_RESULTS_MIN = 5
 
 
 @dataclass
@@ -80,6 +84,30 @@ def annotator_stats(
     _gold_accuracy(votes, gold, person)
     _ranking_agreement(groups, person, people)
     return people
+
+
+def merge_gold_results(
+    people: dict[int, AnnotatorStats], results: Mapping[int, tuple[int, int]]
+) -> None:
+    """Fold each person's answers to gold items ({user: (right, answered)}) into their
+    gold accuracy (beside their votes on gold-labelled messages, answer for answer) and,
+    from ``GOLD_RESULTS_MIN`` answers on, cap their vote weights."""
+    for user_id, (right, answered) in sorted(results.items()):
+        if answered <= 0:
+            continue
+        row = people.get(user_id)
+        if row is None:
+            row = people[user_id] = AnnotatorStats(user_id=user_id)
+        total = row.gold_vote_count + answered
+        before = (row.gold_accuracy or 0.0) * row.gold_vote_count
+        row.gold_accuracy = (before + right) / total
+        row.gold_vote_count = total
+        if answered >= GOLD_RESULTS_MIN:
+            cap = float(np.clip(2.0 * right / answered - 1.0, 0.0, 1.0))
+            row.weight = min(row.weight, cap)
+            for info in row.labels.values():
+                if "weight" in info:
+                    info["weight"] = min(float(info["weight"]), cap)
 
 
 def _dawid_skene_accuracy(

@@ -41,6 +41,7 @@ from backend.consensus.loading import (
     LabelVotes,
     label_kinds,
     load_gold,
+    load_gold_results,
     load_label_votes,
     load_ranking_votes,
 )
@@ -54,7 +55,7 @@ from backend.consensus.models import (
 )
 from backend.consensus.scoring.agreement import AgreementRow, label_agreement, ranking_agreement
 from backend.consensus.scoring.labels import FlagFit, aggregate_messages, fit_flag
-from backend.consensus.scoring.quality import AnnotatorStats, annotator_stats
+from backend.consensus.scoring.quality import AnnotatorStats, annotator_stats, merge_gold_results
 from backend.consensus.scoring.rankings import ScoredRankings, score_groups
 from backend.consensus.services import bulk
 from backend.consensus.services.agreement import agreement_snapshots_store
@@ -217,6 +218,7 @@ def _compute(project: Project, run: RescoreRun, report: Progress) -> _Computed:
 
     _set_stage(run, "quality", 0.6)
     people = annotator_stats(votes=votes, fits=fits, gold=gold, groups=groups)
+    merge_gold_results(people, load_gold_results(project_id=project.pk))
     report("annotators", len(people), len(people))
 
     weights = None

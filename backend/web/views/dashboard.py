@@ -1,7 +1,8 @@
 from __future__ import annotations
 
 from django.http import HttpRequest, HttpResponse
-from django.shortcuts import render
+from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.views.decorators.http import require_GET
 
 from backend.accounts.models import User
@@ -9,6 +10,7 @@ from backend.accounts.page_permissions import volunteer_page
 from backend.community.selectors import user_community_summary
 from backend.web.forms import is_valid_kind, language_name
 from backend.web.selectors import active_projects, dashboard_work, languages_for, open_assignments
+from backend.web.views.onboarding import tour_is_due
 from backend.web.views.tasks import SESSION_CHOICE, is_htmx
 
 
@@ -29,6 +31,9 @@ def dashboard(request: HttpRequest) -> HttpResponse:
         languages = languages_for(project=project, user=user)
         wanted_lang = request.GET.get("lang") or choice.get("lang")
         lang = wanted_lang if wanted_lang in languages else languages[0]
+        if not is_htmx(request) and tour_is_due(request, project, lang):
+            # A new volunteer's first visit: the tour of the task kinds, with practice.
+            return redirect(f"{reverse('web:tour')}?project={project.slug}&lang={lang}")
         kind = request.GET.get("kind") or choice.get("kind") or "any"
         context.update(
             project=project,

@@ -27,7 +27,7 @@ from backend.projects.usage import task_kinds
 from backend.web.labels import kind_title, label_title
 
 EMPTY_LABEL_ROWS = 3
-LIST_SETTINGS = {"assignment_weights"}
+LIST_SETTINGS = {"assignment_weights", "qualification"}
 
 
 def _field(name: str) -> models.Field[Any, Any]:
@@ -76,6 +76,7 @@ def _context(
     schema = list(data.get("label_schema") or [])
     rows = [*schema, *({} for _ in range(EMPTY_LABEL_ROWS))]
     weights = data.get("settings", {}).get("assignment_weights", {})
+    qualification = data.get("settings", {}).get("qualification") or {}
     kinds = task_kinds()
     instructions = data.get("kind_instructions", {})
     return {
@@ -92,6 +93,7 @@ def _context(
                 "name": kind,
                 "title": kind_title(kind),
                 "weight": weights.get(kind, ""),
+                "qualification": qualification.get(kind) or {},
                 "instructions": instructions.get(kind, {}),
             }
             for kind in kinds
@@ -140,6 +142,18 @@ def _posted(post: QueryDict) -> dict[str, Any]:
     }
     if weights:
         settings["assignment_weights"] = weights
+    if post.get("qualification-form"):
+        qualification: dict[str, Any] = {}
+        for kind in task_kinds():
+            items = str(post.get(f"qualify-items-{kind}", "")).strip()
+            if not items:
+                continue
+            accuracy = str(post.get(f"qualify-accuracy-{kind}", "")).strip()
+            qualification[kind] = {
+                "items": _number(items),
+                "min_accuracy": _number(accuracy) if accuracy else 0.8,
+            }
+        settings["qualification"] = qualification
     schema = []
     for index in range(int(post.get("label-count", "0") or 0)):
         name = post.get(f"label-{index}-name", "").strip()

@@ -9,6 +9,7 @@ so the flow also works without JavaScript.
 
 from __future__ import annotations
 
+import time
 import uuid
 from typing import Any
 from urllib.parse import urlencode
@@ -32,6 +33,7 @@ from backend.assignments.services import (
     assignment_skip,
     assignment_submit,
 )
+from backend.assignments.undo import UNDO_SECONDS, UNDOABLE_FIELDS, assignment_undo
 from backend.common.errors import ArborError
 from backend.common.page_errors import ShownErrors, shown_errors, web_status
 from backend.projects.models import LabellingMode, Project
@@ -50,6 +52,22 @@ from backend.web.selectors import reaction_bars, task_progress
 SESSION_CHOICE = "arbor_work"
 # What a POST that found no work had to say, shown once by the page it redirects to.
 SESSION_NO_WORK = "arbor_no_work"
+# The person's last review or ranking and when it was sent: the next page offers to
+# undo it while the undo window lasts.
+SESSION_LAST_SUBMIT = "arbor_last_submit"
+
+
+def undoable_submission(request: HttpRequest) -> int | None:
+    """The assignment the page may offer to undo (its window still open), if any."""
+    last = request.session.get(SESSION_LAST_SUBMIT) or {}
+    try:
+        sent = float(last.get("at", 0))
+    except (TypeError, ValueError):
+        return None
+    if time.time() - sent > UNDO_SECONDS:
+        return None
+    assignment_id = last.get("assignment")
+    return int(assignment_id) if isinstance(assignment_id, int) else None
 
 
 def is_htmx(request: HttpRequest) -> bool:
@@ -149,6 +167,7 @@ def _task_context(
         "max_length": project.max_message_length,
         "min_length": project.min_message_length,
         "progress": task_progress(user=_user(request)),
+        "undo_assignment_id": undoable_submission(request),
     }
 
 
@@ -186,6 +205,7 @@ def _render_no_work(
         "notice": notice,
         "error": error,
         "open_assignments": list(assignments_open_for(user=_user(request))[:10]),
+        "undo_assignment_id": undoable_submission(request),
     }
     if is_htmx(request):
         response = render(request, "web/_no_work.html", context)
@@ -212,6 +232,11 @@ def _next_task(
         try:
             assignment = assignment_claim_next(user=user, project=project, lang=lang, kind=kind)
         except ArborError as error:
+            if error.code == "kind_locked" and not is_htmx(request):
+                # Not this person's yet: the page that says why, and how to unlock it.
+                return redirect(
+                    reverse("web:qualification", args=[project.slug, kind]) + f"?lang={lang}"
+                )
             return _render_no_work(
                 request, project=project, lang=lang, kind=kind, notice=notice,
                 error=shown_errors(error).general,
@@ -320,6 +345,8 @@ def task_submit(request: HttpRequest, assignment_id: int) -> HttpResponse:
         return _render_task(
             request, assignment, values=values, errors=errors, status=web_status(error)
         )
+    if _spec(assignment).payload_field in UNDOABLE_FIELDS:
+        request.session[SESSION_LAST_SUBMIT] = {"assignment": assignment.pk, "at": time.time()}
     kind = request.POST.get("next_kind", assignment.kind)
     return _next_task(
         request,
@@ -329,6 +356,22 @@ def task_submit(request: HttpRequest, assignment_id: int) -> HttpResponse:
         # A kind may reveal something once the answer is in (the arena: the models).
         notice=str((result.outcome or {}).get("summary") or _("Thank you! Saved.")),
     )
+
+
+@require_POST
+@volunteer_page
+def task_undo(request: HttpRequest, assignment_id: int) -> HttpResponse:
+    """Take back the last review or ranking (``assignment_undo``) and show it again."""
+    try:
+        assignment_undo(user=_user(request), assignment_id=assignment_id)
+    except ArborError as error:
+        if error.status_code == 404:
+            raise Http404(error.detail) from error
+        messages.error(request, shown_errors(error).general or error.detail)
+        return redirect("web:dashboard")
+    request.session.pop(SESSION_LAST_SUBMIT, None)
+    messages.success(request, _("Taken back: answer it again."))
+    return redirect("web:task", assignment_id=assignment_id)
 
 
 @require_POST
