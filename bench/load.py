@@ -321,6 +321,7 @@ class System:
     log_path: Path | None = None
     server_header: str = ""  # what the server says it is, to be sure which one answered
     count_queries: bool = True  # ARBOR_COUNT_QUERIES
+    extra_environment: dict[str, str] = field(default_factory=dict)  # --arbor-env
 
     @property
     def base_url(self) -> str:
@@ -344,6 +345,7 @@ def start_arbor(system: System, *, workers: int, pool_size: int, data_dir: Path)
         ARBOR_WEB_SERVER=system.server,
         ARBOR_COUNT_QUERIES="1" if system.count_queries else "0",
         ARBOR_DATA_DIR=str(data_dir),
+        **system.extra_environment,
     )
     command = [
         sys.executable,
@@ -808,6 +810,14 @@ def parse_arguments(argv: list[str] | None = None) -> argparse.Namespace:
         help="serve without ARBOR_COUNT_QUERIES (to see what counting costs; no queries/cycle)",
     )
     parser.add_argument("--keep-db", action="store_true", help="do not drop the databases")
+    parser.add_argument(
+        "--arbor-env",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="an environment variable for Arbor's server (repeatable), e.g. "
+        "ARBOR_HTTP_HANDLER=asgi",
+    )
     arguments = parser.parse_args(argv)
     arguments.steps = [int(value) for value in arguments.volunteers.split(",") if value.strip()]
     if not arguments.steps or min(arguments.steps) < 1:
@@ -857,9 +867,11 @@ def main(argv: list[str] | None = None) -> int:
             redis_url = arguments.redis_url
             for _ in range(index):
                 redis_url = next_redis_database(redis_url)
-            systems.append(
-                System("Arbor", server, f"Arbor{label}", name, url, free_port(), redis_url)
+            arbor = System("Arbor", server, f"Arbor{label}", name, url, free_port(), redis_url)
+            arbor.extra_environment = dict(
+                setting.split("=", 1) for setting in arguments.arbor_env if "=" in setting
             )
+            systems.append(arbor)
     logs = Path(tempfile.mkdtemp(prefix="arbor-load-"))
     steps: list[Step] = []
     try:

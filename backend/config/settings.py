@@ -15,6 +15,7 @@ from datetime import timedelta
 from pathlib import Path
 
 import dj_database_url
+from django.core.exceptions import ImproperlyConfigured
 
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
 DATA_DIR = Path(os.environ.get("ARBOR_DATA_DIR", BASE_DIR / "var"))
@@ -237,6 +238,14 @@ WEB_CONCURRENCY = int(
     )
 )
 WEB_QUEUE_SECONDS = float(os.environ.get("ARBOR_WEB_QUEUE_SECONDS", "30"))
+# How the ASGI server hands HTTP requests to Django (backend/common/http_threads.py):
+# "threads", Django's WSGI handler on a pool of threads, one hop per request; or
+# "asgi", Django's own ASGI handler (a thread per request, a hop per middleware).
+HTTP_HANDLER = os.environ.get("ARBOR_HTTP_HANDLER", "threads")
+if HTTP_HANDLER not in ("threads", "asgi"):
+    raise ImproperlyConfigured(f"ARBOR_HTTP_HANDLER is 'threads' or 'asgi', not {HTTP_HANDLER!r}")
+# Threads of the "threads" handler per process: as many as the gate lets in.
+HTTP_THREADS = int(os.environ.get("ARBOR_HTTP_THREADS", str(WEB_CONCURRENCY or 32)))
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 AUTH_USER_MODEL = "accounts.User"
