@@ -21,6 +21,7 @@ app = Celery(
         "tasks.quality",
         "tasks.common",
         "tasks.webhooks",
+        "tasks.arena",
     ],
 )
 app.config_from_object("django.conf:settings", namespace="CELERY")
@@ -33,6 +34,16 @@ signals.task_postrun.connect(celery_task_finished, weak=False)
 
 
 app.conf.beat_schedule = {
+    # Keeps every arena project's pool of ready battles full (failed ones replaced).
+    "arena-fill-pools": {
+        "task": "tasks.arena.fill_all_pools",
+        "schedule": float(os.environ.get("ARBOR_ARENA_FILL_SECONDS", "30")),
+    },
+    # Asks the configured models for replies to prompter messages waiting for some.
+    "arena-model-replies": {
+        "task": "tasks.arena.request_model_replies",
+        "schedule": float(os.environ.get("ARBOR_ARENA_FILL_SECONDS", "30")),
+    },
     # Follow-up work the broker could not take when it was owed (it was down) is sent
     # within seconds of its return (backend.common.outbox).
     "outbox-relay": {

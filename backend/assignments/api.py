@@ -153,11 +153,18 @@ class SubmitInputSerializer(serializers.Serializer):
         child=StrictFloatField(allow_null=True), required=False, allow_empty=False
     )
     ranking = serializers.ListField(child=StrictIntegerField(), required=False)
+    # A choice between the candidates (the arena's compare_model_replies: "a", "b",
+    # "tie", "both_bad"); the kind checks the value.
+    preference = StrictCharField(required=False, max_length=32)
 
 
 class SubmitOutputSerializer(serializers.Serializer):
     assignment = AssignmentOutputSerializer()
     message = MessageSerializer(allow_null=True)
+    outcome = serializers.DictField(
+        required=False,
+        help_text="what the kind reveals once the answer is in (arena battles: the models)",
+    )
 
 
 def render_submit(result: SubmitResult) -> bytes:
@@ -165,14 +172,15 @@ def render_submit(result: SubmitResult) -> bytes:
     assignment = result.assignment
     shown = result.shown or Shown(tree_id=None)
     message = MessageSerializer(result.message).data if result.message is not None else None
-    return orjson.dumps(
-        {
-            "assignment": render_shown(
-                assignment, project_cached(project_id=assignment.project_id), shown
-            ),
-            "message": message,
-        }
-    )
+    body: dict[str, Any] = {
+        "assignment": render_shown(
+            assignment, project_cached(project_id=assignment.project_id), shown
+        ),
+        "message": message,
+    }
+    if result.outcome is not None:
+        body["outcome"] = result.outcome
+    return orjson.dumps(body)
 
 
 class AssignmentSubmitView(APIView):
@@ -187,7 +195,7 @@ class AssignmentSubmitView(APIView):
                 description="Retries with the same key return the first answer.",
             )
         ],
-        summary="Submit a text, labels or a ranking",
+        summary="Submit a text, labels, a ranking or a preference",
     )
     def post(self, request: Request, assignment_id: int) -> HttpResponse:
         data = SubmitInputSerializer(data=request.data)

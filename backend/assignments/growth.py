@@ -101,8 +101,16 @@ def tree_create_from_prompt(*, project: Project, author_id: int, lang: str, text
     return root
 
 
-def message_create_reply(*, tree: Tree, parent: Message, author_id: int, text: str) -> Message:
-    """A reply under ``parent``; it waits for its reviews before it can have replies."""
+def message_create_reply(
+    *,
+    tree: Tree,
+    parent: Message,
+    author_id: int | None,
+    text: str,
+    model_name: str = "",
+) -> Message:
+    """A reply under ``parent``; it waits for its reviews before it can have replies.
+    A model's reply (``model_name``) has no author and is marked synthetic."""
     tree_require_state(tree, TreeState.GROWING)
     role = Role.ASSISTANT if parent.role == Role.PROMPTER else Role.PROMPTER
     message = Message.objects.create(
@@ -114,6 +122,8 @@ def message_create_reply(*, tree: Tree, parent: Message, author_id: int, text: s
         text_digest=text_digest(text),
         lang=tree.lang,
         author_id=author_id,
+        synthetic=bool(model_name),
+        model_name=model_name,
     )
     audit_record(
         action=AuditAction.MESSAGE_CREATED,

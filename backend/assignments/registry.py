@@ -14,6 +14,7 @@ from typing import Any
 from django.utils.functional import Promise
 
 from backend.accounts.models import User
+from backend.assignments.claims import Turn
 from backend.assignments.models import Assignment, WorkItem
 from backend.common.errors import ValidationFailed
 from backend.projects.models import Project
@@ -53,6 +54,19 @@ class KindSpec:
     uses_work_item: bool = True
     # Which field of the submit body carries the answer: "text", "labels" or "ranking".
     payload_field: str = ""
+    # Kinds whose candidates are not messages of the tree (the arena's model replies)
+    # draw them with ``own_candidates``; the claim asks only such kinds, so the others
+    # pay nothing for it.
+    has_own_candidates: bool = False
+
+    def own_candidates(self, *, work_item_id: int) -> list[Turn]:
+        """The candidates an item of this kind shows, in order (``has_own_candidates``)."""
+        return []
+
+    def outcome(self, assignment: Assignment) -> dict[str, Any] | None:
+        """What the answer to a submit reveals besides the assignment (the arena: which
+        model wrote A and B), or None. Read after ``apply``, in the same transaction."""
+        return None
 
     def is_available(self, *, project: Project, lang: str) -> bool:
         """For kinds without work items: may a new one be handed out now?"""

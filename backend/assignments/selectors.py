@@ -49,7 +49,7 @@ class _ShownMessage:
 def assignment_context(assignment: Assignment) -> dict[str, Any]:
     """What a person needs to do the assignment: conversation, candidates, labels."""
     conversation: list[Any] = []
-    candidates: list[Any] = []
+    candidates: list[Any] = []  # messages, or a kind's own candidates (turns)
     tree_id = None
     item: WorkItem | None = assignment.work_item
     if item is None and is_substituted(assignment):
@@ -67,6 +67,8 @@ def assignment_context(assignment: Assignment) -> dict[str, Any]:
             }
             candidates = [by_id[pk] for pk in assignment.candidate_ids if pk in by_id]
     spec = get_kind(assignment.kind)
+    if spec is not None and spec.has_own_candidates and item is not None:
+        candidates = list(spec.own_candidates(work_item_id=item.pk))
     labels = spec.labels(assignment.project) if spec is not None else []
     return {
         "tree_id": tree_id,

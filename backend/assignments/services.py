@@ -243,6 +243,18 @@ def assignment_claim(
         return None
 
 
+def _own_candidates(kind: str, work_item_id: int | None, shown: Shown) -> Shown:
+    """``shown`` with the candidates of a kind that draws its own (arena battles)."""
+    spec = get_kind(kind)
+    if spec is None or not spec.has_own_candidates or work_item_id is None:
+        return shown
+    return Shown(
+        tree_id=shown.tree_id,
+        conversation=shown.conversation,
+        candidates=spec.own_candidates(work_item_id=work_item_id),
+    )
+
+
 def _claim_item(
     *,
     user: User,
@@ -278,6 +290,7 @@ def _claim_item(
         claimed.assignment.project = project
         claimed.assignment.user = user
         shown = Shown(claimed.tree_id, claimed.conversation, claimed.candidates)
+        shown = _own_candidates(claimed.assignment.kind, claimed.assignment.work_item_id, shown)
         return ClaimResult(claimed.assignment, shown)
     # SQLite: IMMEDIATE transactions run one at a time, so a plain pick is safe.
     if check_limits:
@@ -318,7 +331,7 @@ def _assignment_for_item(
         conversation=claims.conversation_turns(item.target_id),
         candidates=claims.candidate_turns(candidate_ids),
     )
-    return ClaimResult(assignment, shown)
+    return ClaimResult(assignment, _own_candidates(item.kind, item.pk, shown))
 
 
 # --- Submitting -----------------------------------------------------------------------
@@ -331,6 +344,8 @@ class SubmitResult:
     shown: Shown | None = None
     # A retry with the same Idempotency-Key: the exact body first answered.
     replayed_body: bytes | None = None
+    # What the kind reveals once the answer is in (``KindSpec.outcome``).
+    outcome: dict[str, Any] | None = None
 
 
 def request_digest(payload: Mapping[str, Any]) -> str:
@@ -494,7 +509,9 @@ def assignment_submit(
         )
         if shown is None:
             shown = assignment_shown(assignment)
-        result = SubmitResult(assignment, message, shown)
+        else:
+            shown = _own_candidates(assignment.kind, assignment.work_item_id, shown)
+        result = SubmitResult(assignment, message, shown, outcome=spec.outcome(assignment))
         if key:
             body = render(result) if render else b"{}"
             if not _idempotency_record_insert(
@@ -646,11 +663,12 @@ def assignment_shown(assignment: Assignment) -> Shown:
             conversation, candidates = substituted_shown(assignment)
             return Shown(tree_id=None, conversation=conversation, candidates=candidates)
         return Shown(tree_id=None)
-    return Shown(
+    shown = Shown(
         tree_id=item.tree_id,
         conversation=claims.conversation_turns(item.target_id),
         candidates=claims.candidate_turns(list(assignment.candidate_ids)),
     )
+    return _own_candidates(assignment.kind, item.pk, shown)
 
 
 __all__: Sequence[str] = (

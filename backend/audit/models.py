@@ -88,6 +88,11 @@ class AuditAction(models.TextChoices):
     QUALIFICATION_FAILED = "qualification.failed"
     GOLD_PAUSED = "gold.paused"
     GOLD_PAUSE_LIFTED = "gold.pause_lifted"
+    MODEL_CREATED = "model.created"
+    MODEL_UPDATED = "model.updated"
+    MODEL_BREAKER_OPENED = "model.breaker_opened"
+    MODEL_BREAKER_CLOSED = "model.breaker_closed"
+    ARENA_SETTINGS_UPDATED = "arena.settings_updated"
 
 
 class AuditEvent(models.Model):

@@ -109,6 +109,18 @@ class AssignmentSkipped:
 
 
 @dataclass(frozen=True)
+class ModerationResolved:
+    """A moderator resolved a queue item with ``action`` (dismiss, delete_message, …);
+    ``message_id`` is None for items about a whole tree."""
+
+    queue_item_id: int
+    project_id: int
+    tree_id: int
+    message_id: int | None
+    action: str
+
+
+@dataclass(frozen=True)
 class AssignmentUndone:
     """A person took back a submission within the undo window (nothing depended on it
     yet): its votes are gone and the assignment is open again. ``message_id`` is the

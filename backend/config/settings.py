@@ -120,6 +120,7 @@ INSTALLED_APPS = [
     "backend.community",
     "backend.moderation",
     "backend.webhooks",
+    "backend.arena",
     "backend.web",
 ]
 
@@ -529,3 +530,21 @@ METRICS_ALLOWED_NETWORKS = [
 ]
 for _network in METRICS_ALLOWED_NETWORKS:
     ipaddress.ip_network(_network, strict=False)  # a typo fails at start, not per scrape
+
+# Models in the loop (docs/arena.md): retries of a failed model call (with backoff
+# doubling from the base), and the circuit breaker that pauses a model after this many
+# failed calls in a row, trying again after the cool-down.
+ARBOR_MODEL_RETRIES = int(os.environ.get("ARBOR_MODEL_RETRIES", "2"))
+ARBOR_MODEL_BACKOFF_SECONDS = float(os.environ.get("ARBOR_MODEL_BACKOFF_SECONDS", "1.0"))
+ARBOR_MODEL_BREAKER_FAILURES = int(os.environ.get("ARBOR_MODEL_BREAKER_FAILURES", "3"))
+ARBOR_MODEL_BREAKER_COOLDOWN_SECONDS = float(
+    os.environ.get("ARBOR_MODEL_BREAKER_COOLDOWN_SECONDS", "60")
+)
+# Where `make run` serves its two demo models (manage.py fake_models_serve: canned text);
+# ARBOR_DEMO_MODELS_PORT=0 starts no fake server.
+ARBOR_DEMO_MODELS_PORT = int(os.environ.get("ARBOR_DEMO_MODELS_PORT", "8099"))
+ARBOR_DEMO_MODELS_URL = os.environ.get(
+    "ARBOR_DEMO_MODELS_URL", f"http://127.0.0.1:{ARBOR_DEMO_MODELS_PORT}/v1"
+)
+# Encrypts the API keys of models at rest; Django's SECRET_KEY when unset.
+ARBOR_SECRETS_KEY = os.environ.get("ARBOR_SECRETS_KEY", "")

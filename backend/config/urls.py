@@ -7,6 +7,7 @@ from backend.accounts.roles_api import UserRolesView
 from backend.accounts.tokens_api import TokenDetailView, TokenListCreateView
 from backend.accounts.tokens_page import tokens_page
 from backend.accounts.urls import api_urlpatterns as accounts_api
+from backend.arena.urls import api_urlpatterns as arena_api
 from backend.assignments.api import (
     AssignmentListCreateView,
     AssignmentSkipView,
@@ -77,6 +78,7 @@ api_v1 = [
     *webhooks_api,
     *quality_api,
     *onboarding_api,
+    *arena_api,
 ]
 
 urlpatterns = [
@@ -89,6 +91,7 @@ urlpatterns = [
     path("moderation/", include("backend.moderation.page_urls")),
     path("me/account/", include("backend.accounts.page_urls")),
     path("", include("backend.webhooks.urls", namespace="webhooks")),
+    path("", include("backend.arena.urls", namespace="arena")),
     path("quality/", include("backend.quality.page_urls")),
     path("admin/", admin.site.urls),
     path("accounts/", include("allauth.urls")),

@@ -85,6 +85,7 @@ class TreeDetailView(APIView):
         context = {
             "show_authors": can_see_authors(request.user),  # type: ignore[arg-type]
             "show_deleted_text": can_see_deleted_text(request.user),  # type: ignore[arg-type]
+            "hide_models": True,
             "scores": {pk: extra["score"] for pk, extra in extras.items()},
         }
         return Response(
@@ -114,6 +115,7 @@ class MessageDetailView(APIView):
         context = {
             "show_authors": can_see_authors(request.user),  # type: ignore[arg-type]
             "show_deleted_text": can_see_deleted_text(request.user),  # type: ignore[arg-type]
+            "hide_models": True,
             "scores": {message.pk: extras["score"]},
         }
         data = TreeMessageSerializer(message, context=context).data

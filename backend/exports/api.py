@@ -28,6 +28,7 @@ from backend.common.errors import Conflict, NotFound
 from backend.common.fields import StrictBooleanField
 from backend.common.permissions import IsNotBanned
 from backend.exports.formats.build import PiiPolicy
+from backend.exports.formats.registry import record_formats
 from backend.exports.models import ExportFormat, ExportJob, ImportFormat, ImportJob, JobState
 from backend.exports.options import ALL_STATES
 from backend.exports.permissions import IsResearcherOrAdmin
@@ -77,6 +78,15 @@ class LanguagesField(StringListField):
 class ExportCreateInput(serializers.Serializer):
     project = serializers.SlugField()
     format = serializers.ChoiceField(choices=ExportFormat.choices)
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        # The tree formats and those other apps registered (``formats.registry``).
+        self.fields["format"].choices = [  # type: ignore[attr-defined]
+            *ExportFormat.choices,
+            *((spec.name, spec.name) for spec in record_formats()),
+        ]
+
     validation_fraction = serializers.FloatField(
         required=False, allow_null=True, help_text="hf-dataset: share of trees in validation"
     )

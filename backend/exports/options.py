@@ -16,6 +16,7 @@ from typing import Any
 
 from backend.common.errors import ValidationFailed
 from backend.exports.formats.build import ALL_EVAL_SETS, PiiPolicy
+from backend.exports.formats.registry import record_formats
 from backend.exports.models import ExportFormat
 from backend.exports.quality import eval_set_names
 from backend.projects.models import Project
@@ -209,13 +210,18 @@ def _exclude_leaked(value: Any, project: Project) -> str | None:
     return value
 
 
+def export_format_names() -> list[str]:
+    """The tree formats and the record formats other apps registered."""
+    return [*ExportFormat.values, *(spec.name for spec in record_formats())]
+
+
 def export_options_build(
     *, project: Project, format: str, filters: Mapping[str, Any]
 ) -> ExportOptions:
     """Validate ``filters`` (the keys of ``ExportOptions.as_filters``) for ``project``."""
-    if format not in ExportFormat.values:
+    if format not in export_format_names():
         raise ValidationFailed(
-            "format", "invalid_format", f"Format is one of {', '.join(ExportFormat.values)}."
+            "format", "invalid_format", f"Format is one of {', '.join(export_format_names())}."
         )
     validation_fraction, license = _hf_options(format, filters)
     filters = {name: value for name, value in filters.items() if name not in HF_FILTERS}

@@ -12,6 +12,7 @@ from django.shortcuts import render
 from django.utils.translation import gettext as _
 
 from backend.exports.formats.build import PiiPolicy
+from backend.exports.formats.registry import record_formats
 from backend.exports.labels import (
     FORMATS,
     JOB_STATES,
@@ -66,7 +67,10 @@ def exports_page(request: HttpRequest) -> HttpResponse:
         "tab": "exports",
         "projects": projects,
         "eval_sets": eval_set_names_all([project.pk for project in projects]),
-        "formats": labelled(ExportFormat.values, FORMATS),
+        "formats": [
+            *labelled(ExportFormat.values, FORMATS),
+            *((spec.name, spec.label, spec.description) for spec in record_formats()),
+        ],
         "states": labelled(TreeState.values, TREE_STATES),
         "pii_choices": labelled(PiiPolicy.CHOICES, PII_POLICIES),
         "jobs": _with_state_labels(export_jobs_of(user=request.user)),  # type: ignore[arg-type]

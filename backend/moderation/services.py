@@ -23,6 +23,7 @@ from backend.assignments.models import REPLY_KINDS, Assignment, AssignmentState,
 from backend.audit.models import AuditAction, AuditEvent
 from backend.audit.services import audit_record
 from backend.common.errors import ArborError, Conflict, Forbidden, NotFound, ValidationFailed
+from backend.common.events import ModerationResolved, emit
 from backend.moderation import curation
 from backend.moderation.models import (
     Ban,
@@ -338,6 +339,15 @@ def queue_item_resolve(
             reason=note,
         )
         item.refresh_from_db()
+        emit(
+            ModerationResolved(
+                queue_item_id=item.pk,
+                project_id=item.project_id,
+                tree_id=item.tree_id,
+                message_id=item.message_id,
+                action=action,
+            )
+        )
         send_moderators_event_on_commit("moderation.queue.changed", _queue_payload(item))
         return item
 

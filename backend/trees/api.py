@@ -19,7 +19,14 @@ class MessageSerializer(serializers.ModelSerializer):
     tree_id = serializers.IntegerField()
     parent_id = serializers.IntegerField(allow_null=True)
     deleted = serializers.BooleanField(source="is_deleted")
-    model_name = serializers.CharField(allow_null=True)
+    synthetic = serializers.BooleanField(
+        required=False, help_text="in trees and messages: moderators, researchers and admins only"
+    )
+    model_name = serializers.CharField(
+        allow_null=True,
+        required=False,
+        help_text="in trees and messages: moderators, researchers and admins only",
+    )
     author_id = serializers.IntegerField(
         required=False, allow_null=True, help_text="moderators, researchers and admins only"
     )
@@ -51,6 +58,11 @@ class MessageSerializer(serializers.ModelSerializer):
             data["text"] = None
         if not self.context.get("show_authors"):
             del data["author_id"]
+            if self.context.get("hide_models"):
+                # Volunteers rank model replies beside human ones: who wrote a reply,
+                # person or model, is not theirs to know (docs/arena.md).
+                del data["synthetic"]
+                del data["model_name"]
         return data
 
 

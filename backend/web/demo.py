@@ -9,13 +9,18 @@ from __future__ import annotations
 import random
 from dataclasses import dataclass
 
+from django.conf import settings
+
 from backend.accounts.models import Role, User
 from backend.accounts.services import user_create, user_token
+from backend.arena.models import ModelEndpoint
+from backend.arena.services import COMPARE_KIND as ARENA_KIND
+from backend.arena.services import arena_settings_update, model_endpoint_create
 from backend.assignments.selectors import assignment_context
 from backend.assignments.services import assignment_claim_next, assignment_submit
 from backend.common.errors import ArborError
 from backend.onboarding.services import training_item_create
-from backend.projects.models import Project
+from backend.projects.models import Project, default_kind_weights
 from backend.projects.services import project_create
 from backend.trees.models import Tree, TreeState
 
@@ -181,6 +186,36 @@ def _quality_examples(project: Project, bots: list[User], researcher: User) -> N
             continue
 
 
+# The two demo models: canned, templated text from the fake OpenAI-compatible server
+# that ``manage.py serve`` starts (``fake_models_serve``); never a real model.
+DEMO_MODELS = (("demo-canned-a", "fast-demo-canned-a"), ("demo-canned-b", "fast-demo-canned-b"))
+
+
+def _arena_demo(project: Project) -> None:
+    """Two clearly labelled demo models, battling in the arena and replying in trees."""
+    for name, model in DEMO_MODELS:
+        if not ModelEndpoint.objects.filter(name=name).exists():
+            model_endpoint_create(
+                name=name,
+                base_url=settings.ARBOR_DEMO_MODELS_URL,
+                model=model,
+                params={"system_prompt": "Demo model: canned replies, not a real model."},
+            )
+    names = [name for name, _ in DEMO_MODELS]
+    project.assignment_weights = {**project.assignment_weights, ARENA_KIND: 0.5}
+    project.save(update_fields=["assignment_weights"])
+    arena_settings_update(
+        project=project,
+        changes={
+            "arena_models": names,
+            "arena_pool_size": 3,
+            "model_reply_models": names,
+            "model_replies_per_parent": 1,
+        },
+        actor_id=None,
+    )
+
+
 def _onboarding_examples(project: Project, researcher: User) -> None:
     """Practice items for the tour (a review and a ranking) and gold items of both
     kinds, so a new volunteer meets the tour and, now and then, a gold item."""
@@ -270,6 +305,9 @@ def seed_demo(*, rng_seed: int = 7) -> tuple[Project, list[DemoLogin], bool]:
             "replies_per_minute": 1000,
             "requests_per_minute": 1000,
             "duplicate_text_window_hours": 0,
+            # The bots below leave the arena alone (and draw the same work as before it
+            # existed); ``_arena_demo`` weighs it in for people afterwards.
+            "assignment_weights": {**default_kind_weights(), ARENA_KIND: 0.0},
         },
     )
     bots = [_ensure_user(Role.VOLUNTEER, f"demo-bot-{index}")[0] for index in range(1, 6)]
@@ -277,6 +315,7 @@ def seed_demo(*, rng_seed: int = 7) -> tuple[Project, list[DemoLogin], bool]:
     _moderation_examples(project, bots)
     _quality_examples(project, bots, User.objects.get(username=Role.RESEARCHER))
     _onboarding_examples(project, User.objects.get(username=Role.RESEARCHER))
+    _arena_demo(project)
     project.replies_per_minute = 6
     project.requests_per_minute = 60
     project.duplicate_text_window_hours = 24

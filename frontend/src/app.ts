@@ -498,6 +498,15 @@ function onKeydown(event: KeyboardEvent): void {
     rankList.move(key === "j" || key === "ArrowDown" ? 1 : -1);
   } else if (labelRows && (key === "j" || key === "k")) labelRows.move(key === "j" ? 1 : -1);
   else if (labelRows && /^([1-5]|y|n|x)$/.test(key)) handled = labelRows.handleKey(key);
+  else if (/^[a-z]$/.test(key) && currentTask?.querySelector(`[data-choice-key="${key}"]`)) {
+    // A form of choices with their own keys (the arena: a, b, t, x) picks one.
+    const choice = currentTask.querySelector<HTMLInputElement>(`[data-choice-key="${key}"]`);
+    if (choice) {
+      choice.checked = true;
+      choice.focus();
+      choice.dispatchEvent(new Event("change", { bubbles: true }));
+    }
+  }
   else if (key === "j" || key === "k") navItems(key === "j" ? 1 : -1);
   else handled = false;
   if (handled) event.preventDefault();

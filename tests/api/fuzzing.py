@@ -32,6 +32,7 @@ from schemathesis.engine import from_schema as engine_for
 
 from backend.accounts.models import Role, User
 from backend.accounts.services import user_create, user_token
+from backend.arena.services import model_endpoint_create
 from backend.moderation.models import QueueItem
 from backend.moderation.services import report_create, user_note_add
 from backend.onboarding.services import training_item_create
@@ -69,7 +70,10 @@ FUZZ_PROJECT_SETTINGS: dict[str, Any] = {
 # votes; an eval set's file must hold prompts; a webhook's address must resolve to a
 # public host; deleting my account needs my password; a moderator's reason may hold no
 # NUL character (DRF refuses them in text); a re-run names a known signal; a training
-# item's known answer must fit its kind (labels it asks, a ranking of every reply). Everything
+# item's known answer must fit its kind (labels it asks, a ranking of every reply); a
+# model's name is a slug that must be new, with a key or its variable but not both, and
+# a project's arena names registered models; the model leaderboard and the battle
+# export take only a language the project collects. Everything
 # else a schema-valid request gets is 2xx or a documented 401/403/404/409/429.
 RULES_BEYOND_THE_SCHEMA = (
     "v1_assignments_create",
@@ -91,6 +95,11 @@ RULES_BEYOND_THE_SCHEMA = (
     "v1_projects_quality_rerun_create",
     "v1_projects_training_items_create",
     "v1_training_items_partial_update",
+    "v1_models_create",
+    "v1_models_partial_update",
+    "v1_projects_arena_partial_update",
+    "v1_projects_model_leaderboard_list",
+    "v1_projects_arena_battles_export",
 )
 ACCEPTED_OR_400 = ["2xx", "400", "401", "403", "404", "409", "429"]
 
@@ -128,6 +137,7 @@ def seed_fuzz_world() -> FuzzWorld:
     user_note_add(user_id=writers[1].pk, author_id=users[Role.MODERATOR].pk, text="watch")
     item = QueueItem.objects.filter(message_id=report.message_id).order_by("pk").first()
     training_item = training_item_create(project=project, data=REVIEW_ITEM, actor_id=None)
+    model_endpoint_create(name="fuzz-model", base_url="http://127.0.0.1:9/v1", model="m")
     return FuzzWorld(
         project=project,
         tokens={role: user_token(user=user) for role, user in users.items()},
@@ -158,6 +168,7 @@ def with_examples(document: dict[str, Any], world: FuzzWorld) -> dict[str, Any]:
         "assignment_id": 1,
         "job_id": 1,
         "training_item_id": world.training_item_id,
+        "name": "fuzz-model",
     }
     document = copy.deepcopy(document)
     for item in document["paths"].values():

@@ -77,6 +77,7 @@ NO_WORK = {
     "label_assistant_reply": 0,
     "rank_prompter_replies": 0,
     "rank_assistant_replies": 0,
+    "compare_model_replies": 0,  # the arena's kind (backend/arena) is registered too
 }
 
 

@@ -109,7 +109,7 @@ def test_the_claim_documents_201_and_204(schema):
     assert set(kind_enum["enum"]) == {
         "any", "initial_prompt", "prompter_reply", "assistant_reply", "label_initial_prompt",
         "label_prompter_reply", "label_assistant_reply", "rank_prompter_replies",
-        "rank_assistant_replies",
+        "rank_assistant_replies", "compare_model_replies",
     }  # fmt: skip
     assignment = component(schema, claim["responses"]["201"])
     assert set(assignment["properties"]) == {
@@ -123,10 +123,11 @@ def test_submit_documents_its_payloads_and_the_idempotency_key(schema):
     headers = [p["name"] for p in submit["parameters"] if p["in"] == "header"]
     assert headers == ["Idempotency-Key"]
     assert set(component(schema, submit["requestBody"])["properties"]) == {
-        "text", "labels", "ranking"
+        "text", "labels", "ranking", "preference"
     }  # fmt: skip
     ok = component(schema, submit["responses"]["200"])
-    assert set(ok["properties"]) == {"assignment", "message"}
+    assert set(ok["properties"]) == {"assignment", "message", "outcome"}
+    assert ok["required"] == ["assignment", "message"]
 
 
 def test_the_tree_schema_lists_the_message_fields(schema):

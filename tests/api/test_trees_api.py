@@ -28,12 +28,13 @@ def expected_message(message: Message, *, with_author: bool = False) -> dict:
         "review_result": message.review_result,
         "rank": message.rank,
         "deleted": message.is_deleted,
-        "synthetic": message.synthetic,
-        "model_name": message.model_name or None,
         "created_at": iso(message.created_at),
         "score": None,
     }
     if with_author:
+        # Who wrote it, a person or a model: only for the roles that see authors.
+        body["synthetic"] = message.synthetic
+        body["model_name"] = message.model_name or None
         body["author_id"] = message.author_id
         # The roles that see authors see the quality signals too (docs/quality.md).
         body["quality"] = quality_payloads([message.pk])[message.pk]
@@ -70,8 +71,6 @@ def test_a_tree_lists_every_message_those_under_review_too(world_at):
                 "review_result": True,
                 "rank": None,
                 "deleted": False,
-                "synthetic": False,
-                "model_name": None,
                 "created_at": iso(world.root.created_at),
                 "score": None,
             },
@@ -88,8 +87,6 @@ def test_a_tree_lists_every_message_those_under_review_too(world_at):
                     "review_result": None,
                     "rank": None,
                     "deleted": False,
-                    "synthetic": False,
-                    "model_name": None,
                     "created_at": iso(reply.created_at),
                     "score": None,
                 }
@@ -100,15 +97,23 @@ def test_a_tree_lists_every_message_those_under_review_too(world_at):
     }
 
 
-def test_deleted_and_synthetic_messages_are_shown_as_such(world_at):
+def test_deleted_and_synthetic_messages_are_shown_as_such(world_at, make_user, client_for):
     world = world_at("replies_in_review")
     r0, r1 = world.replies
     Message.objects.filter(pk=r0.pk).update(is_deleted=True)
     Message.objects.filter(pk=r1.pk).update(synthetic=True, model_name="tiny-llm-1")
-    messages = world.client(world.dave).get(f"/api/v1/trees/{world.tree.pk}").json()["messages"]
+    researcher = client_for(make_user(role="researcher"))
+    messages = researcher.get(f"/api/v1/trees/{world.tree.pk}").json()["messages"]
     by_id = {message["id"]: message for message in messages}
     assert (by_id[r0.pk]["deleted"], by_id[r0.pk]["synthetic"]) == (True, False)
     assert (by_id[r1.pk]["synthetic"], by_id[r1.pk]["model_name"]) == (True, "tiny-llm-1")
+    # Volunteers rank model replies beside human ones without knowing which is which.
+    for_volunteer = world.client(world.dave).get(f"/api/v1/trees/{world.tree.pk}").json()
+    by_id = {message["id"]: message for message in for_volunteer["messages"]}
+    assert by_id[r0.pk]["deleted"] is True
+    assert "synthetic" not in by_id[r1.pk] and "model_name" not in by_id[r1.pk]
+    single = world.client(world.dave).get(f"/api/v1/messages/{r1.pk}").json()
+    assert "synthetic" not in single and "model_name" not in single
 
 
 def test_authors_are_hidden_from_volunteers(world_at):

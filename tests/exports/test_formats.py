@@ -188,6 +188,8 @@ def test_preferences_one_line_per_ordered_ranked_pair(world, run_export):
             "margin": ranks[1] - ranks[0],
             "agreement": agreement,
             "rankers": 2,
+            "chosen_model": None,
+            "rejected_model": None,
             # Nothing is scored in this world (no rescore): no consensus yet.
             "chosen_score": None,
             "rejected_score": None,

@@ -88,6 +88,8 @@ def preferences_schema(*, with_consensus: bool) -> pa.Schema:
         pa.field("margin", pa.int32()),
         pa.field("agreement", pa.float64()),
         pa.field("rankers", pa.int32()),
+        pa.field("chosen_model", pa.string()),
+        pa.field("rejected_model", pa.string()),
     ]
     if with_consensus:
         fields += [

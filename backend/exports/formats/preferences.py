@@ -6,13 +6,16 @@ replies with different ranks gives one line::
     {"message_tree_id", "parent_id", "lang", "role",
      "prompt": [{"role": "user"|"assistant", "content"}, ...],   # root → parent
      "chosen", "rejected", "chosen_id", "rejected_id",
-     "chosen_rank", "rejected_rank", "margin", "agreement", "rankers"}
+     "chosen_rank", "rejected_rank", "margin", "agreement", "rankers",
+     "chosen_model", "rejected_model"}
 
 - ``margin`` is the rank difference, ``rejected_rank - chosen_rank`` (≥ 1): how far
   apart the consensus ranking put the two replies.
 - ``agreement`` is the share of the rankers who ranked both replies and put
   ``chosen`` first; ``rankers`` is how many ranked both. With no raw rankings (ranks
   that came from an import) ``agreement`` is null and ``rankers`` 0.
+- ``chosen_model``/``rejected_model`` name the model that wrote a synthetic reply
+  (model replies in trees, docs/arena.md); null for a person's reply.
 - ``role`` is the replies' conversational role: ``assistant`` pairs train a reward
   model; ``user`` pairs come from ranked prompter replies.
 - With consensus (the default), ``chosen_score`` and ``rejected_score`` are the
@@ -83,6 +86,10 @@ def preference_records(
                     "margin": rejected.rank - chosen.rank,
                     "agreement": agreeing / compared if compared else None,
                     "rankers": compared,
+                    # Model replies ranked beside human ones: which model wrote each
+                    # (null for a person's reply).
+                    "chosen_model": chosen.model_name if chosen.synthetic else None,
+                    "rejected_model": rejected.model_name if rejected.synthetic else None,
                 }
                 if with_consensus:
                     record["chosen_score"] = _consensus_value(chosen, "score")

@@ -45,6 +45,7 @@ from backend.exports.formats.build import BatchRows, BuildSettings, build_trees
 from backend.exports.formats.oasst import message_records, tree_record
 from backend.exports.formats.preferences import preference_records
 from backend.exports.formats.records import ExportTree
+from backend.exports.formats.registry import RecordFormat, record_format
 from backend.exports.formats.sft import sft_records
 from backend.exports.models import ExportFormat, ExportJob, JobState, export_file_name
 from backend.exports.options import ExportOptions, export_options_build
@@ -180,6 +181,9 @@ def export_write(
     With ``options.anonymize`` the ids are hashed with ``secret`` (a fresh random one
     when None: the ids then cannot be linked to any other export).
     """
+    spec = record_format(options.format)
+    if spec is not None:
+        return _write_records(spec, options, destination, on_progress)
     if options.anonymize and not secret:
         secret = new_secret()
     settings = BuildSettings(
@@ -210,6 +214,35 @@ def export_write(
         tree_count=trees_written,
         byte_size=byte_size,
         sha256=sha256,
+    )
+
+
+def _write_records(
+    spec: RecordFormat,
+    options: ExportOptions,
+    destination: Path,
+    on_progress: ProgressCallback | None,
+) -> ExportResult:
+    """A format that is not made of trees: its records, one JSON line each."""
+    rows = 0
+    with destination.open("wb") as raw:
+        sink: gzip.GzipFile | io.BufferedWriter = (
+            gzip.GzipFile(filename="", mode="wb", fileobj=raw, compresslevel=GZIP_LEVEL, mtime=0)
+            if options.gzip
+            else raw
+        )
+        try:
+            for record in spec.records(options.project_id, options.languages):
+                sink.write(orjson.dumps(record) + b"\n")
+                rows += 1
+        finally:
+            if sink is not raw:
+                sink.close()
+    if on_progress is not None:
+        on_progress(1, 1, rows)
+    byte_size, sha256 = file_digest(destination)
+    return ExportResult(
+        row_count=rows, message_count=0, tree_count=0, byte_size=byte_size, sha256=sha256
     )
 
 

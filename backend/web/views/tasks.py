@@ -38,6 +38,7 @@ from backend.common.errors import ArborError
 from backend.common.page_errors import ShownErrors, shown_errors, web_status
 from backend.projects.models import LabellingMode, Project
 from backend.projects.selectors import project_guidelines, project_kind_instruction
+from backend.trees.models import Message
 from backend.web.forms import ClaimForm, SkipForm, is_valid_kind
 from backend.web.labels import (
     REPORT_REASONS,
@@ -123,7 +124,10 @@ def _task_context(
         # Show the order the person had made, not the original one.
         position = {pk: index for index, pk in enumerate(posted_ranking)}
         candidates = sorted(candidates, key=lambda message: position.get(message.pk, len(position)))
-    shown_ids = [message.pk for message in conversation] + [message.pk for message in candidates]
+    # A kind's own candidates (the arena's model replies) are not messages: no reactions.
+    shown_ids = [message.pk for message in conversation] + [
+        message.pk for message in candidates if isinstance(message, Message)
+    ]
     errors = errors or ShownErrors()
     labels = [label_widget(spec) for spec in context["labels"]]
     for widget in labels:
@@ -320,7 +324,7 @@ def task_submit(request: HttpRequest, assignment_id: int) -> HttpResponse:
     key = (request.POST.get("idempotency_key") or "")[:200] or None
     try:
         payload, values = _payload_from_form(assignment, request.POST)
-        assignment_submit(
+        result = assignment_submit(
             user=_user(request),
             assignment_id=assignment.pk,
             payload=payload,
@@ -349,7 +353,8 @@ def task_submit(request: HttpRequest, assignment_id: int) -> HttpResponse:
         project=assignment.project,
         lang=assignment.lang,
         kind=kind if is_valid_kind(kind) else assignment.kind,
-        notice=_("Thank you! Saved."),
+        # A kind may reveal something once the answer is in (the arena: the models).
+        notice=str((result.outcome or {}).get("summary") or _("Thank you! Saved.")),
     )
 
 

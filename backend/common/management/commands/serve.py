@@ -84,6 +84,15 @@ class Command(BaseCommand):
             call_command("seed_demo", base_url=f"http://{options['host']}:{options['port']}")
         children: list[subprocess.Popen[bytes]] = []
         stop = threading.Event()
+        if settings.ARBOR_DEMO_MODELS_PORT and not options["no_seed"]:
+            # The demo's two models answer with canned text on a local OpenAI-compatible
+            # endpoint (docs/arena.md); nothing leaves the machine.
+            threading.Thread(
+                target=call_command,
+                args=("fake_models_serve",),
+                kwargs={"port": settings.ARBOR_DEMO_MODELS_PORT},
+                daemon=True,
+            ).start()
         if settings.REDIS_URL:
             # SIGTERM (a process manager stopping Arbor) ends the wait for the web server
             # like Ctrl+C does, so that the clean-up below stops it and Celery too.

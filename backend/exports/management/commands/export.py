@@ -9,8 +9,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from backend.common.errors import ArborError
 from backend.exports.formats.build import PiiPolicy
 from backend.exports.management.progress import ProgressBar
-from backend.exports.models import ExportFormat
-from backend.exports.options import export_options_build
+from backend.exports.options import export_format_names, export_options_build
 from backend.exports.services import export_to_path
 from backend.projects.models import Project
 
@@ -36,7 +35,7 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--project", required=True)
-        parser.add_argument("--format", required=True, choices=ExportFormat.values)
+        parser.add_argument("--format", required=True, choices=export_format_names())
         parser.add_argument("--output", required=True, help="file path; .gz for gzipped JSONL")
         parser.add_argument(
             "--state",

@@ -1,0 +1,46 @@
+"""Reads of the arena: models, battles, what the pools and the leaderboard need."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.db.models import QuerySet
+
+from backend.arena.models import ArenaSettings, Battle, ModelEndpoint
+
+
+def models_list() -> QuerySet[ModelEndpoint]:
+    return ModelEndpoint.objects.order_by("name")
+
+
+def model_health(endpoint: ModelEndpoint) -> str:
+    """One word for the list: off, paused (breaker open), trying (half-open), failing
+    (errors but still asked), ok, or new (never called)."""
+    if not endpoint.is_enabled:
+        return "off"
+    if endpoint.breaker_state == "open":
+        return "paused"
+    if endpoint.breaker_state == "half_open":
+        return "trying"
+    if endpoint.consecutive_failures:
+        return "failing"
+    if endpoint.last_success_at is not None:
+        return "ok"
+    return "new"
+
+
+def arena_project_languages() -> list[tuple[int, str]]:
+    """(project id, language) for every active project with an arena (two models)."""
+    pairs: list[tuple[int, str]] = []
+    for row in ArenaSettings.objects.select_related("project").filter(project__is_active=True):
+        if len(row.arena_models) >= 2:
+            pairs.extend((row.project_id, lang) for lang in row.project.languages)
+    return pairs
+
+
+def battle_pool_counts(*, project_id: int) -> dict[str, Any]:
+    counts: dict[str, Any] = {}
+    for lang, state in Battle.objects.filter(project_id=project_id).values_list("lang", "state"):
+        counts.setdefault(lang, {}).setdefault(state, 0)
+        counts[lang][state] += 1
+    return counts
