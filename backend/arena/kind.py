@@ -14,13 +14,14 @@ from django.utils import timezone
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
-from backend.arena.models import Battle, BattleReply, BattleState, Preference
+from backend.arena.models import ArenaSettings, Battle, BattleReply, BattleState, Preference
 from backend.assignments.claims import Turn
 from backend.assignments.models import Assignment
 from backend.assignments.needs import work_item_complete
 from backend.assignments.registry import KindSpec, SubmitContext
 from backend.common.errors import Conflict, ValidationFailed
 from backend.common.outbox import enqueue_at
+from backend.projects.models import Project
 
 FILL_POOL_TASK = "tasks.arena.fill_battle_pool"
 WINNERS = {
@@ -42,6 +43,14 @@ class CompareModelReplies(KindSpec):
     payload_field = "preference"
     default_weight = 0.5
     has_own_candidates = True
+
+    def is_offered(self, project: Project) -> bool:
+        models = (
+            ArenaSettings.objects.filter(project=project)
+            .values_list("arena_models", flat=True)
+            .first()
+        )
+        return bool(models) and len(models) >= 2
 
     def own_candidates(self, *, work_item_id: int) -> list[Turn]:
         return [

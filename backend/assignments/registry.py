@@ -72,6 +72,12 @@ class KindSpec:
         """For kinds without work items: may a new one be handed out now?"""
         return True
 
+    def is_offered(self, project: Project) -> bool:
+        """Does the project use this kind at all? Pages for volunteers (the dashboard,
+        the tour) list only the kinds a project offers; a kind that needs setting up
+        (the arena needs models) says no until it is."""
+        return True
+
     def labels(self, project: Project) -> list[dict[str, Any]]:
         """The labels an assignment of this kind asks (none for most kinds)."""
         return []

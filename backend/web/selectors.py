@@ -60,6 +60,8 @@ def dashboard_work(*, project: Project, lang: str, user: User) -> list[dict[str,
     rows = []
     for kind in ["any", *kind_names()]:
         spec = get_kind(kind)
+        if spec is not None and not counts.get(kind) and not spec.is_offered(project):
+            continue  # a kind this project does not use (e.g. the arena without models)
         if kind == "any":
             count: int | None = sum(counts.values())
             available = total > 0

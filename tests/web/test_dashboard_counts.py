@@ -12,6 +12,7 @@ from django.db import connection
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
 
+from backend.arena.models import ArenaSettings
 from backend.assignments.services import assignment_claim_next
 from backend.projects.services import project_create
 from tests.factories import SMALL_TREE, growing_tree, people, review, write_prompt
@@ -110,3 +111,18 @@ def test_the_dashboard_reads_a_bounded_number_of_queries(project):
 
     assert many == few
     assert many <= 16
+
+
+def test_a_kind_the_project_does_not_use_gets_no_card(project):
+    """The arena's kind needs models; a project without them does not list it."""
+    viewer = people(1)[0]
+    client = Client()
+    client.force_login(viewer)
+
+    def listed() -> bool:
+        page = client.get("/dashboard/").content.decode()
+        return 'value="compare_model_replies"' in page
+
+    assert not listed()
+    ArenaSettings.objects.create(project=project, arena_models=["model-a", "model-b"])
+    assert listed()

@@ -170,6 +170,7 @@ def tour(request: HttpRequest) -> HttpResponse:
                 "instruction": kind_instruction(spec.name),
             }
             for spec in all_kinds()
+            if place is None or spec.is_offered(place[0])
         ],
         "progress": tour_progress(user=_user(request)),
     }
