@@ -6,6 +6,7 @@ the demo shows real states, reviews and ranks rather than hand-set fields.
 
 from __future__ import annotations
 
+import itertools
 import random
 from dataclasses import dataclass
 
@@ -68,6 +69,8 @@ QUALITY_PROMPTS = (
     "My email is maria.lopez@example.com and my phone is +1 415 555 0132, "
     "can you write me a polite reminder for my landlord about the broken heater?",
     "Kannst du mir bitte erklären, wie ich im Winter Basilikum auf der Fensterbank am Leben halte?",
+    # A demo prompt the bots may not have drawn, then a near copy of it.
+    DEMO_PROMPTS[0],
     "How do I keep basil alive on a windowsill through the winter months?",
     "You are a stupid useless idiot, answer me properly this time.",
     "Explain to a ten-year-old why the moon looks different every night of the month.",
@@ -175,7 +178,7 @@ def _quality_examples(project: Project, bots: list[User], researcher: User) -> N
         prompts=list(DEMO_EVAL_PROMPTS),
         actor_id=researcher.pk,
     )
-    for bot, text in zip(bots, QUALITY_PROMPTS, strict=False):
+    for bot, text in zip(itertools.cycle(bots), QUALITY_PROMPTS):
         try:
             assignment = assignment_claim_next(
                 user=bot, project=project, lang="en", kind="initial_prompt"
