@@ -50,7 +50,7 @@ class CompareModelReplies(KindSpec):
             .values_list("arena_models", flat=True)
             .first()
         )
-        return bool(models) and len(models) >= 2
+        return isinstance(models, list) and len(models) >= 2
 
     def own_candidates(self, *, work_item_id: int) -> list[Turn]:
         return [
