@@ -43,11 +43,7 @@ class AdmissionGate:
         self.wait_seconds = wait_seconds
         self._semaphore: asyncio.Semaphore | None = None
         self.waiting = 0
-
-    @property
-    def in_flight(self) -> int:
-        semaphore = self._semaphore
-        return 0 if semaphore is None else self.limit - semaphore._value
+        self.in_flight = 0
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http" or scope.get("path", "").startswith(UNGATED_PREFIXES):
@@ -70,9 +66,11 @@ class AdmissionGate:
             return
         finally:
             self.waiting -= 1
+        self.in_flight += 1
         try:
             await self.app(scope, receive, send)
         finally:
+            self.in_flight -= 1
             self._semaphore.release()
 
 

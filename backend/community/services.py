@@ -508,21 +508,12 @@ def points_for_submission(
             now=now,
         )
         return
-    source_id: int | None
-    if source_sql is None:
-        source_id = source_parameter
-    elif reason == Reason.REVIEW_SUBMITTED:
-        source_id = (
-            LabelVote.objects.filter(assignment_id=source_parameter)
-            .values_list("message_id", flat=True)
-            .first()
-        )
-    else:
-        source_id = (
-            RankingVote.objects.filter(assignment_id=source_parameter)
-            .values_list("pk", flat=True)
-            .first()
-        )
+    source_id: int | None = source_parameter
+    if source_sql is not None:  # the vote the assignment made, by the same query
+        with connection.cursor() as cursor:
+            cursor.execute(source_sql, [source_parameter])
+            row = cursor.fetchone()
+        source_id = row[0] if row else None
     if source_id is None:
         return
     PointsEntry.objects.bulk_create(
