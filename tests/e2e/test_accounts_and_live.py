@@ -34,7 +34,9 @@ def test_sign_up_verify_by_email_then_log_out_and_in(page):
     assert link is not None, mail.outbox[0].body
     page.goto(link.group(0))
     shot(page, "confirm-email")
-    page.keyboard.press("Enter")  # the confirm button has the focus
+    # The confirm button has the focus (autofocus may land a frame after load).
+    expect(page.get_by_role("button", name="Yes, confirm")).to_be_focused()
+    page.keyboard.press("Enter")
     expect(page).to_have_url(re.compile("/dashboard/$"))
     expect(page.get_by_role("heading", name="What would you like to do?")).to_be_visible()
     user = User.objects.get(username="ada")

@@ -79,6 +79,8 @@ def test_a_new_volunteer_from_sign_up_to_a_gold_item(new_page, mobile):
     link = re.search(r"https?://\S+/accounts/confirm-email/\S+/", mail.outbox[-1].body)
     assert link is not None
     page.goto(link.group(0))
+    # The confirm button takes the focus (autofocus may land a frame after load).
+    expect(page.get_by_role("button", name="Yes, confirm")).to_be_focused()
     page.keyboard.press("Enter")
 
     # The first visit to the dashboard starts the tour.
