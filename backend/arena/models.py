@@ -72,6 +72,14 @@ class ModelEndpoint(models.Model):
         return self.name
 
 
+class PromptSource(models.TextChoices):
+    """Where a project's battles take their prompts from."""
+
+    ACCEPTED = "accepted", _("The project's accepted prompts")
+    WRITTEN = "written", _("Prompts the volunteers write for the arena")
+    BOTH = "both", _("Both")
+
+
 class ArenaSettings(models.Model):
     """A project's arena and model-reply settings (absent = all off)."""
 
@@ -87,6 +95,10 @@ class ArenaSettings(models.Model):
     model_replies_per_parent = models.PositiveIntegerField(default=0)
     # What the model leaderboard counts by default: arena votes, tree rankings, or both.
     leaderboard_sources = models.JSONField(default=list, blank=True)
+    # Battles take accepted prompts, prompts volunteers write for them, or both.
+    arena_prompt_source = models.CharField(
+        max_length=16, choices=PromptSource.choices, default=PromptSource.ACCEPTED
+    )
     updated_at = models.DateTimeField(auto_now=True)
 
     def __str__(self) -> str:
@@ -98,6 +110,9 @@ class BattleState(models.TextChoices):
     READY = "ready", _("Waiting for a vote")
     VOTED = "voted", _("Voted")
     FAILED = "failed", _("A model failed")
+    # A quality signal flagged a reply: out of tasks until a moderator decides.
+    HELD = "held", _("Held for a moderator")
+    DISCARDED = "discarded", _("Discarded by a moderator")
 
 
 class Preference(models.TextChoices):
@@ -127,6 +142,10 @@ class Battle(models.Model):
         max_length=16, choices=BattleState.choices, default=BattleState.GENERATING
     )
     failure_reason = models.CharField(max_length=500, blank=True)
+    # True when a volunteer wrote the prompt for this battle (``write_arena_prompt``).
+    is_written = models.BooleanField(default=False)
+    # What the quality signals said of each reply: {"a": [flag names], "b": [...]}.
+    flags = models.JSONField(default=dict, blank=True)
     preference = models.CharField(max_length=16, choices=Preference.choices, blank=True)
     voter = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
