@@ -24,7 +24,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from backend.arena import exporting, leaderboard, selectors, services
-from backend.arena.models import ModelEndpoint
+from backend.arena.models import ModelEndpoint, PromptSource
 from backend.common.errors import NotFound, ValidationFailed
 from backend.common.fields import (
     StrictBooleanField,
@@ -198,6 +198,12 @@ def _project(slug: str) -> Project:
 class ArenaSettingsInput(serializers.Serializer):
     arena_models = serializers.ListField(child=StrictCharField(max_length=64), required=False)
     arena_pool_size = StrictIntegerField(required=False, min_value=0, max_value=100)
+    arena_prompt_source = serializers.ChoiceField(
+        choices=PromptSource.choices,
+        required=False,
+        help_text="where battles take their prompts: accepted prompts, prompts "
+        "volunteers write for the arena (task kind write_arena_prompt), or both",
+    )
     model_reply_models = serializers.ListField(child=StrictCharField(max_length=64), required=False)
     model_replies_per_parent = StrictIntegerField(required=False, min_value=0, max_value=10)
     leaderboard_sources = serializers.ListField(
@@ -216,6 +222,7 @@ def render_arena_settings(project: Project) -> dict[str, Any]:
         "project": project.slug,
         "arena_models": list(row.arena_models),
         "arena_pool_size": row.arena_pool_size,
+        "arena_prompt_source": row.arena_prompt_source,
         "model_reply_models": list(row.model_reply_models),
         "model_replies_per_parent": row.model_replies_per_parent,
         "leaderboard_sources": list(row.leaderboard_sources or services.LEADERBOARD_SOURCES),

@@ -14,14 +14,22 @@ from django.utils import timezone
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
-from backend.arena.models import ArenaSettings, Battle, BattleReply, BattleState, Preference
+from backend.arena.models import Battle, BattleReply, BattleState, Preference
+from backend.arena.services import (
+    arena_settings_of,
+    written_battle_start,
+    written_prompt_room,
+    written_prompts_open,
+)
 from backend.assignments.claims import Turn
+from backend.assignments.kinds.texts import text_validate
 from backend.assignments.models import Assignment
 from backend.assignments.needs import work_item_complete
-from backend.assignments.registry import KindSpec, SubmitContext
+from backend.assignments.registry import KindSpec, SubmitContext, TextInput
 from backend.common.errors import Conflict, ValidationFailed
 from backend.common.outbox import enqueue_at
 from backend.projects.models import Project
+from backend.trees.models import Message
 
 FILL_POOL_TASK = "tasks.arena.fill_battle_pool"
 WINNERS = {
@@ -45,12 +53,13 @@ class CompareModelReplies(KindSpec):
     has_own_candidates = True
 
     def is_offered(self, project: Project) -> bool:
-        models = (
-            ArenaSettings.objects.filter(project=project)
-            .values_list("arena_models", flat=True)
-            .first()
-        )
+        models = arena_settings_of(project).arena_models
         return isinstance(models, list) and len(models) >= 2
+
+    def excluded_user_ids(self, *, target: Message) -> set[int]:
+        # The vote judges the models, not the prompt: whoever wrote the prompt (for
+        # the arena or for a tree) may vote on its battle.
+        return set()
 
     def own_candidates(self, *, work_item_id: int) -> list[Turn]:
         return [
@@ -108,4 +117,49 @@ class CompareModelReplies(KindSpec):
         return {"preference": preference}, {"preference": preference}
 
 
+class WriteArenaPrompt(TextInput):
+    """A prompt the volunteer writes for the arena (projects whose
+    ``arena_prompt_source`` is ``written`` or ``both``). Two models answer it in the
+    background; the battle then comes first in the arena, so its author usually votes
+    on it next. The page never waits on a model."""
+
+    name = "write_arena_prompt"
+    title = _("Write a prompt for two models")
+    instruction = _(
+        "Ask what you would ask an assistant. Two anonymous models will answer; their "
+        "replies come to the arena for a vote as soon as both are in."
+    )
+    default_weight = 0.25
+    uses_work_item = False
+
+    def is_offered(self, project: Project) -> bool:
+        return written_prompts_open(project)
+
+    def is_available(self, *, project: Project, lang: str) -> bool:
+        return written_prompt_room(project, lang)
+
+    def validate(self, context: SubmitContext, payload: Mapping[str, Any]) -> str:
+        return text_validate(
+            user=context.user, project=context.project, text=payload.get("text"), now=context.now
+        )
+
+    def apply(self, context: SubmitContext, value: str) -> Message:
+        return written_battle_start(
+            project=context.project,
+            author_id=context.user.pk,
+            lang=context.assignment.lang,
+            text=value,
+        )
+
+    def outcome(self, assignment: Assignment) -> dict[str, Any] | None:
+        return {
+            "battle": "generating",
+            "summary": gettext(
+                "Thank you! Two models are answering your prompt; the battle comes to "
+                "the arena as soon as both replies are in."
+            ),
+        }
+
+
 COMPARE = CompareModelReplies()
+WRITE_PROMPT = WriteArenaPrompt()

@@ -25,13 +25,15 @@ from backend.arena.models import (
     BattleState,
     BreakerState,
     ModelEndpoint,
+    PromptSource,
 )
 from backend.arena.secrets import secret_encrypt
+from backend.assignments.growth import tree_create_from_prompt
 from backend.assignments.models import WorkItemState
 from backend.assignments.needs import work_item_create
 from backend.audit.models import AuditAction
 from backend.audit.services import audit_record
-from backend.common.errors import NotFound, ValidationFailed
+from backend.common.errors import Conflict, NotFound, ValidationFailed
 from backend.common.outbox import enqueue, enqueue_at
 from backend.projects.models import Project
 from backend.trees.lifecycle import tree_lock
@@ -245,20 +247,26 @@ def _clean_model_names(field: str, value: Any) -> list[str]:
 
 
 def arena_settings_of(project: Project) -> ArenaSettings:
-    """The project's settings, or the defaults (everything off) when it has none."""
-    found = ArenaSettings.objects.filter(project=project).first()
-    return found or ArenaSettings(project=project)
+    """The project's settings, or the defaults (everything off) when it has none. Read
+    once per project object (Django keeps the row, or its absence, on it), so the
+    arena's kinds ask one query between them on a page."""
+    try:
+        return project.arena_settings
+    except ArenaSettings.DoesNotExist:
+        return ArenaSettings(project=project)
 
 
 def arena_settings_update(
     *, project: Project, changes: dict[str, Any], actor_id: int | None
 ) -> ArenaSettings:
-    """Change any of ``arena_models``, ``arena_pool_size``, ``model_reply_models``,
-    ``model_replies_per_parent``, ``leaderboard_sources``; all checked before any is
-    saved. Turning the arena on fills its pools (Celery, after the commit)."""
+    """Change any of ``arena_models``, ``arena_pool_size``, ``arena_prompt_source``,
+    ``model_reply_models``, ``model_replies_per_parent``, ``leaderboard_sources``; all
+    checked before any is saved. Turning the arena on fills its pools (Celery, after
+    the commit)."""
     allowed = {
         "arena_models",
         "arena_pool_size",
+        "arena_prompt_source",
         "model_reply_models",
         "model_replies_per_parent",
         "leaderboard_sources",
@@ -285,6 +293,13 @@ def arena_settings_update(
             high=10,
             integer=True,
         )
+    if "arena_prompt_source" in changes:
+        source = changes["arena_prompt_source"]
+        if source not in PromptSource.values:
+            raise ValidationFailed(
+                "arena_prompt_source", "invalid_choice", 'One of "accepted", "written", "both".'
+            )
+        cleaned["arena_prompt_source"] = source
     if "leaderboard_sources" in changes:
         sources = changes["leaderboard_sources"]
         if not isinstance(sources, list) or not set(sources) <= set(LEADERBOARD_SOURCES):
@@ -298,6 +313,7 @@ def arena_settings_update(
         for name, value in cleaned.items():
             setattr(row, name, value)
         row.save()
+        project.arena_settings = row  # what this project object reads from now on
         audit_record(
             action=AuditAction.ARENA_SETTINGS_UPDATED,
             target_type="project",
@@ -354,6 +370,8 @@ def battle_pool_fill(*, project_id: int, lang: str, rng: random.Random | None = 
     if project is None or lang not in project.languages:
         return 0
     arena = arena_settings_of(project)
+    if arena.arena_prompt_source == PromptSource.WRITTEN:
+        return 0  # every battle starts from a prompt a volunteer writes for it
     models = _available_models(list(arena.arena_models))
     if len(models) < 2:
         return 0
@@ -379,13 +397,7 @@ def battle_pool_fill(*, project_id: int, lang: str, rng: random.Random | None = 
         )
         if not prompt_ids:
             return 0
-        counts: Counter[frozenset[int]] = Counter()
-        for a_id, b_id in (
-            Battle.objects.filter(project=project)
-            .exclude(state=BattleState.FAILED)
-            .values_list("model_a_id", "model_b_id")
-        ):
-            counts[frozenset((a_id, b_id))] += 1
+        counts = _pair_counts(project)
         asked = Counter(
             Battle.objects.filter(project=project, prompt_id__in=prompt_ids).values_list(
                 "prompt_id", flat=True
@@ -403,6 +415,69 @@ def battle_pool_fill(*, project_id: int, lang: str, rng: random.Random | None = 
             enqueue(GENERATE_BATTLE_TASK, battle.pk)
             started += 1
     return started
+
+
+def _pair_counts(project: Project) -> Counter[frozenset[int]]:
+    """Battles so far per pair of models (failed ones do not count)."""
+    counts: Counter[frozenset[int]] = Counter()
+    for a_id, b_id in (
+        Battle.objects.filter(project=project)
+        .exclude(state=BattleState.FAILED)
+        .values_list("model_a_id", "model_b_id")
+    ):
+        counts[frozenset((a_id, b_id))] += 1
+    return counts
+
+
+def written_prompts_open(project: Project) -> bool:
+    """Does the project take prompts written for the arena (two models or more set)?"""
+    arena = arena_settings_of(project)
+    return (
+        arena.arena_prompt_source in (PromptSource.WRITTEN, PromptSource.BOTH)
+        and len(arena.arena_models) >= 2
+    )
+
+
+def written_prompt_room(project: Project, lang: str) -> bool:
+    """May a volunteer write one more prompt for the arena now? Two models must be
+    available, and the battles still being generated from written prompts in ``lang``
+    fewer than the pool size (volunteers never write faster than models answer)."""
+    if not written_prompts_open(project):
+        return False
+    arena = arena_settings_of(project)
+    if len(_available_models(list(arena.arena_models))) < 2:
+        return False
+    waiting = Battle.objects.filter(
+        project=project, lang=lang, is_written=True, state=BattleState.GENERATING
+    ).values("pk")[: max(arena.arena_pool_size, 1)]
+    return waiting.count() < max(arena.arena_pool_size, 1)
+
+
+def written_battle_start(
+    *, project: Project, author_id: int, lang: str, text: str, rng: random.Random | None = None
+) -> Message:
+    """A volunteer wrote a prompt for the arena: it starts a tree like any new prompt
+    (reviewed like one, and it may grow), and a battle on it is generated by Celery,
+    sent by the outbox relay so the submit never waits on a model. Once both replies
+    are in, the battle is offered before the pool's (``battle_offer``)."""
+    if not written_prompts_open(project):
+        raise Conflict("arena_prompts_closed", "This project takes no prompts for the arena.")
+    arena = arena_settings_of(project)
+    models = _available_models(list(arena.arena_models))
+    if len(models) < 2:
+        raise Conflict("arena_unavailable", "Fewer than two models can answer now.")
+    prompt = tree_create_from_prompt(project=project, author_id=author_id, lang=lang, text=text)
+    model_a, model_b = battle_pair_choose(models, _pair_counts(project), rng or random.Random())
+    battle = Battle.objects.create(
+        project=project,
+        lang=lang,
+        prompt=prompt,
+        model_a=model_a,
+        model_b=model_b,
+        is_written=True,
+    )
+    enqueue_at(GENERATE_BATTLE_TASK, timezone.now(), battle.pk)
+    return prompt
 
 
 def _battle_fail(battle_id: int, reason: str) -> None:
@@ -469,7 +544,14 @@ def battle_offer(*, battle_id: int) -> str:
         prompt = Message.objects.get(pk=battle.prompt_id)
         try:
             with transaction.atomic():
-                item = work_item_create(tree=tree, target=prompt, kind=COMPARE_KIND, required=1)
+                # A written prompt's battle comes first: its author may be waiting.
+                item = work_item_create(
+                    tree=tree,
+                    target=prompt,
+                    kind=COMPARE_KIND,
+                    required=1,
+                    priority=1 if battle.is_written else 0,
+                )
         except IntegrityError:
             # Another battle on this prompt is waiting for its vote; this one waits for
             # the next fill.

@@ -40,11 +40,12 @@ def connect() -> None:
     from django.utils.translation import gettext_lazy as _
 
     from backend.arena.exporting import arena_battle_records_of
-    from backend.arena.kind import COMPARE
+    from backend.arena.kind import COMPARE, WRITE_PROMPT
     from backend.assignments.registry import register
     from backend.exports.formats.registry import RecordFormat, record_format_register
 
     register(COMPARE)
+    register(WRITE_PROMPT)
     record_format_register(
         RecordFormat(
             name="arena-battles",

@@ -97,6 +97,8 @@ class AssignmentSubmitted:
     kind: str
     tree_id: int | None
     message_id: int | None
+    # The message written starts a tree (a new prompt, whatever the kind that wrote it).
+    is_prompt: bool = False
 
 
 @dataclass(frozen=True)

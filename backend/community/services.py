@@ -476,6 +476,7 @@ def points_for_submission(
     project_id: int,
     kind: str,
     message_id: int | None,
+    is_prompt: bool | None = None,
     now: datetime | None = None,
 ) -> None:
     """Credit what a submission earns at once (a prompt or reply written, a review, a
@@ -493,7 +494,12 @@ def points_for_submission(
     acceptance, rank and agreement bonuses), and keeps streaks.
     """
     now = now or timezone.now()
-    credit = _submission_credit(kind=kind, message_id=message_id, assignment_id=assignment_id)
+    credit = _submission_credit(
+        kind=kind,
+        message_id=message_id,
+        assignment_id=assignment_id,
+        is_prompt=kind == "initial_prompt" if is_prompt is None else is_prompt,
+    )
     if credit is None:
         return
     source_type, reason, source_sql, source_parameter = credit
@@ -541,13 +547,14 @@ def points_for_submission(
 
 
 def _submission_credit(
-    *, kind: str, message_id: int | None, assignment_id: int
+    *, kind: str, message_id: int | None, assignment_id: int, is_prompt: bool
 ) -> tuple[str, Reason, str | None, int] | None:
     """What a submission of ``kind`` is credited for: the source type, the reason, and
-    how its source id is found — the message written (its id, no query), or the vote
-    the assignment made (a query, with the assignment's id as its parameter)."""
+    how its source id is found — the message written (its id, no query; a prompt when
+    it starts a tree, as the ledger counts it), or the vote the assignment made (a
+    query, with the assignment's id as its parameter)."""
     if message_id is not None:
-        reason = Reason.PROMPT_WRITTEN if kind == "initial_prompt" else Reason.REPLY_WRITTEN
+        reason = Reason.PROMPT_WRITTEN if is_prompt else Reason.REPLY_WRITTEN
         return SourceType.MESSAGE, reason, None, message_id
     if kind.startswith("label_"):
         table = LabelVote._meta.db_table

@@ -13,6 +13,7 @@ def on_assignment_submitted(event: AssignmentSubmitted) -> None:
         project_id=event.project_id,
         kind=event.kind,
         message_id=event.message_id,
+        is_prompt=event.is_prompt,
     )
 
 

@@ -30,6 +30,7 @@ def kind_title(kind: str) -> str | Promise:
 KIND_FAMILIES: dict[str, str] = {
     "any": "any",
     "initial_prompt": "prompt",
+    "write_arena_prompt": "prompt",
     "prompter_reply": "user",
     "assistant_reply": "assistant",
 }

@@ -109,7 +109,7 @@ def test_the_claim_documents_201_and_204(schema):
     assert set(kind_enum["enum"]) == {
         "any", "initial_prompt", "prompter_reply", "assistant_reply", "label_initial_prompt",
         "label_prompter_reply", "label_assistant_reply", "rank_prompter_replies",
-        "rank_assistant_replies", "compare_model_replies",
+        "rank_assistant_replies", "compare_model_replies", "write_arena_prompt",
     }  # fmt: skip
     assignment = component(schema, claim["responses"]["201"])
     assert set(assignment["properties"]) == {

@@ -57,6 +57,7 @@ def test_the_built_in_kinds_are_registered_in_page_order():
         "rank_assistant_replies",
         "rank_prompter_replies",
         "compare_model_replies",  # the arena's, registered when its app starts
+        "write_arena_prompt",
     ]
     with pytest.raises(ValueError, match="registered already"):
         register(type(get_kind("initial_prompt"))())  # type: ignore[misc]

@@ -119,10 +119,18 @@ def test_a_kind_the_project_does_not_use_gets_no_card(project):
     client = Client()
     client.force_login(viewer)
 
-    def listed() -> bool:
+    def listed() -> set[str]:
         page = client.get("/dashboard/").content.decode()
-        return 'value="compare_model_replies"' in page
+        return {
+            kind
+            for kind in ("compare_model_replies", "write_arena_prompt")
+            if f'value="{kind}"' in page
+        }
 
-    assert not listed()
-    ArenaSettings.objects.create(project=project, arena_models=["model-a", "model-b"])
-    assert listed()
+    assert listed() == set()
+    arena = ArenaSettings.objects.create(project=project, arena_models=["model-a", "model-b"])
+    assert listed() == {"compare_model_replies"}
+    # Prompts written for the arena only where the project takes them.
+    arena.arena_prompt_source = "both"
+    arena.save()
+    assert listed() == {"compare_model_replies", "write_arena_prompt"}
