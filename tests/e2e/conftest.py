@@ -159,6 +159,14 @@ def ready(page: Any) -> None:
     )
 
 
+def no_sideways_scroll(page: Any) -> None:
+    """Nothing on the page is wider than the window (the page never scrolls sideways)."""
+    widths = page.evaluate(
+        "() => [document.documentElement.scrollWidth, document.body.scrollWidth, innerWidth]"
+    )
+    assert widths[0] <= widths[2] and widths[1] <= widths[2], widths
+
+
 def shot(page: Any, name: str) -> None:
     """Save a full-page screenshot under test-artifacts/ (gitignored) for people to look at."""
     ARTIFACTS.mkdir(exist_ok=True)

@@ -10,7 +10,7 @@ from playwright.sync_api import expect
 
 from backend.accounts.models import User
 from backend.accounts.services import roles_of
-from tests.e2e.conftest import ready, shot
+from tests.e2e.conftest import no_sideways_scroll, ready, shot
 from tests.e2e.scenario import every_kind_project
 from tests.factories import UserFactory
 
@@ -106,13 +106,13 @@ def test_phone_screen_and_german_interface_with_an_english_task(new_page, log_in
     # The interface follows the browser's language; the work's language is chosen apart.
     expect(page.get_by_role("heading", name="Was möchtest du tun?")).to_be_visible()
     expect(page.locator("#work-lang")).to_have_value("en")
-    assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
+    no_sideways_scroll(page)
     shot(page, "dashboard-phone-de")
     page.locator("[data-nav-item][value='rank_prompter_replies']").tap()
     ready(page)
     expect(page.locator("#task-title")).to_have_text("Antworten der Person ordnen")
     expect(page.locator(".message").first).to_have_attribute("class", re.compile("role-prompter"))
-    assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
+    no_sideways_scroll(page)
     shot(page, "task-phone-de")
 
     # Switch the interface to English with the switcher; the page stays the same task.

@@ -19,7 +19,7 @@ from backend.arena.services import (
     battle_pool_fill,
     model_endpoint_create,
 )
-from tests.e2e.conftest import ready, shot
+from tests.e2e.conftest import no_sideways_scroll, ready, shot
 from tests.factories import UserFactory, growing_tree, people, small_project
 
 
@@ -121,3 +121,41 @@ def test_the_model_leaderboard_page(new_page, log_in) -> None:
     log_in(mobile, UserFactory())
     mobile.goto(f"/projects/{project.slug}/models/?sources=rankings")
     expect(mobile.locator("[data-empty-leaderboard]")).to_be_visible()
+
+
+def test_a_volunteer_writes_a_prompt_for_the_arena_and_judges_its_battle(
+    new_page, log_in, fake_models
+) -> None:
+    project = small_project()
+    for name in ("fast-left", "fast-right"):
+        model_endpoint_create(name=name, base_url=fake_models.base_url, model=name)
+    arena_settings_update(
+        project=project,
+        changes={"arena_models": ["fast-left", "fast-right"], "arena_prompt_source": "written"},
+        actor_id=None,
+    )
+    text = "Which is the longest river in Europe, and how long is it?"
+    page = new_page(mobile=True)
+    log_in(page, UserFactory())
+    page.goto(f"/dashboard/?project={project.slug}")
+    page.click("[data-nav-item][value='write_arena_prompt']")
+    ready(page)
+    expect(page.get_by_role("heading", name="Write a prompt for two models")).to_be_visible()
+    page.get_by_role("textbox", name="Your prompt").fill(text)
+    page.keyboard.press("Control+Enter")
+    expect(page.locator(".notice")).to_have_text(
+        "Thank you! Two models are answering your prompt; the battle comes to the arena "
+        "as soon as both replies are in."
+    )
+    no_sideways_scroll(page)
+    battle = Battle.objects.get(project=project, is_written=True)
+    assert battle.prompt.text == text
+    assert fake_models.calls == {}  # the page did not wait on a model
+    # What the worker does next (here by hand): both models answer, the battle is offered.
+    assert battle_generate(battle_id=battle.pk) == "ready"
+    page.goto(f"/dashboard/?project={project.slug}")
+    page.click("[data-nav-item][value='compare_model_replies']")
+    ready(page)
+    expect(page.locator("#task")).to_contain_text(text)
+    expect(page.locator(".battle-reply")).to_have_count(2)
+    shot(page, "arena-written-prompt-battle-390")

@@ -17,6 +17,7 @@ from backend.exports.services import (
     import_job_create,
     import_job_run,
 )
+from tests.e2e.conftest import no_sideways_scroll
 
 SCREENSHOTS = Path(settings.BASE_DIR) / "test-artifacts" / "screenshots"
 
@@ -43,13 +44,6 @@ TREE = {
 def screenshot(page, name: str) -> None:
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(SCREENSHOTS / f"{name}.png"), full_page=True)
-
-
-def no_sideways_scroll(page) -> None:
-    widths = page.evaluate(
-        "() => [document.documentElement.scrollWidth, document.body.scrollWidth, innerWidth]"
-    )
-    assert widths[0] <= widths[2] and widths[1] <= widths[2], widths
 
 
 def seed_jobs(user) -> None:

@@ -16,13 +16,9 @@ from backend.assignments.models import Assignment, LabelVote, RankingVote
 from backend.onboarding.models import GoldResult, PracticeRecord, QualificationAttempt
 from backend.onboarding.services import training_item_create
 from backend.projects.services import project_update
-from tests.e2e.conftest import ready, shot
+from tests.e2e.conftest import no_sideways_scroll, ready, shot
 from tests.e2e.scenario import every_kind_project
 from tests.onboarding.helpers import RANKING_ITEM, REVIEW_ITEM
-
-
-def no_sideways_scroll(page) -> None:  # type: ignore[no-untyped-def]
-    assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
 
 
 def _items(project) -> None:  # type: ignore[no-untyped-def]

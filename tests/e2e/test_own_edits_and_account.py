@@ -10,15 +10,11 @@ import pytest
 from backend.accounts.models import User
 from backend.moderation.models import EditSuggestion
 from backend.trees.models import Message
-from tests.e2e.conftest import shot
+from tests.e2e.conftest import no_sideways_scroll, shot
 from tests.factories import people, review, small_project, write_prompt
 from tests.moderation.builders import with_role
 
 PASSWORD = "a-long-test-password"
-
-
-def no_sideways_scroll(page) -> None:  # type: ignore[no-untyped-def]
-    assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
 
 
 @pytest.mark.parametrize("mobile", [False, True], ids=["desktop", "phone"])

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from playwright.sync_api import expect
 
-from tests.e2e.conftest import ARTIFACTS, ready
+from tests.e2e.conftest import ARTIFACTS, no_sideways_scroll, ready
 from tests.factories import UserFactory
 from tests.web.test_project_dashboard import built_project
 
@@ -35,7 +35,7 @@ def test_the_dashboard_draws_its_charts_within_the_csp_on_a_phone(new_page, log_
     expect(page.locator("[data-figure='moderation-open']")).to_have_text("2")
     expect(page.locator("[data-updated]")).not_to_be_empty()
     assert page.evaluate("window.__cspViolations") == []
-    assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
+    no_sideways_scroll(page)
     shot(page, "project-dashboard-390")
 
 

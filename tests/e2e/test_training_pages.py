@@ -10,14 +10,10 @@ from django.utils import timezone
 from playwright.sync_api import expect
 
 from backend.onboarding.models import GoldPause, TourProgress, TrainingItem
-from tests.e2e.conftest import shot
+from tests.e2e.conftest import no_sideways_scroll, shot
 from tests.e2e.scenario import every_kind_project
 from tests.factories import UserFactory
 from tests.moderation.builders import with_role
-
-
-def no_sideways_scroll(page) -> None:  # type: ignore[no-untyped-def]
-    assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
 
 
 @pytest.mark.parametrize("mobile", [False, True], ids=["desktop", "phone"])
