@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.db.models import QuerySet
+from django.db.models import Count, QuerySet
 
 from backend.arena.models import ArenaSettings, Battle, ModelEndpoint
 
@@ -39,8 +39,14 @@ def arena_project_languages() -> list[tuple[int, str]]:
 
 
 def battle_pool_counts(*, project_id: int) -> dict[str, Any]:
+    """Battles per language and state: ``{"en": {"ready": 3, "voted": 120}}``."""
     counts: dict[str, Any] = {}
-    for lang, state in Battle.objects.filter(project_id=project_id).values_list("lang", "state"):
-        counts.setdefault(lang, {}).setdefault(state, 0)
-        counts[lang][state] += 1
+    rows = (
+        Battle.objects.filter(project_id=project_id)
+        .values_list("lang", "state")
+        .annotate(count=Count("pk"))
+        .order_by("lang", "state")
+    )
+    for lang, state, count in rows:
+        counts.setdefault(lang, {})[state] = count
     return counts

@@ -25,4 +25,5 @@ app_name = "arena"
 urlpatterns = [
     path("models/", views.models_page, name="models"),
     path("projects/<slug:slug>/models/", views.model_leaderboard_page, name="leaderboard"),
+    path("projects/<slug:slug>/arena/", views.project_arena_page, name="project-arena"),
 ]

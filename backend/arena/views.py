@@ -1,5 +1,6 @@
 """The arena's pages: the model leaderboard (the table, a win-rate matrix and a
-battle-count matrix) and the models page (researchers and admins)."""
+battle-count matrix), the models page and a project's arena settings (researchers and
+admins)."""
 
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ from django.views.decorators.http import require_http_methods
 
 from backend.accounts.page_permissions import role_page
 from backend.arena import leaderboard, selectors, services
+from backend.arena.models import BattleState, PromptSource
 from backend.common.errors import ArborError, ValidationFailed
 from backend.projects.models import Project
 
@@ -113,3 +115,56 @@ def models_page(request: HttpRequest) -> HttpResponse:
         for endpoint in selectors.models_list()
     ]
     return render(request, "arena/models.html", {"models": models})
+
+
+def _whole_number(request: HttpRequest, field: str) -> int:
+    raw = request.POST.get(field, "").strip()
+    try:
+        return int(raw)
+    except ValueError:
+        raise ValidationFailed(field, "invalid", _("A whole number.")) from None
+
+
+@require_http_methods(["GET", "POST"])
+@role_page("researcher")
+def project_arena_page(request: HttpRequest, slug: str) -> HttpResponse:
+    """A project's arena and model-reply settings as a form (the same service as
+    ``PATCH /api/v1/projects/{slug}/arena``, so a change is checked as a whole and
+    audited). Post/redirect/get."""
+    project = Project.objects.filter(slug=slug).first()
+    if project is None:
+        raise Http404("No such project.")
+    here = reverse("arena:project-arena", args=[project.slug])
+    if request.method == "POST":
+        try:
+            changes = {
+                "arena_models": request.POST.getlist("arena_models"),
+                "arena_pool_size": _whole_number(request, "arena_pool_size"),
+                "arena_prompt_source": request.POST.get("arena_prompt_source", ""),
+                "model_reply_models": request.POST.getlist("model_reply_models"),
+                "model_replies_per_parent": _whole_number(request, "model_replies_per_parent"),
+                "leaderboard_sources": request.POST.getlist("leaderboard_sources"),
+            }
+            services.arena_settings_update(
+                project=project, changes=changes, actor_id=request.user.pk
+            )
+            messages.success(request, _("Saved."))
+        except ArborError as error:
+            messages.error(request, " ".join(error.details()))
+        return HttpResponseRedirect(here)
+    arena = services.arena_settings_of(project)
+    return render(
+        request,
+        "arena/project_arena.html",
+        {
+            "project": project,
+            "arena": arena,
+            "models": selectors.models_list(),
+            "prompt_sources": PromptSource.choices,
+            "leaderboard_sources": list(arena.leaderboard_sources or services.LEADERBOARD_SOURCES),
+            "pools": [
+                (lang, [(BattleState(state).label, count) for state, count in states.items()])
+                for lang, states in selectors.battle_pool_counts(project_id=project.pk).items()
+            ],
+        },
+    )

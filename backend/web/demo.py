@@ -212,6 +212,8 @@ def _arena_demo(project: Project) -> None:
         changes={
             "arena_models": names,
             "arena_pool_size": 3,
+            # Battles on accepted prompts, and on prompts people write for the arena.
+            "arena_prompt_source": "both",
             "model_reply_models": names,
             "model_replies_per_parent": 1,
         },

@@ -87,7 +87,12 @@ def realistic_site() -> Site:
             "/moderation/trollboard/",
             "/moderation/audit/",
         ],
-        "researcher": ["/exports/"],
+        "researcher": [
+            "/exports/",
+            "/models/",
+            f"/projects/{project.slug}/arena/",
+            f"/projects/{project.slug}/models/",
+        ],
         "admin": ["/admin/"],
     }
     return Site(volunteer, moderator, researcher, admin, pages)

@@ -58,3 +58,19 @@ def test_the_demo_has_practice_and_gold_items():
         ("label_assistant_reply", "practice"),
         ("rank_assistant_replies", "both"),
     ]
+
+
+def test_the_demo_arena_takes_accepted_and_written_prompts():
+    from backend.arena.services import arena_settings_of
+    from backend.assignments.registry import get_kind
+
+    project, _logins, _created = seed_demo()
+
+    arena = arena_settings_of(project)
+    assert (arena.arena_models, arena.arena_prompt_source) == (
+        ["demo-canned-a", "demo-canned-b"],
+        "both",
+    )
+    for kind in ("compare_model_replies", "write_arena_prompt"):
+        spec = get_kind(kind)
+        assert spec is not None and spec.is_offered(project)
