@@ -506,6 +506,7 @@ def assignment_submit(
                 tree_id=tree.pk if tree is not None else (message.tree_id if message else None),
                 message_id=message.pk if message else None,
                 is_prompt=message is not None and message.parent_id is None,
+                is_substitute=substituted,
             )
         )
         if shown is None:

@@ -99,6 +99,8 @@ class AssignmentSubmitted:
     message_id: int | None
     # The message written starts a tree (a new prompt, whatever the kind that wrote it).
     is_prompt: bool = False
+    # The answer went to a substitute of the work (a gold item), not to real work.
+    is_substitute: bool = False
 
 
 @dataclass(frozen=True)

@@ -19,6 +19,9 @@ class SourceType(models.TextChoices):
     MESSAGE = "message"  # the author's points for a message; source_id = message id
     REVIEW = "review"  # one person's labels on a message; source_id = message id
     RANKING_VOTE = "ranking_vote"  # source_id = ranking vote id
+    # A gold item answered in the stream: it looks like real work, so it earns what the
+    # review or ranking it looks like earns when submitted; source_id = assignment id.
+    GOLD = "gold"
 
 
 class PointsEntry(models.Model):

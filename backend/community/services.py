@@ -54,6 +54,7 @@ from backend.community.models import (
     SourceType,
     UserStats,
 )
+from backend.onboarding.models import GoldResult
 from backend.trees.models import Message, TreeState
 
 logger = logging.getLogger(__name__)
@@ -205,6 +206,8 @@ def _recompute_changed(update: LedgerUpdate, *, since: datetime) -> None:
         )
     for chunk in _chunks(sorted(vote_ids)):
         _sync_votes(chunk, update)
+    for chunk in _chunks(sorted(assignment_ids)):
+        _sync_gold(chunk, update)
 
 
 def _recompute_everything(update: LedgerUpdate) -> None:
@@ -215,12 +218,22 @@ def _recompute_everything(update: LedgerUpdate) -> None:
         RankingVote.objects.order_by("pk").values_list("pk", flat=True).iterator()
     ):
         _sync_votes(chunk, update)
-    # Entries whose source no longer exists (hard-deleted messages or votes).
+    for chunk in _chunks(
+        GoldResult.objects.filter(assignment__isnull=False)
+        .order_by("assignment_id")
+        .values_list("assignment_id", flat=True)
+        .iterator()
+    ):
+        _sync_gold(chunk, update)
+    # Entries whose source no longer exists (hard-deleted messages or votes, gold
+    # answers taken back).
     orphans = PointsEntry.objects.filter(
         Q(source_type__in=[SourceType.MESSAGE, SourceType.REVIEW])
         & ~Exists(Message.objects.filter(pk=OuterRef("source_id")))
         | Q(source_type=SourceType.RANKING_VOTE)
         & ~Exists(RankingVote.objects.filter(pk=OuterRef("source_id")))
+        | Q(source_type=SourceType.GOLD)
+        & ~Exists(GoldResult.objects.filter(assignment_id=OuterRef("source_id")))
     )
     orphan_rows = list(orphans.values_list("pk", "user_id"))
     for orphan_chunk in _chunks(orphan_rows):
@@ -477,6 +490,7 @@ def points_for_submission(
     kind: str,
     message_id: int | None,
     is_prompt: bool | None = None,
+    is_substitute: bool = False,
     now: datetime | None = None,
 ) -> None:
     """Credit what a submission earns at once (a prompt or reply written, a review, a
@@ -499,6 +513,7 @@ def points_for_submission(
         message_id=message_id,
         assignment_id=assignment_id,
         is_prompt=kind == "initial_prompt" if is_prompt is None else is_prompt,
+        is_substitute=is_substitute,
     )
     if credit is None:
         return
@@ -546,8 +561,37 @@ def points_for_submission(
         )
 
 
+def _gold_reason(kind: str) -> Reason | None:
+    """What a gold item of ``kind`` earns: the review's or the ranking's points."""
+    if kind.startswith("label_"):
+        return Reason.REVIEW_SUBMITTED
+    if kind.startswith("rank_"):
+        return Reason.RANKING_SUBMITTED
+    return None
+
+
+def _sync_gold(assignment_ids: list[int], update: LedgerUpdate) -> None:
+    """One entry per gold item answered in the stream (source id: its assignment)."""
+    expected: dict[EntryKey, _Expected] = {}
+    rows = GoldResult.objects.filter(assignment_id__in=assignment_ids).values(
+        "assignment_id", "user_id", "project_id", "kind", "created_at"
+    )
+    for row in rows:
+        reason = _gold_reason(row["kind"])
+        if reason is None:
+            continue
+        expected[(SourceType.GOLD, row["assignment_id"], row["user_id"], reason)] = _Expected(
+            project_id=row["project_id"],
+            points=POINTS[reason],
+            earned_at=row["created_at"],
+            detail={},
+        )
+    existing = PointsEntry.objects.filter(source_type=SourceType.GOLD, source_id__in=assignment_ids)
+    _sync(existing, expected, update)
+
+
 def _submission_credit(
-    *, kind: str, message_id: int | None, assignment_id: int, is_prompt: bool
+    *, kind: str, message_id: int | None, assignment_id: int, is_prompt: bool, is_substitute: bool
 ) -> tuple[str, Reason, str | None, int] | None:
     """What a submission of ``kind`` is credited for: the source type, the reason, and
     how its source id is found — the message written (its id, no query; a prompt when
@@ -556,6 +600,9 @@ def _submission_credit(
     if message_id is not None:
         reason = Reason.PROMPT_WRITTEN if is_prompt else Reason.REPLY_WRITTEN
         return SourceType.MESSAGE, reason, None, message_id
+    if is_substitute:  # a gold item: what the work it looks like earns (no query)
+        gold_reason = _gold_reason(kind)
+        return None if gold_reason is None else (SourceType.GOLD, gold_reason, None, assignment_id)
     if kind.startswith("label_"):
         table = LabelVote._meta.db_table
         return (
@@ -651,11 +698,18 @@ def points_for_undo(
     kind: str,
     message_id: int | None,
     ranking_vote_id: int | None,
+    assignment_id: int | None = None,
     now: datetime | None = None,
 ) -> None:
-    """Take back what an undone review or ranking earned, and the person's total."""
+    """Take back what an undone review or ranking (or gold item) earned, and the
+    person's total."""
     now = now or timezone.now()
-    if kind.startswith("label_") and message_id is not None:
+    gold = PointsEntry.objects.filter(
+        user_id=user_id, source_type=SourceType.GOLD, source_id=assignment_id or 0
+    )
+    if assignment_id is not None and gold.exists():
+        source = (SourceType.GOLD, assignment_id)
+    elif kind.startswith("label_") and message_id is not None:
         source = (SourceType.REVIEW, message_id)
     elif kind.startswith("rank_") and ranking_vote_id is not None:
         source = (SourceType.RANKING_VOTE, ranking_vote_id)

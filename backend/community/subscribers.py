@@ -14,6 +14,7 @@ def on_assignment_submitted(event: AssignmentSubmitted) -> None:
         kind=event.kind,
         message_id=event.message_id,
         is_prompt=event.is_prompt,
+        is_substitute=event.is_substitute,
     )
 
 
@@ -23,6 +24,7 @@ def on_assignment_undone(event: AssignmentUndone) -> None:
         kind=event.kind,
         message_id=event.message_id,
         ranking_vote_id=event.ranking_vote_id,
+        assignment_id=event.assignment_id,
     )
 
 
