@@ -50,6 +50,13 @@ from backend.projects.models import Project
 GOLD_MESSAGE_ID_BASE = 1 << 52
 ITEM_SLOTS = 64
 CANDIDATE_SLOT = 32
+
+
+def is_gold_message_id(message_id: int) -> bool:
+    """Is this one of the ids a gold item shows (never a real message's)?"""
+    return message_id >= GOLD_MESSAGE_ID_BASE
+
+
 ROLLING_WINDOW = 10
 ROLLING_MIN = 5
 # Which gold items a project has, per language and kind: read once per process for

@@ -183,3 +183,37 @@ def test_poor_gold_answers_pause_the_kind_until_the_practice_is_redone(
     pause.refresh_from_db()
     assert pause.lifted_at is not None
     assert _claim(api, "label_assistant_reply").status_code == 201
+
+
+def test_reactions_and_reports_on_a_gold_item_look_like_real_ones(
+    make_project, make_user, client_for
+):
+    """The task page's reaction buttons and report form work on a gold item as on real
+    work (a 404 there would give it away); nothing is stored."""
+    from django.test import Client
+
+    from backend.moderation.models import QueueItem
+    from backend.trees.models import Reaction
+
+    project = make_project("gold", gold_rate=1.0)
+    make_item(project, REVIEW_ITEM, use="gold")
+    person = make_user()
+    body = _claim(client_for(person), "label_assistant_reply").json()
+    shown = body["conversation"][-1]["id"]
+    web = Client()
+    web.force_login(person)
+
+    first = web.post(f"/messages/{shown}/react", {"emoji": "+1"})
+    second = web.post(f"/messages/{shown}/react", {"emoji": "red_flag"})
+
+    assert first.status_code == second.status_code == 200
+    page = second.content.decode()
+    assert page.count('aria-pressed="true"') == 2
+    assert page.count('<span class="count">1</span>') == 2
+    refused = web.post(f"/messages/{shown}/react", {"emoji": "heart"})
+    assert refused.status_code == 422  # as on a real message
+    reported = web.post(f"/messages/{shown}/report", {"reason": "spam", "text": "an ad"})
+    assert reported.status_code == 200
+    assert "Thank you. A moderator will look at it." in reported.content.decode()
+    assert Reaction.objects.count() == 0
+    assert QueueItem.objects.count() == 0
