@@ -43,7 +43,9 @@ class TrainingTurnSerializer(serializers.Serializer):
 
 
 class TrainingItemInput(serializers.Serializer):
-    kind = StrictCharField(max_length=64, help_text="a review or ranking kind")
+    kind = StrictCharField(
+        max_length=64, help_text="a review, ranking or (practice only) reply kind"
+    )
     lang = StrictCharField(max_length=16)
     use = serializers.ChoiceField(choices=TrainingUse.choices, required=False)
     conversation = TrainingTurnSerializer(
@@ -61,6 +63,12 @@ class TrainingItemInput(serializers.Serializer):
         child=StrictIntegerField(min_value=1),
         required=False,
         help_text="rankings: candidate numbers (1 = first written), best first",
+    )
+    answer_text = StrictCharField(
+        max_length=20_000,
+        required=False,
+        allow_blank=True,
+        help_text="reply kinds: an example of a good reply, shown after a practice answer",
     )
     explanation = StrictCharField(
         max_length=services.MAX_EXPLANATION, required=False, allow_blank=True
@@ -84,6 +92,7 @@ class TrainingItemOutput(serializers.Serializer):
     candidates = TrainingTurnSerializer(many=True)
     answer_labels = serializers.DictField(child=serializers.FloatField())
     answer_ranking = serializers.ListField(child=serializers.IntegerField())
+    answer_text = serializers.CharField()
     explanation = serializers.CharField()
     is_active = serializers.BooleanField()
     created_at = serializers.DateTimeField()
@@ -101,6 +110,7 @@ def render_item(item: TrainingItem) -> dict[str, Any]:
         "candidates": item.candidates,
         "answer_labels": item.answer_labels,
         "answer_ranking": item.answer_ranking,
+        "answer_text": item.answer_text,
         "explanation": item.explanation,
         "is_active": item.is_active,
         "created_at": item.created_at,

@@ -31,7 +31,9 @@ class TrainingItem(models.Model):
     ``conversation`` is the conversation shown, root first (``[{"role", "text"}]``); a
     review asks about its last turn, a ranking ranks ``candidates`` (replies to the last
     turn). The known answer is ``answer_labels`` (label → value) for reviews or
-    ``answer_ranking`` (positions in ``candidates``, best first) for rankings.
+    ``answer_ranking`` (positions in ``candidates``, best first) for rankings. A reply
+    kind's item (practice only: a written reply cannot be scored) carries an example of
+    a good reply, ``answer_text``, shown after the answer.
     """
 
     project = models.ForeignKey(
@@ -43,6 +45,7 @@ class TrainingItem(models.Model):
     candidates = models.JSONField(default=list, blank=True)
     answer_labels = models.JSONField(default=dict, blank=True)
     answer_ranking = models.JSONField(default=list, blank=True)
+    answer_text = models.TextField(blank=True)
     explanation = models.TextField(blank=True)
     use = models.CharField(max_length=16, choices=TrainingUse.choices, default=TrainingUse.PRACTICE)
     is_active = models.BooleanField(default=True)

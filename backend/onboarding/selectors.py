@@ -21,14 +21,20 @@ from backend.onboarding.models import (
 )
 from backend.projects.models import Project
 
-# The answers a training item can carry: label values or a ranking.
+# The answers a training item can carry and score: label values or a ranking.
 GRADEABLE_FIELDS = ("labels", "ranking")
+# Replies written under a conversation: practice only (with an example good reply).
+REPLY_PRACTICE_KINDS = ("assistant_reply", "prompter_reply")
 
 
-def gradeable_kinds() -> list[KindSpec]:
-    """The registered kinds a training item may be of (answered by labels or a ranking),
-    in the order pages list them."""
-    return [spec for spec in all_kinds() if spec.payload_field in GRADEABLE_FIELDS]
+def training_kinds() -> list[KindSpec]:
+    """The kinds a training item may be of: the gradeable ones, and the reply kinds
+    (practice only), in the order pages list them."""
+    return [
+        spec
+        for spec in all_kinds()
+        if spec.payload_field in GRADEABLE_FIELDS or spec.name in REPLY_PRACTICE_KINDS
+    ]
 
 
 def _kind_order() -> dict[str, int]:

@@ -36,6 +36,7 @@ from backend.onboarding.models import (
 )
 from backend.onboarding.selectors import (
     GRADEABLE_FIELDS,
+    REPLY_PRACTICE_KINDS,
     gold_items,
     person_gates_forget,
     qualification_next_item,
@@ -56,6 +57,8 @@ LAST_ROLE = {
     "label_assistant_reply": "assistant",
     "rank_assistant_replies": "prompter",
     "rank_prompter_replies": "assistant",
+    "assistant_reply": "prompter",
+    "prompter_reply": "assistant",
 }
 CANDIDATE_ROLE = {"rank_assistant_replies": "assistant", "rank_prompter_replies": "prompter"}
 EDITABLE = (
@@ -65,6 +68,7 @@ EDITABLE = (
     "candidates",
     "answer_labels",
     "answer_ranking",
+    "answer_text",
     "explanation",
     "use",
     "is_active",
@@ -73,9 +77,11 @@ EDITABLE = (
 
 def _spec(kind: Any) -> KindSpec:
     spec = get_kind(kind) if isinstance(kind, str) else None
-    if spec is None or spec.payload_field not in GRADEABLE_FIELDS:
+    if spec is None or (
+        spec.payload_field not in GRADEABLE_FIELDS and spec.name not in REPLY_PRACTICE_KINDS
+    ):
         raise ValidationFailed(
-            "kind", "invalid_kind", "A training item is a review or a ranking kind."
+            "kind", "invalid_kind", "A training item is a review, a ranking or a reply kind."
         )
     return spec
 
@@ -165,9 +171,25 @@ def _clean(project: Project, data: Mapping[str, Any]) -> dict[str, Any]:
         "candidates": [],
         "answer_labels": {},
         "answer_ranking": [],
+        "answer_text": "",
         "is_active": bool(data.get("is_active", True)),
     }
-    if spec.payload_field == "ranking":
+    if spec.name in REPLY_PRACTICE_KINDS:
+        if use != TrainingUse.PRACTICE:
+            raise ValidationFailed(
+                "use", "practice_only", "A written reply cannot be scored: practice only."
+            )
+        example = data.get("answer_text")
+        if not isinstance(example, str) or not example.strip():
+            raise ValidationFailed(
+                "answer_text", "required", "An example of a good reply, shown after the answer."
+            )
+        if len(example) > project.max_message_length:
+            raise ValidationFailed(
+                "answer_text", "too_long", f"At most {project.max_message_length} characters."
+            )
+        cleaned["answer_text"] = example.strip()
+    elif spec.payload_field == "ranking":
         candidates = _turns(
             "candidates",
             data.get("candidates"),
@@ -307,6 +329,8 @@ def _score(*, user: User, item: TrainingItem, payload: Mapping[str, Any]) -> sco
     numbers = list(range(1, len(item.candidates) + 1))
     context = _practice_context(user=user, project=item.project, candidate_ids=numbers)
     value = spec.validate(context, payload)
+    if spec.name in REPLY_PRACTICE_KINDS:
+        return scoring.Score(is_correct=True)  # a fitting reply; the example shows more
     if spec.payload_field == "ranking":
         return scoring.ranking_score(value, item.answer_ranking)
     kinds = {label["name"]: label["kind"] for label in spec.labels(item.project)}

@@ -222,8 +222,9 @@ def _arena_demo(project: Project) -> None:
 
 
 def _onboarding_examples(project: Project, researcher: User) -> None:
-    """Practice items for the tour (a review and a ranking) and gold items of both
-    kinds, so a new volunteer meets the tour and, now and then, a gold item."""
+    """Practice items for the tour (a reply, a review and a ranking) and gold items of
+    both gradeable kinds, so a new volunteer meets the tour and, now and then, a gold
+    item."""
     review = {
         "kind": "label_assistant_reply",
         "lang": "en",
@@ -260,6 +261,20 @@ def _onboarding_examples(project: Project, researcher: User) -> None:
             "use": "both",
             "explanation": "The correct, explained answer first; the short correct one next; "
             "the wrong one last.",
+        },
+        actor_id=researcher.pk,
+    )
+    training_item_create(
+        project=project,
+        data={
+            "kind": "assistant_reply",
+            "lang": "en",
+            "use": "practice",
+            "conversation": [{"role": "prompter", "text": "How do I keep basil fresh?"}],
+            "answer_text": "Trim the stems and stand them in a glass of water at room "
+            "temperature, like cut flowers; the fridge turns basil black.",
+            "explanation": "A good reply answers the question itself, says why, and is "
+            "short enough to read at a glance.",
         },
         actor_id=researcher.pk,
     )

@@ -20,6 +20,15 @@ REVIEW_ITEM: dict[str, Any] = {
     "explanation": "The reply is an advertisement, not an answer: spam.",
 }
 
+REPLY_ITEM: dict[str, Any] = {
+    "kind": "assistant_reply",
+    "lang": "en",
+    "use": "practice",
+    "conversation": [{"role": "prompter", "text": "How do I boil an egg so the yolk stays soft?"}],
+    "answer_text": "Put the egg into boiling water for six minutes, then into cold water.",
+    "explanation": "A good reply answers the question directly, with the time that matters.",
+}
+
 RANKING_ITEM: dict[str, Any] = {
     "kind": "rank_assistant_replies",
     "lang": "en",

@@ -63,7 +63,8 @@ def test_a_ranking_item_gets_its_candidates_role_from_the_kind(
 @pytest.mark.parametrize(
     ("changes", "field", "code"),
     [
-        ({"kind": "assistant_reply"}, "kind", "invalid_kind"),
+        # A reply kind's practice item replies to the last message, not reviews it.
+        ({"kind": "assistant_reply"}, "conversation", "wrong_last_role"),
         ({"kind": "nonsense"}, "kind", "invalid_kind"),
         ({"lang": "fr"}, "lang", "invalid_language"),
         ({"answer_labels": {"spam": 0.5}}, "answer_labels.spam", "invalid_value"),
@@ -151,3 +152,55 @@ def test_unknown_project_and_item_answer_404(researcher, client_for):
     api = client_for(researcher)
     assert api.get("/api/v1/projects/nope/training-items").json()["code"] == "project_not_found"
     assert api.get("/api/v1/training-items/999").json()["code"] == "training_item_not_found"
+
+
+def test_a_reply_item_is_practice_with_an_example_reply(make_project, researcher, client_for):
+    from tests.onboarding.helpers import REPLY_ITEM
+
+    make_project("train")
+    api = client_for(researcher)
+
+    response = api.post("/api/v1/projects/train/training-items", REPLY_ITEM, format="json")
+
+    assert response.status_code == 201, response.json()
+    body = response.json()
+    assert (body["kind"], body["use"], body["answer_text"]) == (
+        "assistant_reply",
+        "practice",
+        "Put the egg into boiling water for six minutes, then into cold water.",
+    )
+    assert body["answer_labels"] == {} and body["answer_ranking"] == []
+
+
+@pytest.mark.parametrize(
+    ("changes", "field", "code"),
+    [
+        ({"use": "gold"}, "use", "practice_only"),
+        ({"use": "both"}, "use", "practice_only"),
+        ({"answer_text": "  "}, "answer_text", "required"),
+        (
+            {
+                "conversation": [
+                    {"role": "prompter", "text": "Hi"},
+                    {"role": "assistant", "text": "Hello"},
+                ]
+            },
+            "conversation",
+            "wrong_last_role",
+        ),
+        ({"kind": "initial_prompt"}, "kind", "invalid_kind"),
+    ],
+)
+def test_a_reply_item_that_cannot_work_is_refused(
+    make_project, researcher, client_for, changes, field, code
+):
+    from tests.onboarding.helpers import REPLY_ITEM
+
+    make_project("train")
+    response = client_for(researcher).post(
+        "/api/v1/projects/train/training-items", {**REPLY_ITEM, **changes}, format="json"
+    )
+
+    assert response.status_code == 400, response.json()
+    assert response.json()["fields"][field][0]["code"] == code
+    assert not TrainingItem.objects.exists()

@@ -54,6 +54,7 @@ def test_the_demo_has_practice_and_gold_items():
     project, _logins, _created = seed_demo()
 
     assert sorted(TrainingItem.objects.filter(project=project).values_list("kind", "use")) == [
+        ("assistant_reply", "practice"),
         ("label_assistant_reply", "gold"),
         ("label_assistant_reply", "practice"),
         ("rank_assistant_replies", "both"),

@@ -396,3 +396,65 @@ def test_a_malformed_qualification_answer_is_refused_without_an_error_page(
     assert response["Location"] == "/qualify/web/label_assistant_reply/?lang=en"
     assert not GoldResult.objects.exists()
     assert QualificationAttempt.objects.get(user=volunteer).answered == 0
+
+
+def test_a_reply_is_practised_and_an_example_shown_without_storing_it(web: Client, project):
+    from backend.onboarding.models import PracticeRecord
+    from tests.onboarding.helpers import REPLY_ITEM
+
+    item = make_item(project, REPLY_ITEM)
+    page = web.get("/tour/practice/?project=web&lang=en").content.decode()
+    assert "How do I boil an egg so the yolk stays soft?" in page
+    assert '<label for="reply-text">Your reply, as the assistant</label>' in page
+    assert f'data-draft-key="arbor-draft-practice-{item.pk}"' in page
+
+    short = web.post(f"/tour/practice/{item.pk}/answer", {"text": "Boil"})
+    assert short.status_code == 422
+    assert "At least" in short.content.decode()
+    assert not PracticeRecord.objects.exists()
+
+    answered = web.post(
+        f"/tour/practice/{item.pk}/answer",
+        {"text": "Boil it for about six minutes and cool it in cold water."},
+    )
+    assert answered.status_code == 200
+    shown = answered.content.decode()
+    assert 'data-practice-result="example"' in shown
+    assert "Put the egg into boiling water for six minutes" in shown
+    assert "A good reply answers the question directly" in shown
+    assert PracticeRecord.objects.get(item=item).is_correct is True
+    assert not Message.objects.exists()  # practice is never data
+
+
+def test_a_researcher_writes_a_reply_practice_item_on_the_page(project):
+    from backend.onboarding.models import TrainingItem
+    from tests.moderation.builders import with_role
+
+    web = Client()
+    web.force_login(with_role("researcher", username="res-rita"))
+    form = web.get("/projects/web/training/").content.decode()
+    assert '<option value="assistant_reply">' in form
+    assert 'name="answer_text"' in form
+
+    response = web.post(
+        "/projects/web/training/",
+        {
+            "kind": "assistant_reply",
+            "lang": "en",
+            "use": "practice",
+            "conversation": "How do I boil an egg so the yolk stays soft?",
+            "answer_text": "Six minutes in boiling water, then cold water.",
+            "explanation": "Answer directly, with the time that matters.",
+        },
+    )
+
+    assert response.status_code == 302, response.content.decode()[:500]
+    item = TrainingItem.objects.get()
+    assert (item.kind, item.use, item.answer_text) == (
+        "assistant_reply",
+        "practice",
+        "Six minutes in boiling water, then cold water.",
+    )
+    assert item.conversation == [
+        {"role": "prompter", "text": "How do I boil an egg so the yolk stays soft?"}
+    ]

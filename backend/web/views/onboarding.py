@@ -119,6 +119,12 @@ def _item_context(
         "reactions": {},
         "values": values,
         "errors": errors,
+        # The reply form's parts (a reply kind's practice): its limits, its role, and
+        # a draft key of its own.
+        "reply_role": "assistant" if item.kind == "assistant_reply" else "prompter",
+        "max_length": item.project.max_message_length,
+        "min_length": item.project.min_message_length,
+        "assignment": {"pk": f"practice-{item.pk}", "lang": item.lang},
     }
 
 
@@ -298,6 +304,7 @@ def tour_answer(request: HttpRequest, item_id: int) -> HttpResponse:
             "kind": item.kind,
             "kind_title": kind_title(item.kind),
             "is_correct": outcome.score.is_correct,
+            "is_reply": bool(item.answer_text),
             "known": _known_answer(item, spec, outcome.score),
             "done": done,
             "total": total,

@@ -21,7 +21,7 @@ from django.views.decorators.http import require_http_methods
 from backend.accounts.page_permissions import role_page
 from backend.common.errors import ArborError
 from backend.onboarding.models import TrainingItem, TrainingUse
-from backend.onboarding.selectors import gradeable_kinds, training_items_of
+from backend.onboarding.selectors import training_items_of, training_kinds
 from backend.onboarding.services import training_item_create, training_item_update
 from backend.projects.models import Project
 from backend.web.labels import kind_title, label_title
@@ -65,6 +65,7 @@ def _posted(post: QueryDict, project: Project) -> dict[str, Any]:
         "candidates": [{"text": text} for text in _blocks(post.get("candidates", ""))],
         "answer_labels": labels,
         "answer_ranking": ranking,
+        "answer_text": post.get("answer_text", ""),
         "explanation": post.get("explanation", ""),
         "is_active": post.get("is_active", "on") == "on",
     }
@@ -80,6 +81,7 @@ def _form_values(data: dict[str, Any]) -> dict[str, Any]:
         "candidates": _turns_text(data.get("candidates") or []),
         "answer_labels": data.get("answer_labels") or {},
         "answer_ranking": ", ".join(str(n) for n in data.get("answer_ranking") or []),
+        "answer_text": data.get("answer_text", ""),
         "explanation": data.get("explanation", ""),
         "is_active": data.get("is_active", True),
     }
@@ -120,7 +122,7 @@ def _context(
         "item": item,
         "values": values,
         "errors": errors or [],
-        "kinds": [(spec.name, kind_title(spec.name)) for spec in gradeable_kinds()],
+        "kinds": [(spec.name, kind_title(spec.name)) for spec in training_kinds()],
         "uses": TrainingUse.choices,
         "label_rows": _label_rows(project, values.get("answer_labels") or {}),
     }
@@ -175,6 +177,6 @@ def training_item(request: HttpRequest, slug: str, item_id: int) -> HttpResponse
         return HttpResponseRedirect(reverse("web:training-item", args=[slug, item.pk]))
     values = _form_values({name: getattr(item, name) for name in (
         "kind", "lang", "use", "conversation", "candidates", "answer_labels",
-        "answer_ranking", "explanation", "is_active",
+        "answer_ranking", "answer_text", "explanation", "is_active",
     )})  # fmt: skip
     return render(request, "web/training_item.html", _context(project, values, item=item))
