@@ -36,6 +36,7 @@ from backend.audit.services import audit_record
 from backend.common.errors import Conflict, NotFound, ValidationFailed
 from backend.common.outbox import enqueue, enqueue_at
 from backend.projects.models import Project
+from backend.projects.selectors import project_cache_clear
 from backend.trees.lifecycle import tree_lock
 from backend.trees.models import Message, TreeState
 
@@ -314,6 +315,9 @@ def arena_settings_update(
             setattr(row, name, value)
         row.save()
         project.arena_settings = row  # what this project object reads from now on
+        # Shared project objects keep the settings they read: drop them, so this
+        # process sees the change at once (as it does a project's own change).
+        transaction.on_commit(project_cache_clear)
         audit_record(
             action=AuditAction.ARENA_SETTINGS_UPDATED,
             target_type="project",

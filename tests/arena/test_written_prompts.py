@@ -175,3 +175,18 @@ def test_a_bad_prompt_stores_nothing(fake_models, make_user, client_for) -> None
     assert refused.json()["fields"]["text"][0]["code"] == "text_too_short"
     assert Battle.objects.filter(project=project).count() == 0
     assert Tree.objects.filter(project=project).count() == 0
+
+
+def test_a_settings_change_is_seen_at_once(fake_models, make_user, client_for) -> None:
+    researcher = client_for(make_user(Role.RESEARCHER))
+    project, _ = written_arena(fake_models, researcher, source="accepted")
+    client = client_for(make_user())
+    assert claim(client, project.slug, kind="write_arena_prompt").status_code == 204
+    with committed():
+        changed = researcher.patch(
+            f"/api/v1/projects/{project.slug}/arena",
+            {"arena_prompt_source": "written"},
+            format="json",
+        )
+    assert changed.status_code == 200
+    assert claim(client, project.slug, kind="write_arena_prompt").status_code == 201
