@@ -232,6 +232,25 @@ def test_a_queue_item_with_other_reasons_stays(fake_models, make_user, client_fo
     assert sorted(item.reasons) == ["quality_flag", "report"]
 
 
+def test_an_item_another_moderator_holds_is_left_to_them(
+    fake_models, make_user, client_for
+) -> None:
+    project, roots, _ = held_setup(fake_models, make_user, client_for)
+    battle = Battle.objects.get(project=project)
+    item = QueueItem.objects.get(message=roots[0])
+    other = make_user(Role.MODERATOR)
+    claimed = client_for(other).post(f"/api/v1/moderation/queue/{item.pk}/claim", format="json")
+    assert claimed.status_code == 200, claimed.content
+
+    with committed():
+        answer = decide(client_for(make_user(Role.MODERATOR)), battle.pk, "discard")
+
+    assert answer.status_code == 200, answer.content
+    assert answer.json()["state"] == "discarded"
+    item.refresh_from_db()
+    assert (item.state, item.claimed_by_id) == ("claimed", other.pk)
+
+
 def resolve(client, item_id, action):
     claimed = client.post(f"/api/v1/moderation/queue/{item_id}/claim", format="json")
     assert claimed.status_code == 200, claimed.content
@@ -335,6 +354,7 @@ def test_the_item_page_shows_the_battle_and_decides(fake_models, make_user, clie
     assert "Release the battle" in html
     assert "Discard the battle" in html
     assert f"/arena/battles/{battle.pk}/decision" in html
+    assert f"arena battle #{battle.pk} held: A " in html  # the item's details in words
 
     # A volunteer may not post the decision.
     refused = browser(make_user()).post(
