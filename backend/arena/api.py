@@ -8,6 +8,8 @@
   scores with 95 % bootstrap intervals (any signed-in person)
 - ``GET /api/v1/projects/{slug}/arena-battles.jsonl?lang=``: the voted battles in
   Chatbot Arena's field names (researchers)
+- ``POST /api/v1/arena/battles/{id}/decision``: release or discard a battle held for a
+  moderator (moderators and admins)
 """
 
 from __future__ import annotations
@@ -23,8 +25,9 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from backend.arena import exporting, leaderboard, selectors, services
-from backend.arena.models import ModelEndpoint, PromptSource
+from backend.arena import exporting, holds, leaderboard, selectors, services
+from backend.arena.models import Battle, ModelEndpoint, PromptSource
+from backend.common.api import actor_id
 from backend.common.errors import NotFound, ValidationFailed
 from backend.common.fields import (
     StrictBooleanField,
@@ -32,7 +35,7 @@ from backend.common.fields import (
     StrictFloatField,
     StrictIntegerField,
 )
-from backend.common.permissions import IsNotBanned, has_role
+from backend.common.permissions import IsModerator, IsNotBanned, has_role
 from backend.projects.models import Project
 
 
@@ -318,3 +321,44 @@ class ArenaBattlesExportView(APIView):
             f'attachment; filename="{project.slug}-arena-battles.jsonl"'
         )
         return response
+
+
+class BattleDecisionInput(serializers.Serializer):
+    decision = serializers.ChoiceField(
+        choices=list(holds.DECISIONS),
+        help_text="release: offer the battle to volunteers; discard: drop it for good",
+    )
+    note = StrictCharField(required=False, allow_blank=True, max_length=2000, default="")
+
+
+class BattleStateOutput(serializers.Serializer):
+    id = serializers.IntegerField()
+    state = serializers.CharField(help_text="generating, ready, voted, failed, held or discarded")
+    flags = serializers.DictField(
+        child=serializers.ListField(child=serializers.CharField()),
+        help_text='the quality flags of each reply: {"a": [...], "b": [...]}',
+    )
+
+
+def render_battle_state(battle: Battle) -> dict[str, Any]:
+    return {"id": battle.pk, "state": battle.state, "flags": dict(battle.flags or {})}
+
+
+class BattleDecisionView(APIView):
+    permission_classes = [IsAuthenticated, IsModerator, IsNotBanned]
+
+    @extend_schema(
+        request=BattleDecisionInput,
+        responses=BattleStateOutput,
+        summary="Release or discard a battle held for a moderator",
+    )
+    def post(self, request: Request, battle_id: int) -> Response:
+        data = BattleDecisionInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        battle = holds.battle_decide(
+            battle_id=battle_id,
+            decision=data.validated_data["decision"],
+            moderator_id=actor_id(request),
+            note=data.validated_data["note"],
+        )
+        return Response(render_battle_state(battle))

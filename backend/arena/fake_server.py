@@ -8,7 +8,11 @@ The requested ``model`` picks the behaviour (anything after the mode is a label)
 - ``error…``: HTTP 500;
 - ``malformed…``: HTTP 200 with a body that is not a chat completion;
 - ``hang…``: no answer for ``hang_seconds`` (the caller's timeout fires first);
-- ``flaky…``: HTTP 500 for the first ``flaky_failures`` calls, then like ``fast``.
+- ``flaky…``: HTTP 500 for the first ``flaky_failures`` calls, then like ``fast``;
+- ``pii…``: a templated reply that holds an e-mail address and a phone number (the
+  quality signals flag it ``pii``);
+- ``rude…``: a templated reply that insults the reader in English (flagged
+  ``toxicity``).
 
 ``manage.py fake_models_serve`` runs it; tests start it on a free port in a thread.
 """
@@ -23,7 +27,9 @@ from collections import Counter
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
-MODES = ("fast", "slow", "error", "malformed", "hang", "flaky")
+MODES = ("fast", "slow", "error", "malformed", "hang", "flaky", "pii", "rude")
+PII_SENTENCE = "Write to jane.roe@example.com or call +1 415 555 0132 for the details."
+RUDE_SENTENCE = "You are a stupid worthless idiot and everybody hates you, shut up."
 
 
 def mode_of(model: str) -> str:
@@ -40,6 +46,11 @@ def reply_text(model: str, messages: list[dict[str, Any]]) -> str:
         (str(m.get("content", "")) for m in reversed(messages) if m.get("role") == "user"), ""
     )
     topic = " ".join(last.split()[:12])
+    mode = mode_of(model)
+    if mode == "pii":
+        return f"[Canned demo reply, not a real model] You asked: “{topic}”. {PII_SENTENCE}"
+    if mode == "rude":
+        return f"[Canned demo reply, not a real model] {RUDE_SENTENCE}"
     if sum(model.encode()) % 2:  # "…-a" and "…-b" differ
         return (
             f"[Canned demo reply, not a real model] You asked: “{topic}”. In short: a "

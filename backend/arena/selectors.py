@@ -6,7 +6,7 @@ from typing import Any
 
 from django.db.models import Count, QuerySet
 
-from backend.arena.models import ArenaSettings, Battle, ModelEndpoint
+from backend.arena.models import ArenaSettings, Battle, BattleState, ModelEndpoint
 
 
 def models_list() -> QuerySet[ModelEndpoint]:
@@ -50,3 +50,14 @@ def battle_pool_counts(*, project_id: int) -> dict[str, Any]:
     for lang, state, count in rows:
         counts.setdefault(lang, {})[state] = count
     return counts
+
+
+def held_prompt_ids(*, project_id: int, lang: str) -> set[int]:
+    """Prompts with a battle held for a moderator: no new battle is put to them until
+    the moderator decides (a model that keeps failing the signals on a prompt would
+    otherwise be asked again and again)."""
+    return set(
+        Battle.objects.filter(project_id=project_id, lang=lang, state=BattleState.HELD).values_list(
+            "prompt_id", flat=True
+        )
+    )

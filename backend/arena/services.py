@@ -28,6 +28,7 @@ from backend.arena.models import (
     PromptSource,
 )
 from backend.arena.secrets import secret_encrypt
+from backend.arena.selectors import held_prompt_ids
 from backend.assignments.growth import tree_create_from_prompt
 from backend.assignments.models import WorkItemState
 from backend.assignments.needs import work_item_create
@@ -387,6 +388,7 @@ def battle_pool_fill(*, project_id: int, lang: str, rng: random.Random | None = 
         if missing <= 0:
             return 0
         busy_prompts = set(live.values_list("prompt_id", flat=True))
+        busy_prompts |= held_prompt_ids(project_id=project.pk, lang=lang)
         prompt_ids = list(
             Message.objects.filter(
                 tree__project=project,
@@ -496,7 +498,11 @@ def _battle_fail(battle_id: int, reason: str) -> None:
 
 def battle_generate(*, battle_id: int) -> str:
     """Ask both models of a battle for their replies (the side already stored is not
-    asked again), then offer the battle to volunteers. Safe to run twice."""
+    asked again), then put them through the quality signals: offer the battle to
+    volunteers, or hold it for a moderator when a reply is flagged (``holds``). Safe
+    to run twice."""
+    from backend.arena.holds import battle_screen
+
     battle = Battle.objects.select_related("prompt", "model_a", "model_b").get(pk=battle_id)
     if battle.state != BattleState.GENERATING:
         return battle.state
@@ -532,16 +538,18 @@ def battle_generate(*, battle_id: int) -> str:
                 )
         except IntegrityError:
             pass  # a twin run stored this side first; keep the first reply
-    return battle_offer(battle_id=battle.pk)
+    return battle_screen(battle_id=battle.pk)
 
 
-def battle_offer(*, battle_id: int) -> str:
-    """Both replies are in: one work item of ``compare_model_replies`` on the prompt."""
+def battle_offer(*, battle_id: int, from_state: str = BattleState.GENERATING) -> str:
+    """Both replies are in (and passed the quality signals, or a moderator released
+    the held battle: ``from_state`` HELD): one work item of ``compare_model_replies``
+    on the prompt."""
     battle = Battle.objects.get(pk=battle_id)
     with transaction.atomic():
         tree = tree_lock(Message.objects.values_list("tree_id", flat=True).get(pk=battle.prompt_id))
         battle = Battle.objects.select_for_update().get(pk=battle_id)
-        if battle.state != BattleState.GENERATING:
+        if battle.state != from_state:
             return battle.state
         if BattleReply.objects.filter(battle=battle).count() != 2:
             return battle.state

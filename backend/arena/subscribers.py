@@ -3,7 +3,9 @@ hold on model replies that a quality signal flagged.
 
 A flagged model reply is held out of tasks (its live work items paused) until a
 moderator resolves its queue item: deleting it closes them (curation does that), any
-other resolution opens them again.
+other resolution opens them again. Battles whose replies were flagged are held the
+same way (``backend.arena.holds``): the resolution of their prompt's queue item decides
+them, and the queue item's page shows them with their own two decisions.
 """
 
 from __future__ import annotations
@@ -40,9 +42,11 @@ def connect() -> None:
     from django.utils.translation import gettext_lazy as _
 
     from backend.arena.exporting import arena_battle_records_of
+    from backend.arena.holds import battles_decide_on_resolution, held_battles_panel
     from backend.arena.kind import COMPARE, WRITE_PROMPT
     from backend.assignments.registry import register
     from backend.exports.formats.registry import RecordFormat, record_format_register
+    from backend.moderation.panels import item_panels_register
 
     register(COMPARE)
     register(WRITE_PROMPT)
@@ -58,3 +62,5 @@ def connect() -> None:
     )
     subscribe(MessageQualityFlagged, on_message_quality_flagged)
     subscribe(ModerationResolved, on_moderation_resolved)
+    subscribe(ModerationResolved, battles_decide_on_resolution)
+    item_panels_register(held_battles_panel)

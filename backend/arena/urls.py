@@ -19,6 +19,11 @@ api_urlpatterns = [
         api.ArenaBattlesExportView.as_view(),
         name="arena-battles",
     ),
+    path(
+        "arena/battles/<int:battle_id>/decision",
+        api.BattleDecisionView.as_view(),
+        name="battle-decision",
+    ),
 ]
 
 app_name = "arena"
@@ -26,4 +31,5 @@ urlpatterns = [
     path("models/", views.models_page, name="models"),
     path("projects/<slug:slug>/models/", views.model_leaderboard_page, name="leaderboard"),
     path("projects/<slug:slug>/arena/", views.project_arena_page, name="project-arena"),
+    path("arena/battles/<int:battle_id>/decision", views.battle_decide_page, name="battle-decide"),
 ]

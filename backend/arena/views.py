@@ -1,6 +1,7 @@
 """The arena's pages: the model leaderboard (the table, a win-rate matrix and a
 battle-count matrix), the models page and a project's arena settings (researchers and
-admins)."""
+admins), and the decision on a held battle that the moderation item page's buttons post
+to (moderators and admins)."""
 
 from __future__ import annotations
 
@@ -11,11 +12,12 @@ from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import render
 from django.urls import reverse
+from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
-from django.views.decorators.http import require_http_methods
+from django.views.decorators.http import require_http_methods, require_POST
 
 from backend.accounts.page_permissions import role_page
-from backend.arena import leaderboard, selectors, services
+from backend.arena import holds, leaderboard, selectors, services
 from backend.arena.models import BattleState, PromptSource
 from backend.common.errors import ArborError, ValidationFailed
 from backend.projects.models import Project
@@ -168,3 +170,35 @@ def project_arena_page(request: HttpRequest, slug: str) -> HttpResponse:
             ],
         },
     )
+
+
+@require_POST
+@role_page("moderator")
+def battle_decide_page(request: HttpRequest, battle_id: int) -> HttpResponse:
+    """Release or discard a held battle (the buttons of the moderation item page), then
+    back to the page the buttons were on."""
+    target = request.POST.get("next") or ""
+    if not url_has_allowed_host_and_scheme(
+        target, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    ):
+        target = reverse("moderation:queue")
+    decision = request.POST.get("decision", "")
+    try:
+        battle = holds.battle_decide(
+            battle_id=battle_id,
+            decision=decision,
+            moderator_id=request.user.pk,
+            note=request.POST.get("note", "")[:2000],
+        )
+    except ArborError as error:
+        if error.code == "battle_not_found":
+            raise Http404(_("No such battle.")) from error
+        messages.error(request, " ".join(error.details()))
+        return HttpResponseRedirect(target)
+    if decision == "release":
+        messages.success(
+            request, _("Battle #%(battle)s is released to volunteers.") % {"battle": battle.pk}
+        )
+    else:
+        messages.success(request, _("Battle #%(battle)s is discarded.") % {"battle": battle.pk})
+    return HttpResponseRedirect(target)

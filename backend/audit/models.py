@@ -93,6 +93,9 @@ class AuditAction(models.TextChoices):
     MODEL_BREAKER_OPENED = "model.breaker_opened"
     MODEL_BREAKER_CLOSED = "model.breaker_closed"
     ARENA_SETTINGS_UPDATED = "arena.settings_updated"
+    ARENA_BATTLE_HELD = "arena.battle_held"
+    ARENA_BATTLE_RELEASED = "arena.battle_released"
+    ARENA_BATTLE_DISCARDED = "arena.battle_discarded"
 
 
 class AuditEvent(models.Model):

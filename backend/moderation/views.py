@@ -41,6 +41,7 @@ from backend.common.query import BIGINT_MAX, page_filter
 from backend.consensus.services.trees import tree_retry_scoring
 from backend.moderation import curation, selectors, services
 from backend.moderation.models import QueueItemState, QueueReason
+from backend.moderation.panels import item_panels_for
 from backend.projects.models import Project
 from backend.quality.selectors import quality_panel
 from backend.trees.models import ACTIVE_TREE_STATES, Message, Tree
@@ -207,6 +208,7 @@ def _item_page(
         "quality": quality_panel(message_id=found["message"].pk, text=found["message"].text)
         if found.get("message")
         else None,
+        "panels": item_panels_for(queue_item),
     }
     return render(request, "moderation/item.html", context, status=status)
 

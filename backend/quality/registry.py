@@ -54,6 +54,10 @@ class SignalProvider:
     fields: tuple[str, ...] = ()
     # The flags it may raise (``QualityFlag`` values).
     flags: tuple[str, ...] = ()
+    # True when ``compute`` changes shared state besides the row it fills (rows of its
+    # own, this process's indexes): such a provider is skipped for a text that is not
+    # stored as a message (``text_quality_flags``), which must leave no trace.
+    stores_state: bool = False
 
     @property
     def version(self) -> str:

@@ -141,10 +141,7 @@ def message_quality_compute(
                     setattr(row, _attribute(name), getattr(scratch, _attribute(name)))
                 flags |= computed[provider.name]
                 versions[provider.name] = provider.version
-        # Built-in flags in their fixed order, then any a deployment's own signals add.
-        row.flags = [flag for flag in _FLAG_ORDER if flag in flags] + sorted(
-            flags - set(_FLAG_ORDER)
-        )
+        row.flags = _ordered_flags(flags)
         row.versions = versions
         row.computed_at = now
         row.save()
@@ -168,6 +165,49 @@ def message_quality_compute(
                 )
             )
     return row
+
+
+def _ordered_flags(flags: set[str]) -> list[str]:
+    """Built-in flags in their fixed order, then any a deployment's own signals add."""
+    return [flag for flag in _FLAG_ORDER if flag in flags] + sorted(flags - set(_FLAG_ORDER))
+
+
+def text_quality_flags(
+    *,
+    project: Project,
+    lang: str,
+    text: str,
+    parent: Message | None,
+    role: str = Role.ASSISTANT,
+) -> list[str]:
+    """The flags ``text`` would get as a message of ``project`` (in ``lang``, with
+    ``role``, under ``parent``): the same providers under the project's thresholds, for
+    texts that are not messages of a tree (an arena battle's model replies).
+
+    Nothing is stored and no event is emitted; providers that change shared state
+    (``stores_state``: the near-duplicate signatures and index) are skipped, so the
+    text never becomes an original that later prompts are compared with. The
+    detectors take seconds to load in a fresh process: call this in a worker, never in
+    a web request.
+    """
+    message = Message(parent=parent, role=role, lang=lang, text=text)
+    if parent is not None:
+        message.tree_id = parent.tree_id
+        message.depth = parent.depth + 1
+    context = QualityContext(
+        project=project,
+        message=message,
+        now=timezone.now(),
+        near_duplicates=_indexes().near_duplicate_indexes,
+        eval_sets=_indexes().eval_set_matchers,
+    )
+    scratch = MessageQuality(project_id=project.pk, computed_at=context.now)
+    flags: set[str] = set()
+    for provider in all_providers():
+        if provider.stores_state or not provider.applies_to(context):
+            continue
+        flags |= set(provider.compute(scratch, context))
+    return _ordered_flags(flags)
 
 
 # --- eval sets ---------------------------------------------------------------------

@@ -243,6 +243,18 @@ def queue_detail_lines(details: dict[str, object]) -> list[str]:
         elif key == "flags" and isinstance(value, list):
             names = ", ".join(label_title(str(flag)) for flag in value)
             lines.append(gettext("quality flags: %(flags)s") % {"flags": names})
+        elif key == "held_battles" and isinstance(value, list):
+            for held in value:
+                if not isinstance(held, dict):
+                    continue
+                sides = {
+                    side: ", ".join(label_title(str(flag)) for flag in held.get(side) or []) or "—"
+                    for side in ("a", "b")
+                }
+                lines.append(
+                    gettext("arena battle #%(battle)s held: A %(a)s; B %(b)s")
+                    % {"battle": held.get("battle"), **sides}
+                )
         else:
             lines.append(f"{key}: {value}")
     return lines

@@ -30,6 +30,8 @@ class DuplicatesProvider(SignalProvider):
     name = "duplicates"
     fields = ("exact_key", "near_duplicate_of", "similarity")
     flags = (QualityFlag.EXACT_DUPLICATE, QualityFlag.NEAR_DUPLICATE)
+    # It stores the prompt's signature and adds it to the near-duplicate index.
+    stores_state = True
 
     @property
     def version(self) -> str:
