@@ -117,7 +117,7 @@ def test_a_written_prompt_becomes_a_battle_its_author_judges(
 
 
 def test_written_battles_come_before_the_pool(fake_models, make_user, client_for) -> None:
-    project, roots = written_arena(
+    project, _ = written_arena(
         fake_models, client_for(make_user(Role.RESEARCHER)), source="both", prompts=3, pool=2
     )
     pooled = set(Battle.objects.filter(project=project, state="ready").values_list("pk", flat=True))
