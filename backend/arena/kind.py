@@ -22,7 +22,6 @@ from backend.arena.services import (
     written_prompts_open,
 )
 from backend.assignments.claims import Turn
-from backend.assignments.kinds.texts import text_validate
 from backend.assignments.models import Assignment
 from backend.assignments.needs import work_item_complete
 from backend.assignments.registry import KindSpec, SubmitContext, TextInput
@@ -53,8 +52,7 @@ class CompareModelReplies(KindSpec):
     has_own_candidates = True
 
     def is_offered(self, project: Project) -> bool:
-        models = arena_settings_of(project).arena_models
-        return isinstance(models, list) and len(models) >= 2
+        return arena_settings_of(project).is_on
 
     def excluded_user_ids(self, *, target: Message) -> set[int]:
         # The vote judges the models, not the prompt: whoever wrote the prompt (for
@@ -137,11 +135,6 @@ class WriteArenaPrompt(TextInput):
 
     def is_available(self, *, project: Project, lang: str) -> bool:
         return written_prompt_room(project, lang)
-
-    def validate(self, context: SubmitContext, payload: Mapping[str, Any]) -> str:
-        return text_validate(
-            user=context.user, project=context.project, text=payload.get("text"), now=context.now
-        )
 
     def apply(self, context: SubmitContext, value: str) -> Message:
         return written_battle_start(

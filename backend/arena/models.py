@@ -104,6 +104,11 @@ class ArenaSettings(models.Model):
     def __str__(self) -> str:
         return f"arena settings of project {self.project_id}"
 
+    @property
+    def is_on(self) -> bool:
+        """Two models or more battle: the arena is on."""
+        return len(self.arena_models or []) >= 2
+
 
 class BattleState(models.TextChoices):
     GENERATING = "generating", _("Asking the models")

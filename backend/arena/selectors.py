@@ -33,7 +33,7 @@ def arena_project_languages() -> list[tuple[int, str]]:
     """(project id, language) for every active project with an arena (two models)."""
     pairs: list[tuple[int, str]] = []
     for row in ArenaSettings.objects.select_related("project").filter(project__is_active=True):
-        if len(row.arena_models) >= 2:
+        if row.is_on:
             pairs.extend((row.project_id, lang) for lang in row.project.languages)
     return pairs
 

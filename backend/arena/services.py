@@ -328,7 +328,7 @@ def arena_settings_update(
             before=before,
             after=cleaned,
         )
-        if len(row.arena_models) >= 2:
+        if row.is_on:
             # By the outbox relay, not the commit hook: the request never waits on a
             # model, even with Celery in-process (embedded mode).
             for lang in project.languages:
@@ -438,10 +438,7 @@ def _pair_counts(project: Project) -> Counter[frozenset[int]]:
 def written_prompts_open(project: Project) -> bool:
     """Does the project take prompts written for the arena (two models or more set)?"""
     arena = arena_settings_of(project)
-    return (
-        arena.arena_prompt_source in (PromptSource.WRITTEN, PromptSource.BOTH)
-        and len(arena.arena_models) >= 2
-    )
+    return arena.arena_prompt_source in (PromptSource.WRITTEN, PromptSource.BOTH) and arena.is_on
 
 
 def written_prompt_room(project: Project, lang: str) -> bool:

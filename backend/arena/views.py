@@ -12,7 +12,6 @@ from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import render
 from django.urls import reverse
-from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 
@@ -20,6 +19,7 @@ from backend.accounts.page_permissions import role_page
 from backend.arena import holds, leaderboard, selectors, services
 from backend.arena.models import BattleState, PromptSource
 from backend.common.errors import ArborError, ValidationFailed
+from backend.common.redirects import redirect_back
 from backend.projects.models import Project
 
 
@@ -177,11 +177,7 @@ def project_arena_page(request: HttpRequest, slug: str) -> HttpResponse:
 def battle_decide_page(request: HttpRequest, battle_id: int) -> HttpResponse:
     """Release or discard a held battle (the buttons of the moderation item page), then
     back to the page the buttons were on."""
-    target = request.POST.get("next") or ""
-    if not url_has_allowed_host_and_scheme(
-        target, allowed_hosts={request.get_host()}, require_https=request.is_secure()
-    ):
-        target = reverse("moderation:queue")
+    back = redirect_back(request, reverse("moderation:queue"))
     decision = request.POST.get("decision", "")
     try:
         battle = holds.battle_decide(
@@ -194,11 +190,11 @@ def battle_decide_page(request: HttpRequest, battle_id: int) -> HttpResponse:
         if error.code == "battle_not_found":
             raise Http404(_("No such battle.")) from error
         messages.error(request, " ".join(error.details()))
-        return HttpResponseRedirect(target)
+        return back
     if decision == "release":
         messages.success(
             request, _("Battle #%(battle)s is released to volunteers.") % {"battle": battle.pk}
         )
     else:
         messages.success(request, _("Battle #%(battle)s is discarded.") % {"battle": battle.pk})
-    return HttpResponseRedirect(target)
+    return back

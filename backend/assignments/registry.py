@@ -108,6 +108,15 @@ class TextInput(KindSpec):
     payload_field = "text"
     template = "web/kinds/text.html"
 
+    def validate(self, context: SubmitContext, payload: Mapping[str, Any]) -> str:
+        """What every written text must pass (``kinds.texts.text_validate``)."""
+        # Imported here: the kinds package imports this module when it loads.
+        from backend.assignments.kinds.texts import text_validate
+
+        return text_validate(
+            user=context.user, project=context.project, text=payload.get("text"), now=context.now
+        )
+
     def from_form(self, data: Mapping[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
         text = data.get("text", "")
         return {"text": text}, {"text": text}

@@ -74,7 +74,8 @@ def assignment_undo(*, user: User, assignment_id: int) -> Assignment:
             raise _refuse("Only reviews and rankings can be undone; edit your message instead.")
         message_id: int | None = None
         ranking_vote_id: int | None = None
-        if is_substituted(assignment):
+        substituted = is_substituted(assignment)
+        if substituted:
             substituted_undo(assignment)
         else:
             item = (
@@ -128,6 +129,7 @@ def assignment_undo(*, user: User, assignment_id: int) -> Assignment:
                 kind=assignment.kind,
                 message_id=message_id,
                 ranking_vote_id=ranking_vote_id,
+                is_substitute=substituted,
             )
         )
     return assignment

@@ -136,6 +136,8 @@ class AssignmentUndone:
     kind: str
     message_id: int | None = None
     ranking_vote_id: int | None = None
+    # The answer taken back went to a substitute of the work (a gold item).
+    is_substitute: bool = False
 
 
 @dataclass(frozen=True)

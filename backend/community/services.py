@@ -489,7 +489,7 @@ def points_for_submission(
     project_id: int,
     kind: str,
     message_id: int | None,
-    is_prompt: bool | None = None,
+    is_prompt: bool = False,
     is_substitute: bool = False,
     now: datetime | None = None,
 ) -> None:
@@ -512,7 +512,7 @@ def points_for_submission(
         kind=kind,
         message_id=message_id,
         assignment_id=assignment_id,
-        is_prompt=kind == "initial_prompt" if is_prompt is None else is_prompt,
+        is_prompt=is_prompt,
         is_substitute=is_substitute,
     )
     if credit is None:
@@ -699,15 +699,13 @@ def points_for_undo(
     message_id: int | None,
     ranking_vote_id: int | None,
     assignment_id: int | None = None,
+    is_substitute: bool = False,
     now: datetime | None = None,
 ) -> None:
     """Take back what an undone review or ranking (or gold item) earned, and the
     person's total."""
     now = now or timezone.now()
-    gold = PointsEntry.objects.filter(
-        user_id=user_id, source_type=SourceType.GOLD, source_id=assignment_id or 0
-    )
-    if assignment_id is not None and gold.exists():
+    if is_substitute and assignment_id is not None:
         source = (SourceType.GOLD, assignment_id)
     elif kind.startswith("label_") and message_id is not None:
         source = (SourceType.REVIEW, message_id)

@@ -25,6 +25,7 @@ def on_assignment_undone(event: AssignmentUndone) -> None:
         message_id=event.message_id,
         ranking_vote_id=event.ranking_vote_id,
         assignment_id=event.assignment_id,
+        is_substitute=event.is_substitute,
     )
 
 

@@ -29,7 +29,6 @@ from django.shortcuts import render
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.dateparse import parse_date
-from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
@@ -38,6 +37,7 @@ from backend.assignments.halting import tree_halt, tree_resume
 from backend.common.errors import ArborError
 from backend.common.page_errors import shown_errors, web_status
 from backend.common.query import BIGINT_MAX, page_filter
+from backend.common.redirects import redirect_back
 from backend.consensus.services.trees import tree_retry_scoring
 from backend.moderation import curation, selectors, services
 from backend.moderation.models import QueueItemState, QueueReason
@@ -81,15 +81,6 @@ def _queue_url(filters: dict[str, str]) -> str:
 def _item_url(item_id: int, filters: dict[str, str]) -> str:
     url = reverse("moderation:item", args=[item_id])
     return f"{url}?{urlencode(filters)}" if filters else url
-
-
-def _back(request: HttpRequest, fallback: str) -> HttpResponseRedirect:
-    target = request.POST.get("next") or ""
-    if target and url_has_allowed_host_and_scheme(
-        target, allowed_hosts={request.get_host()}, require_https=request.is_secure()
-    ):
-        return HttpResponseRedirect(target)
-    return HttpResponseRedirect(fallback)
 
 
 def _refusal(error: ArborError) -> str:
@@ -396,7 +387,7 @@ def message_action(request: HttpRequest, message_id: int, action: str) -> HttpRe
         if error.code == "message_not_found":
             raise Http404(_("No such message.")) from error
         messages.error(request, _refusal(error))
-    return _back(request, fallback)
+    return redirect_back(request, fallback)
 
 
 @require_POST
@@ -416,7 +407,7 @@ def tree_action(request: HttpRequest, tree_id: int, action: str) -> HttpResponse
         messages.success(
             request, _("Tree #%(tree)s is now %(state)s.") % {"tree": tree.pk, "state": tree.state}
         )
-    return _back(request, reverse("web:tree", args=[tree_id]))
+    return redirect_back(request, reverse("web:tree", args=[tree_id]))
 
 
 @require_GET
@@ -449,7 +440,7 @@ def user_action(request: HttpRequest, user_id: int, action: str) -> HttpResponse
             text = request.POST.get("text", "").strip()
             if not text:
                 messages.error(request, _("Write the note first."))
-                return _back(request, fallback)
+                return redirect_back(request, fallback)
             services.user_note_add(user_id=user_id, author_id=_actor(request), text=text[:5000])
             messages.success(request, _("Note added."))
         else:
@@ -458,7 +449,7 @@ def user_action(request: HttpRequest, user_id: int, action: str) -> HttpResponse
         if error.code == "user_not_found":
             raise Http404(_("No such user.")) from error
         messages.error(request, _refusal(error))
-    return _back(request, fallback)
+    return redirect_back(request, fallback)
 
 
 # --- Trollboard and audit log ----------------------------------------------------------

@@ -27,14 +27,15 @@ GRADEABLE_FIELDS = ("labels", "ranking")
 REPLY_PRACTICE_KINDS = ("assistant_reply", "prompter_reply")
 
 
+def is_training_kind(spec: KindSpec) -> bool:
+    """May a training item be of this kind: a gradeable one, or a reply kind (practice
+    only)?"""
+    return spec.payload_field in GRADEABLE_FIELDS or spec.name in REPLY_PRACTICE_KINDS
+
+
 def training_kinds() -> list[KindSpec]:
-    """The kinds a training item may be of: the gradeable ones, and the reply kinds
-    (practice only), in the order pages list them."""
-    return [
-        spec
-        for spec in all_kinds()
-        if spec.payload_field in GRADEABLE_FIELDS or spec.name in REPLY_PRACTICE_KINDS
-    ]
+    """The kinds a training item may be of, in the order pages list them."""
+    return [spec for spec in all_kinds() if is_training_kind(spec)]
 
 
 def _kind_order() -> dict[str, int]:

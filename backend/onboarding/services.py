@@ -35,9 +35,9 @@ from backend.onboarding.models import (
     TrainingUse,
 )
 from backend.onboarding.selectors import (
-    GRADEABLE_FIELDS,
     REPLY_PRACTICE_KINDS,
     gold_items,
+    is_training_kind,
     person_gates_forget,
     qualification_next_item,
     qualification_open_attempt,
@@ -77,9 +77,7 @@ EDITABLE = (
 
 def _spec(kind: Any) -> KindSpec:
     spec = get_kind(kind) if isinstance(kind, str) else None
-    if spec is None or (
-        spec.payload_field not in GRADEABLE_FIELDS and spec.name not in REPLY_PRACTICE_KINDS
-    ):
+    if spec is None or not is_training_kind(spec):
         raise ValidationFailed(
             "kind", "invalid_kind", "A training item is a review, a ranking or a reply kind."
         )

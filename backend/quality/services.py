@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import logging
 from collections.abc import Callable, Sequence
+from datetime import datetime
 from types import ModuleType
 from typing import Any, cast
 
@@ -99,13 +100,7 @@ def message_quality_compute(
         return None
     project = message.tree.project
     now = timezone.now()
-    context = QualityContext(
-        project=project,
-        message=message,
-        now=now,
-        near_duplicates=_indexes().near_duplicate_indexes,
-        eval_sets=_indexes().eval_set_matchers,
-    )
+    context = _context(project, message, now)
     if signals is not None and "language" not in signals:
         # The language is not recomputed: the later signals read the stored one.
         stored = (
@@ -167,6 +162,17 @@ def message_quality_compute(
     return row
 
 
+def _context(project: Project, message: Message, now: datetime) -> QualityContext:
+    """What the providers read besides the message: this process's indexes and matchers."""
+    return QualityContext(
+        project=project,
+        message=message,
+        now=now,
+        near_duplicates=_indexes().near_duplicate_indexes,
+        eval_sets=_indexes().eval_set_matchers,
+    )
+
+
 def _ordered_flags(flags: set[str]) -> list[str]:
     """Built-in flags in their fixed order, then any a deployment's own signals add."""
     return [flag for flag in _FLAG_ORDER if flag in flags] + sorted(flags - set(_FLAG_ORDER))
@@ -194,13 +200,7 @@ def text_quality_flags(
     if parent is not None:
         message.tree_id = parent.tree_id
         message.depth = parent.depth + 1
-    context = QualityContext(
-        project=project,
-        message=message,
-        now=timezone.now(),
-        near_duplicates=_indexes().near_duplicate_indexes,
-        eval_sets=_indexes().eval_set_matchers,
-    )
+    context = _context(project, message, timezone.now())
     scratch = MessageQuality(project_id=project.pk, computed_at=context.now)
     flags: set[str] = set()
     for provider in all_providers():

@@ -78,6 +78,7 @@ def test_crediting_the_same_submission_twice_counts_it_once():
             project_id=project.pk,
             kind="initial_prompt",
             message_id=prompt.pk,
+            is_prompt=True,
         )
 
     assert points_of(author) == 4

@@ -2,13 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import Any
-
 from django.utils.translation import gettext_lazy as _
 
 from backend.assignments import growth
-from backend.assignments.kinds.texts import text_validate
 from backend.assignments.models import Kind
 from backend.assignments.registry import SubmitContext, TextInput
 from backend.projects.models import Project
@@ -34,11 +30,6 @@ class InitialPrompt(TextInput):
             project=project, lang=lang, state__in=[TreeState.PROMPT_REVIEW, TreeState.BACKLOG]
         ).values("pk")[:cap]
         return waiting.count() < cap
-
-    def validate(self, context: SubmitContext, payload: Mapping[str, Any]) -> str:
-        return text_validate(
-            user=context.user, project=context.project, text=payload.get("text"), now=context.now
-        )
 
     def apply(self, context: SubmitContext, value: str) -> Message:
         return growth.tree_create_from_prompt(

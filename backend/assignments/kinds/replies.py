@@ -2,13 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import Any
-
 from django.utils.translation import gettext_lazy as _
 
 from backend.assignments import growth
-from backend.assignments.kinds.texts import text_validate
 from backend.assignments.models import Kind
 from backend.assignments.needs import work_item_complete
 from backend.assignments.registry import SubmitContext, TextInput
@@ -17,11 +13,6 @@ from backend.trees.models import Message, TreeState
 
 
 class Reply(TextInput):
-    def validate(self, context: SubmitContext, payload: Mapping[str, Any]) -> str:
-        return text_validate(
-            user=context.user, project=context.project, text=payload.get("text"), now=context.now
-        )
-
     def apply(self, context: SubmitContext, value: str) -> Message:
         tree, item = context.tree, context.item
         assert tree is not None and item is not None

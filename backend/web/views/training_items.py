@@ -22,7 +22,7 @@ from backend.accounts.page_permissions import role_page
 from backend.common.errors import ArborError
 from backend.onboarding.models import TrainingItem, TrainingUse
 from backend.onboarding.selectors import training_items_of, training_kinds
-from backend.onboarding.services import training_item_create, training_item_update
+from backend.onboarding.services import EDITABLE, training_item_create, training_item_update
 from backend.projects.models import Project
 from backend.web.labels import kind_title, label_title
 
@@ -175,8 +175,5 @@ def training_item(request: HttpRequest, slug: str, item_id: int) -> HttpResponse
             return render(request, "web/training_item.html", context, status=400)
         messages.success(request, _("Saved."))
         return HttpResponseRedirect(reverse("web:training-item", args=[slug, item.pk]))
-    values = _form_values({name: getattr(item, name) for name in (
-        "kind", "lang", "use", "conversation", "candidates", "answer_labels",
-        "answer_ranking", "answer_text", "explanation", "is_active",
-    )})  # fmt: skip
+    values = _form_values({name: getattr(item, name) for name in EDITABLE})
     return render(request, "web/training_item.html", _context(project, values, item=item))
